@@ -1,0 +1,125 @@
+# copilot-utils — see README.md. Targets: all check deps demo install uninstall clean
+.POSIX:
+.SUFFIXES:
+.SECONDARY:
+
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+DATADIR  ?= $(PREFIX)/share
+DESTDIR  ?=
+
+CXX      ?= g++
+CXXFLAGS ?= -O2 -g
+STDFLAGS  = -std=c++17 -Wall -Wextra -Werror -Wshadow -Wformat=2 -D_FILE_OFFSET_BITS=64
+LDLIBS    = -ldl -lpthread
+
+# SANITIZE=1 builds everything under ASan+UBSan into a separate tree, so the
+# two builds never mix objects.
+SANITIZE ?=
+ifeq ($(SANITIZE),1)
+OUT       = build/san
+SANFLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+BIN       = $(OUT)/bin
+LIB       = $(OUT)/libcopilot.a
+else
+OUT       = build/rel
+SANFLAGS  =
+BIN       = bin
+LIB       = lib/libcopilot.a
+endif
+
+ALLFLAGS = $(STDFLAGS) $(CXXFLAGS) $(SANFLAGS) -Ilib
+
+TOOLS    = copilot-login copilot-token copilot-chat
+LIB_SRC  = $(sort $(wildcard lib/*.cc))
+LIB_OBJ  = $(LIB_SRC:lib/%.cc=$(OUT)/lib/%.o)
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.cc))
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.cc=$(OUT)/tests/%)
+BINS     = $(TOOLS:%=$(BIN)/%)
+MAN_PAGES = $(sort $(wildcard man/*.[157]))
+
+all: $(BINS)
+
+lib: $(LIB)
+
+$(OUT)/lib/%.o: lib/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(ALLFLAGS) -MMD -MP -c -o $@ $<
+
+$(OUT)/cmd/%.o: cmd/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(ALLFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+# cmd/tool.cc: what every executable shares (error reporting, output).
+CMD_COMMON = $(OUT)/cmd/tool.o
+$(BIN)/%: $(OUT)/cmd/%.o $(CMD_COMMON) $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(ALLFLAGS) -o $@ $< $(CMD_COMMON) $(LIB) $(LDLIBS)
+
+$(OUT)/tests/%: tests/unit/%.cc tests/unit/check.h $(LIB)
+	@mkdir -p $(@D)
+	$(CXX) $(ALLFLAGS) -Itests/unit -MMD -MP -o $@ $< $(LIB) $(LDLIBS)
+
+-include $(wildcard $(OUT)/lib/*.d $(OUT)/cmd/*.d $(OUT)/tests/*.d)
+
+# --- dependencies ---------------------------------------------------------
+DEB_PACKAGES = g++ make libcurl4-openssl-dev rapidjson-dev libcxxopts-dev \
+	bats bats-support bats-assert bats-file python3 curl groff-base man-db
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
+	    || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  echo "make deps: installing$$missing"; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# --- tests ----------------------------------------------------------------
+BATS_JOBS ?= 1
+check: deps
+	$(MAKE) all $(UNIT_BIN)
+	@echo "== unit tests"
+	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; [ $$fail -eq 0 ]
+	@echo "== man pages"
+	@for m in $(MAN_PAGES); do \
+	  out=$$(LC_ALL=C.UTF-8 MANWIDTH=80 groff -man -ww -z -t $$m 2>&1); \
+	  if [ -n "$$out" ]; then echo "$$m: $$out"; exit 1; fi; done; echo "$(words $(MAN_PAGES)) pages lint-clean"
+	@echo "== bats"
+	COPILOT_UTILS_BIN=$(CURDIR)/$(BIN) bats --print-output-on-failure tests/
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; [ $$fail -eq 0 ]
+
+demo: deps all
+	COPILOT_UTILS_BIN=$(CURDIR)/$(BIN) ./tests/demo.sh
+
+# --- install --------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)/bash-completion/completions \
+	  $(DESTDIR)$(DATADIR)/zsh/site-functions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
+	for m in $(MAN_PAGES); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	for f in completions/bash/*; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(DATADIR)/bash-completion/completions/; done; true
+	for f in completions/zsh/_*; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(DATADIR)/zsh/site-functions/; done; true
+	for f in completions/fish/*.fish; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/; done; true
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	for m in $(MAN_PAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	for f in completions/bash/*; do rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/$${f##*/}; done
+	for f in completions/zsh/_*; do rm -f $(DESTDIR)$(DATADIR)/zsh/site-functions/$${f##*/}; done
+	for f in completions/fish/*.fish; do rm -f $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$${f##*/}; done
+
+clean:
+	rm -rf build bin lib/libcopilot.a
+
+.PHONY: all lib deps check unit demo install uninstall clean

@@ -1,0 +1,97 @@
+#include "tool.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <unistd.h>
+
+#include <cxxopts.hpp>
+
+namespace tool {
+
+const char* prog = "copilot";
+bool verbose = false;
+
+namespace {
+
+struct BrokenPipe {};
+
+void write_fd(int fd, std::string_view text) {
+    const char* p = text.data();
+    size_t n = text.size();
+    while (n > 0) {
+        ssize_t w = ::write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (fd == 1 && errno == EPIPE) throw BrokenPipe{};
+            if (fd == 1)
+                throw copilot::Error(copilot::Exit::io,
+                                     std::string("cannot write to standard output: ") +
+                                         std::strerror(errno));
+            return;  // stderr is gone: nothing sensible left to do
+        }
+        p += w;
+        n -= static_cast<size_t>(w);
+    }
+}
+
+}  // namespace
+
+void out(std::string_view text, bool flush) {
+    (void)flush;  // stdout is written unbuffered with write(2): always "flushed"
+    write_fd(1, text);
+}
+
+void say(std::string_view message) {
+    std::string line = std::string(prog) + ": " + std::string(message) + "\n";
+    write_fd(2, line);
+}
+
+void warn(std::string_view message) { say("warning: " + std::string(message)); }
+
+void debug(std::string_view message) {
+    if (verbose) say(message);
+}
+
+bool use_color(int fd) {
+    const char* no_color = std::getenv("NO_COLOR");
+    if (no_color && *no_color) return false;
+    const char* term = std::getenv("TERM");
+    if (term && std::strcmp(term, "dumb") == 0) return false;
+    return ::isatty(fd) == 1;
+}
+
+void usage_error(const std::string& message) {
+    throw copilot::Error(copilot::Exit::usage, message + " (see --help)");
+}
+
+int run(const char* name, int argc, char** argv, int (*body)(int, char**)) {
+    prog = name;
+    // Writes to a closed pipe must come back as EPIPE so we can end quietly
+    // instead of being killed mid-write with a partial line.
+    std::signal(SIGPIPE, SIG_IGN);
+    try {
+        return body(argc, argv);
+    } catch (const Done& d) {
+        return d.status;
+    } catch (const BrokenPipe&) {
+        return 0;
+    } catch (const copilot::Error& e) {
+        try {
+            say(e.what());
+        } catch (...) {
+        }
+        return e.status();
+    } catch (const cxxopts::exceptions::exception& e) {
+        say(std::string(e.what()) + " (see --help)");
+        return static_cast<int>(copilot::Exit::usage);
+    } catch (const std::bad_alloc&) {
+        say("out of memory");
+        return static_cast<int>(copilot::Exit::io);
+    }
+}
+
+}  // namespace tool

@@ -1,0 +1,44 @@
+// What every copilot-* executable shares: turning errors into one line and
+// an exit code, writing to stdout safely, messages for people on stderr.
+// Only cmd/ prints; lib/ throws copilot::Error.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "errors.h"
+
+namespace tool {
+
+// The program name used as the prefix of every message ("copilot-token").
+extern const char* prog;
+
+// Thrown for --help / --version and similar early, successful exits.
+struct Done {
+    int status;
+};
+
+// Runs body() and maps what it throws to a one-line message on stderr and
+// an exit status: copilot::Error -> its code; cxxopts errors -> 64; a
+// broken stdout pipe -> quiet exit (like `cat | head`); std::bad_alloc -> 74.
+int run(const char* name, int argc, char** argv, int (*body)(int, char**));
+
+// Writes to stdout and flushes when `flush`. A closed pipe (EPIPE) ends the
+// program quietly; other write errors throw Error(io).
+void out(std::string_view text, bool flush = false);
+
+// "prog: message" on stderr.
+void say(std::string_view message);
+// "prog: warning: message" on stderr.
+void warn(std::string_view message);
+// Only with --verbose (set `verbose` from the flag).
+extern bool verbose;
+void debug(std::string_view message);
+
+// Colour is allowed on `fd` only if it is a TTY, NO_COLOR is unset and TERM is not "dumb".
+bool use_color(int fd);
+
+// A usage error: throws Error(usage) with "message (see --help)".
+[[noreturn]] void usage_error(const std::string& message);
+
+}  // namespace tool

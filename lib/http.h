@@ -1,0 +1,93 @@
+// HTTP client for the toolkit: a thin layer over libcurl's easy interface
+// that adds the network policy of DESIGN.md (URL rules, timeouts, retries
+// with backoff and Retry-After, capped bodies).
+//
+// libcurl is loaded with dlopen() on the first request, not linked: a tool
+// that answers from its cache (copilot-token's hot path) never pays for
+// loading the network stack.
+#pragma once
+
+#include <cstddef>
+#include <ctime>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace copilot {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+    std::string method = "GET";  // GET or POST
+    std::string url;
+    HeaderList headers;          // sent as given
+    std::string body;            // POST body (set Content-Type in headers)
+
+    // Retried on connection errors, 429 and 5xx. Only idempotent requests
+    // should set this; a streaming request is never retried once its body
+    // has started.
+    bool retry = true;
+    int max_attempts = 4;        // total tries, including the first
+    long max_retry_wait_ms = 60000;  // longest single wait (Retry-After above it: give up)
+
+    long connect_timeout_ms = 10000;
+    long timeout_ms = 60000;      // whole transfer; 0 = no limit (streams)
+    long low_speed_time_s = 60;   // abort when < 1 byte/s for this long (0 = off)
+
+    size_t max_body = 8u << 20;   // buffered body cap: past it, Error(protocol)
+
+    // Streaming: when set, body bytes go here as they arrive instead of into
+    // HttpResponse::body (only for 2xx answers; error bodies are still
+    // buffered so they can be reported). Return false to stop the transfer.
+    std::function<bool(std::string_view)> on_body;
+
+    // Called before each retry with the attempt number and the wait, so a
+    // tool can say "retrying in 2 s" with --verbose.
+    std::function<void(int attempt, long wait_ms, const std::string& reason)> on_retry;
+};
+
+struct HttpResponse {
+    long status = 0;
+    HeaderList headers;  // names lower-cased
+    std::string body;    // buffered body (empty when streamed to on_body)
+    bool body_streamed = false;
+    bool aborted_by_callback = false;
+
+    // First header with this (case-insensitive) name, or "".
+    std::string header(std::string_view name) const;
+};
+
+// Performs the request with retries as configured. Returns the final
+// response whatever its status (after retries are spent, a 429 or 5xx is
+// returned, not thrown). Throws Error:
+//   usage      the URL is refused by the policy (before any connection)
+//   temp       connection failed / timed out / reset after all retries
+//   protocol   body larger than max_body, or a transfer cut off mid-body
+//   io         libcurl cannot be loaded
+HttpResponse http_perform(const HttpRequest& req);
+
+// The URL policy: https:// to anywhere; http:// only to loopback hosts
+// (127.0.0.0/8, ::1, localhost). Throws Error(usage) naming the URL.
+void check_url_policy(const std::string& url);
+bool is_loopback_host(const std::string& host);
+
+// Host part of a URL ("" if it has none). Lower-cased, without port or brackets.
+std::string url_host(const std::string& url);
+
+// Retry-After: delta-seconds or an HTTP date. Returns the wait in seconds
+// (>= 0) or nullopt if the value cannot be parsed.
+std::optional<long> parse_retry_after(std::string_view value, std::time_t now);
+
+// The wait before retry number `attempt` (1 = first retry): exponential
+// backoff from base_ms, capped at cap_ms, with full jitter in [50%, 100%].
+long backoff_ms(int attempt, long base_ms, long cap_ms);
+
+// application/x-www-form-urlencoded body from pairs.
+std::string form_encode(const HeaderList& fields);
+// Percent-encodes one component (RFC 3986 unreserved kept).
+std::string url_encode(std::string_view s);
+
+}  // namespace copilot

@@ -1,0 +1,135 @@
+#include "json.h"
+
+#include <rapidjson/error/en.h>
+
+namespace copilot {
+
+namespace {
+
+[[noreturn]] void field_error(const JsonSource& src, const char* field, const char* problem) {
+    throw Error(src.code, src.what + ": field '" + field + "' " + problem);
+}
+
+const JsonValue* find(const JsonValue& obj, const char* field) {
+    if (!obj.IsObject()) return nullptr;
+    auto it = obj.FindMember(field);
+    return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+}  // namespace
+
+rapidjson::Document json_parse(std::string_view text, const JsonSource& src,
+                               bool object_required) {
+    rapidjson::Document doc;
+    if (text.empty()) throw Error(src.code, src.what + ": empty, expected JSON");
+    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+    if (doc.HasParseError()) {
+        throw Error(src.code, src.what + ": not valid JSON (" +
+                                  rapidjson::GetParseError_En(doc.GetParseError()) +
+                                  " at byte " + std::to_string(doc.GetErrorOffset()) + ")");
+    }
+    if (object_required && !doc.IsObject())
+        throw Error(src.code, src.what + ": expected a JSON object");
+    return doc;
+}
+
+std::string json_string(const JsonValue& obj, const char* field, const JsonSource& src) {
+    const JsonValue* v = find(obj, field);
+    if (!v || v->IsNull()) field_error(src, field, "is missing");
+    if (!v->IsString()) field_error(src, field, "must be a string");
+    return std::string(v->GetString(), v->GetStringLength());
+}
+
+int64_t json_int(const JsonValue& obj, const char* field, const JsonSource& src) {
+    const JsonValue* v = find(obj, field);
+    if (!v || v->IsNull()) field_error(src, field, "is missing");
+    if (v->IsInt64()) return v->GetInt64();
+    // Some servers send whole numbers as 1.7e9 or 1500.0; accept exact integers.
+    if (v->IsDouble()) {
+        double d = v->GetDouble();
+        if (d >= -9.0e15 && d <= 9.0e15 && d == static_cast<double>(static_cast<int64_t>(d)))
+            return static_cast<int64_t>(d);
+    }
+    field_error(src, field, "must be an integer");
+}
+
+const JsonValue& json_object(const JsonValue& obj, const char* field, const JsonSource& src) {
+    const JsonValue* v = find(obj, field);
+    if (!v || v->IsNull()) field_error(src, field, "is missing");
+    if (!v->IsObject()) field_error(src, field, "must be an object");
+    return *v;
+}
+
+std::optional<std::string> json_opt_string(const JsonValue& obj, const char* field,
+                                           const JsonSource& src) {
+    const JsonValue* v = find(obj, field);
+    if (!v || v->IsNull()) return std::nullopt;
+    return json_string(obj, field, src);
+}
+
+std::optional<int64_t> json_opt_int(const JsonValue& obj, const char* field,
+                                    const JsonSource& src) {
+    const JsonValue* v = find(obj, field);
+    if (!v || v->IsNull()) return std::nullopt;
+    return json_int(obj, field, src);
+}
+
+const JsonValue* json_opt_object(const JsonValue& obj, const char* field,
+                                 const JsonSource& src) {
+    const JsonValue* v = find(obj, field);
+    if (!v || v->IsNull()) return nullptr;
+    return &json_object(obj, field, src);
+}
+
+std::string json_dump(const JsonValue& value) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    value.Accept(w);
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string json_quote(std::string_view s) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+JsonObjectWriter::JsonObjectWriter() : w_(buf_) { w_.StartObject(); }
+
+JsonObjectWriter& JsonObjectWriter::field(const char* key, std::string_view value) {
+    w_.Key(key);
+    w_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+    return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::field(const char* key, int64_t value) {
+    w_.Key(key);
+    w_.Int64(value);
+    return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::field(const char* key, bool value) {
+    w_.Key(key);
+    w_.Bool(value);
+    return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::null_field(const char* key) {
+    w_.Key(key);
+    w_.Null();
+    return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::raw_field(const char* key, std::string_view json) {
+    w_.Key(key);
+    w_.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+    return *this;
+}
+
+std::string JsonObjectWriter::str() {
+    w_.EndObject();
+    return std::string(buf_.GetString(), buf_.GetSize());
+}
+
+}  // namespace copilot

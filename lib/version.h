@@ -1,0 +1,2 @@
+#pragma once
+#define COPILOT_UTILS_VERSION "0.1.0"

@@ -1,0 +1,71 @@
+// The auth state document (a long-lived GitHub token for one host/profile)
+// and where a tool finds the GitHub token (DESIGN.md precedence).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "json.h"
+
+namespace copilot {
+
+struct AuthState {
+    std::string host;
+    std::string client_id;
+    std::string oauth_token;  // secret
+    std::string scope;
+    std::string user;         // may be empty (user lookup is best effort)
+    int64_t created_at = 0;
+};
+
+// Parses an auth state document. `host` and `oauth_token` are required;
+// other fields optional; unknown fields ignored. Errors (src.code) name the field.
+AuthState parse_auth_state(std::string_view json, const JsonSource& src);
+// One JSON object and a newline, fields in DESIGN.md's order.
+std::string serialize_auth_state(const AuthState& state);
+
+// The stored auth for host/profile: nullopt if there is none. Error(data)
+// if the file is malformed. `warning` receives a message if the file is
+// readable by group or others (like ssh does for keys).
+std::optional<AuthState> load_auth_state(const std::string& host, const std::string& profile,
+                                         std::string* warning = nullptr);
+// Atomically writes the auth state to its XDG path (0600 in 0700 dirs) and
+// returns the path.
+std::string store_auth_state(const AuthState& state, const std::string& profile);
+// Removes the auth file; false if there was none.
+bool remove_auth_state(const std::string& host, const std::string& profile);
+
+// Where the GitHub token comes from, first match wins:
+//   --auth FILE|-  >  auth JSON piped on stdin  >  GITHUB_COPILOT_TOKEN /
+//   GH_COPILOT_TOKEN  >  the auth file for host/profile  >  copilot.vim /
+//   copilot.lua (~/.config/github-copilot/apps.json, hosts.json).
+struct TokenSources {
+    std::string host = "github.com";
+    std::string profile;
+    std::optional<std::string> auth_file;  // --auth value ("-" = stdin_text)
+    std::optional<std::string> stdin_text; // what the tool read from a piped stdin, if anything
+    bool use_env = true;
+    bool use_vim = true;
+};
+
+struct GithubToken {
+    std::string token;   // secret
+    std::string host;
+    std::string source;  // for messages: "--auth FILE", "standard input", "GITHUB_COPILOT_TOKEN", "auth file PATH", "copilot.vim apps.json"
+    std::optional<AuthState> state;  // when it came from an auth document
+};
+
+// nullopt when no source has a token (the caller reports "not logged in",
+// exit 66). Malformed documents throw Error(data). Warnings (e.g. a
+// group-readable auth file) are appended to `warnings` when given.
+std::optional<GithubToken> find_github_token(const TokenSources& sources,
+                                             std::string* warnings = nullptr);
+
+// The oauth_token for `host` from copilot.vim/copilot.lua's apps.json
+// (keys "HOST:CLIENT_ID") or hosts.json (key "HOST"), under
+// $XDG_CONFIG_HOME/github-copilot/. nullopt if neither has one.
+std::optional<std::string> import_vim_token(const std::string& host, std::string* source = nullptr);
+
+}  // namespace copilot

@@ -1,0 +1,79 @@
+// The short-lived Copilot API token: exchange, the token document, the
+// cache with its refresh rule, and reading the token string's fields.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "json.h"
+
+namespace copilot {
+
+// DESIGN.md's token document.
+struct CopilotToken {
+    std::string host;
+    std::string token;      // secret: "tid=...;exp=...;...:mac"
+    int64_t expires_at = 0; // unix seconds
+    int64_t refresh_in = 0; // seconds after fetched_at the service wants a refresh
+    int64_t fetched_at = 0;
+    std::string api_url;    // trusted endpoints.api, or the default
+    std::string sku;
+};
+
+// GET {api}/copilot_internal/v2/token with "Authorization: token ..." and
+// the editor headers, retried on 429/5xx. Errors:
+//   401 -> permission "GitHub token is invalid or revoked; run copilot-login"
+//   403 -> permission, error_details.message and notification_id
+//   404 -> permission "this GitHub token cannot be used for Copilot ..."
+//   429 -> temp, 5xx -> unavailable (after retries); bad answer -> protocol
+CopilotToken exchange_token(const std::string& github_token, const std::string& host,
+                            int64_t now);
+
+// Parses the exchange answer (tolerant: unknown fields ignored; token,
+// expires_at, refresh_in required). Untrusted endpoints.api -> default.
+CopilotToken parse_token_envelope(std::string_view body, const std::string& host, int64_t now);
+
+// The token document (one JSON object and a newline) and its reader.
+std::string serialize_token_document(const CopilotToken& t);
+CopilotToken parse_token_document(std::string_view json, const JsonSource& src);
+
+// The ';'-separated key=value fields of the token string before the first
+// ':' (tid, exp, sku, proxy-ep, ...). Fields without '=' are skipped.
+std::map<std::string, std::string> token_fields(std::string_view token);
+
+// Fresh: younger than refresh_in - 60 s and valid for at least min_ttl s.
+bool is_fresh(const CopilotToken& t, int64_t now, int64_t min_ttl);
+
+struct TokenRequest {
+    std::string host = "github.com";
+    std::string profile;
+    int64_t min_ttl = 300;
+    bool force_refresh = false;  // --refresh
+    bool use_cache = true;       // --no-cache: neither read nor write
+};
+
+struct TokenResult {
+    CopilotToken token;
+    bool from_cache = false;
+    std::vector<std::string> warnings;  // e.g. "corrupt cache ... replaced"
+};
+
+// The cached token if fresh; otherwise, under an exclusive lock on the cache
+// (so parallel callers make one exchange), re-check the cache, exchange and
+// rewrite it atomically. `github_token` is only called when an exchange is
+// needed, so the fresh path never looks for credentials or loads libcurl.
+TokenResult get_copilot_token(const TokenRequest& req,
+                              const std::function<std::string()>& github_token,
+                              int64_t now);
+
+// The cached token document for host/profile, without freshness checks;
+// nullopt if absent. Corrupt -> Error(data).
+std::optional<CopilotToken> read_token_cache(const std::string& host, const std::string& profile);
+bool remove_token_cache(const std::string& host, const std::string& profile);
+
+}  // namespace copilot

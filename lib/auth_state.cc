@@ -1,0 +1,165 @@
+#include "auth_state.h"
+
+#include <cstdlib>
+
+#include "files.h"
+#include "github.h"
+#include "paths.h"
+
+namespace copilot {
+
+namespace {
+
+std::string trim(std::string_view s) {
+    size_t b = 0, e = s.size();
+    while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\n' || s[b] == '\r')) ++b;
+    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n' || s[e - 1] == '\r'))
+        --e;
+    return std::string(s.substr(b, e - b));
+}
+
+void check_token_text(const std::string& token, const JsonSource& src) {
+    if (token.empty()) throw Error(src.code, src.what + ": field 'oauth_token' is empty");
+    for (unsigned char c : token)
+        if (c <= ' ' || c >= 0x7f)
+            throw Error(src.code, src.what + ": field 'oauth_token' contains invalid characters");
+}
+
+GithubToken from_state(AuthState st, std::string source) {
+    GithubToken t;
+    t.token = st.oauth_token;
+    t.host = st.host;
+    t.source = std::move(source);
+    t.state = std::move(st);
+    return t;
+}
+
+std::string group_readable_warning(const std::string& path) {
+    auto mode = file_mode(path);
+    if (mode && (*mode & 077))
+        return path + " is accessible by other users (mode " +
+               std::to_string((*mode >> 6) & 7) + std::to_string((*mode >> 3) & 7) +
+               std::to_string(*mode & 7) + "); run: chmod 600 " + path;
+    return "";
+}
+
+void add_warning(std::string* warnings, const std::string& w) {
+    if (!warnings || w.empty()) return;
+    if (!warnings->empty()) *warnings += "\n";
+    *warnings += w;
+}
+
+}  // namespace
+
+AuthState parse_auth_state(std::string_view json, const JsonSource& src) {
+    rapidjson::Document doc = json_parse(json, src);
+    AuthState st;
+    st.host = json_string(doc, "host", src);
+    st.oauth_token = json_string(doc, "oauth_token", src);
+    check_token_text(st.oauth_token, src);
+    st.client_id = json_opt_string(doc, "client_id", src).value_or(kDefaultClientId);
+    st.scope = json_opt_string(doc, "scope", src).value_or("");
+    st.user = json_opt_string(doc, "user", src).value_or("");
+    st.created_at = json_opt_int(doc, "created_at", src).value_or(0);
+    state_name(st.host, "");  // rejects hosts that could not name a file
+    return st;
+}
+
+std::string serialize_auth_state(const AuthState& s) {
+    JsonObjectWriter w;
+    w.field("host", s.host).field("client_id", s.client_id).field("oauth_token", s.oauth_token);
+    w.field("scope", s.scope).field("user", s.user).field("created_at", s.created_at);
+    return w.str() + "\n";
+}
+
+std::optional<AuthState> load_auth_state(const std::string& host, const std::string& profile,
+                                         std::string* warning) {
+    const std::string path = auth_file_path(host, profile);
+    auto text = read_file(path, kMaxStateFile);
+    if (!text) return std::nullopt;
+    if (warning) *warning = group_readable_warning(path);
+    return parse_auth_state(*text, {"auth file " + path, Exit::data});
+}
+
+std::string store_auth_state(const AuthState& state, const std::string& profile) {
+    const std::string path = auth_file_path(state.host, profile);
+    write_file_atomic(path, serialize_auth_state(state));
+    return path;
+}
+
+bool remove_auth_state(const std::string& host, const std::string& profile) {
+    return remove_file(auth_file_path(host, profile));
+}
+
+std::optional<std::string> import_vim_token(const std::string& host, std::string* source) {
+    const std::string dir = config_home() + "/github-copilot/";
+    for (const char* name : {"apps.json", "hosts.json"}) {
+        const std::string path = dir + name;
+        auto text = read_file(path, kMaxStateFile);
+        if (!text) continue;
+        const JsonSource src{path, Exit::data};
+        rapidjson::Document doc = json_parse(*text, src);
+        for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+            std::string key(it->name.GetString(), it->name.GetStringLength());
+            // apps.json keys are "HOST:CLIENT_ID"; hosts.json keys are "HOST".
+            if (key != host && key.compare(0, host.size() + 1, host + ":") != 0) continue;
+            if (!it->value.IsObject()) continue;
+            auto token = json_opt_string(it->value, "oauth_token", {path + ": " + key, Exit::data});
+            if (token && !token->empty()) {
+                if (source) *source = path;
+                return token;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<GithubToken> find_github_token(const TokenSources& s, std::string* warnings) {
+    if (s.auth_file) {
+        if (*s.auth_file == "-") {
+            if (!s.stdin_text || trim(*s.stdin_text).empty())
+                throw Error(Exit::data, "--auth -: nothing on standard input");
+            return from_state(parse_auth_state(*s.stdin_text, {"standard input", Exit::data}),
+                              "standard input");
+        }
+        auto text = read_file(*s.auth_file, kMaxStateFile);
+        if (!text) throw Error(Exit::no_auth, "auth file " + *s.auth_file + " does not exist");
+        add_warning(warnings, group_readable_warning(*s.auth_file));
+        return from_state(parse_auth_state(*text, {"auth file " + *s.auth_file, Exit::data}),
+                          "auth file " + *s.auth_file);
+    }
+    if (s.stdin_text && !trim(*s.stdin_text).empty())
+        return from_state(parse_auth_state(*s.stdin_text, {"standard input", Exit::data}),
+                          "standard input");
+    if (s.use_env) {
+        for (const char* var : {"GITHUB_COPILOT_TOKEN", "GH_COPILOT_TOKEN"}) {
+            const char* v = std::getenv(var);
+            if (!v) continue;
+            std::string token = trim(v);
+            if (token.empty()) continue;
+            GithubToken t;
+            t.token = token;
+            t.host = s.host;
+            t.source = var;
+            return t;
+        }
+    }
+    std::string warning;
+    if (auto st = load_auth_state(s.host, s.profile, &warning)) {
+        add_warning(warnings, warning);
+        return from_state(*st, "auth file " + auth_file_path(s.host, s.profile));
+    }
+    if (s.use_vim && s.profile.empty()) {
+        std::string source;
+        if (auto token = import_vim_token(s.host, &source)) {
+            GithubToken t;
+            t.token = *token;
+            t.host = s.host;
+            t.source = source;
+            return t;
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace copilot

@@ -1,0 +1,96 @@
+#include "github.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+
+#include "errors.h"
+
+namespace copilot {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string env_or(const char* name, const std::string& fallback) {
+    const char* v = std::getenv(name);
+    if (!v || !*v) return fallback;
+    std::string s(v);
+    while (!s.empty() && s.back() == '/') s.pop_back();
+    return s;
+}
+
+}  // namespace
+
+Endpoints github_endpoints(const std::string& host) {
+    Endpoints e;
+    e.host = host;
+    if (host == "github.com") {
+        e.web_url = "https://github.com";
+        e.api_url = "https://api.github.com";
+    } else if (ends_with(host, ".ghe.com")) {  // GHE.com data residency
+        e.web_url = "https://" + host;
+        e.api_url = "https://api." + host;
+    } else {  // GHE Server
+        e.web_url = "https://" + host;
+        e.api_url = "https://" + host + "/api/v3";
+    }
+    e.web_url = env_or("COPILOT_GITHUB_URL", e.web_url);
+    e.api_url = env_or("COPILOT_GITHUB_API_URL", e.api_url);
+    return e;
+}
+
+std::string default_copilot_api_url(const std::string& host) {
+    if (host == "github.com") return kDefaultCopilotApi;
+    return "https://copilot-api." + host;
+}
+
+bool is_trusted_copilot_api_url(const std::string& url, const std::string& host) {
+    if (url.compare(0, 8, "https://") != 0) return false;
+    const std::string h = url_host(url);
+    if (h.empty()) return false;
+    if (ends_with(h, ".githubcopilot.com")) return true;
+    return host != "github.com" && ends_with(h, "." + host);
+}
+
+HeaderList editor_headers() {
+    return {
+        {"Editor-Version", "vscode/1.104.3"},
+        {"Editor-Plugin-Version", "copilot-chat/0.26.7"},
+        {"User-Agent", "GitHubCopilotChat/0.26.7"},
+    };
+}
+
+HeaderList copilot_api_headers(const std::string& copilot_token) {
+    HeaderList h = {
+        {"Authorization", "Bearer " + copilot_token},
+        {"Copilot-Integration-Id", "vscode-chat"},
+    };
+    for (auto& kv : editor_headers()) h.push_back(kv);
+    h.push_back({"Openai-Intent", "conversation-panel"});
+    h.push_back({"X-GitHub-Api-Version", "2025-04-01"});
+    h.push_back({"X-Request-Id", uuid_v4()});
+    h.push_back({"X-Initiator", "user"});
+    return h;
+}
+
+std::string uuid_v4() {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    unsigned char b[16];
+    for (int i = 0; i < 16; i += 8) {
+        uint64_t r = rng();
+        for (int j = 0; j < 8; ++j) b[i + j] = static_cast<unsigned char>(r >> (8 * j));
+    }
+    b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+    b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+    char out[37];
+    std::snprintf(out, sizeof out,
+                  "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                  b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+                  b[13], b[14], b[15]);
+    return out;
+}
+
+}  // namespace copilot

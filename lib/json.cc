@@ -22,6 +22,11 @@ rapidjson::Document json_parse(std::string_view text, const JsonSource& src,
                                bool object_required) {
     rapidjson::Document doc;
     if (text.empty()) throw Error(src.code, src.what + ": empty, expected JSON");
+    // RapidJSON stops at a NUL as if the text ended there; raw NULs are
+    // never valid JSON, so refuse them rather than parse a prefix.
+    if (text.find('\0') != std::string_view::npos)
+        throw Error(src.code, src.what + ": not valid JSON (NUL byte at byte " +
+                                  std::to_string(text.find('\0')) + ")");
     doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
     if (doc.HasParseError()) {
         throw Error(src.code, src.what + ": not valid JSON (" +

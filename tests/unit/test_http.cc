@@ -1,0 +1,746 @@
+// Unit tests for lib/http: the pure helpers (URL policy, Retry-After,
+// backoff, form encoding) and http_perform against the fake GitHub server
+// (tests/fake-github/server.py), which this binary starts and stops itself.
+
+#include <chrono>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "check.h"
+#include "http.h"
+#include "json.h"
+
+using copilot::Exit;
+using copilot::HttpRequest;
+using copilot::HttpResponse;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+long ms_since(Clock::time_point t0) {
+    return static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
+}
+
+// ---------------------------------------------------------------------------
+// The fake server
+
+std::string repo_root() {
+    auto has_server = [](const std::string& dir) {
+        struct stat st;
+        return ::stat((dir + "/tests/fake-github/server.py").c_str(), &st) == 0;
+    };
+    if (const char* r = std::getenv("COPILOT_REPO"); r && *r) return r;
+    char buf[4096];
+    if (!::getcwd(buf, sizeof buf)) return ".";
+    std::string dir = buf;
+    for (;;) {  // `make unit` runs from the root; also work from a subdirectory
+        if (has_server(dir)) return dir;
+        size_t slash = dir.rfind('/');
+        if (slash == std::string::npos || dir == "/") return buf;
+        dir = slash == 0 ? "/" : dir.substr(0, slash);
+    }
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+class FakeServer {
+public:
+    // Starts the server on first use; nullptr (after one failure message) if it cannot.
+    static FakeServer* get() {
+        static FakeServer s;
+        if (!s.tried_) s.start();
+        return s.port_ > 0 ? &s : nullptr;
+    }
+
+    ~FakeServer() { stop(); }
+
+    std::string url(const std::string& path) const {
+        return "http://127.0.0.1:" + std::to_string(port_) + path;
+    }
+    int port() const { return port_; }
+
+private:
+    void start() {
+        tried_ = true;
+        std::string script = repo_root() + "/tests/fake-github/server.py";
+        char out_tmpl[] = "/tmp/test_http_server_out.XXXXXX";
+        char err_tmpl[] = "/tmp/test_http_server_err.XXXXXX";
+        int out_fd = ::mkstemp(out_tmpl);
+        int err_fd = ::mkstemp(err_tmpl);
+        if (out_fd < 0 || err_fd < 0) {
+            std::cerr << "test_http: cannot create temp files for the fake server\n";
+            return;
+        }
+        out_path_ = out_tmpl;
+        err_path_ = err_tmpl;
+        std::string parent = std::to_string(::getpid());
+        const pid_t parent_pid = ::getpid();
+        // Everything for the child is built before fork().
+        const char* argv[] = {"python3", script.c_str(), "--watch-pid", parent.c_str(), nullptr};
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // dies with us, even on a crash
+            if (::getppid() != parent_pid) ::_exit(127);
+            ::dup2(out_fd, 1);
+            ::dup2(err_fd, 2);
+            int devnull = ::open("/dev/null", O_RDONLY);
+            if (devnull >= 0) ::dup2(devnull, 0);
+            ::execvp("python3", const_cast<char* const*>(argv));
+            ::_exit(127);
+        }
+        ::close(out_fd);
+        ::close(err_fd);
+        if (pid_ < 0) {
+            std::cerr << "test_http: fork failed\n";
+            return;
+        }
+        // The port is the first line of the server's stdout.
+        auto t0 = Clock::now();
+        while (ms_since(t0) < 15000) {
+            std::string out = slurp(out_path_);
+            size_t nl = out.find('\n');
+            if (nl != std::string::npos) {
+                port_ = std::atoi(out.substr(0, nl).c_str());
+                break;
+            }
+            int status;
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                pid_ = -1;
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        if (port_ <= 0)
+            std::cerr << "test_http: the fake server (" << script
+                      << ") did not start; its stderr:\n"
+                      << slurp(err_path_) << "\n";
+    }
+
+    void stop() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGTERM);
+            int status;
+            for (int i = 0; i < 100; ++i) {  // up to 2 s, then SIGKILL
+                if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                    pid_ = -1;
+                    break;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+            if (pid_ > 0) {
+                ::kill(pid_, SIGKILL);
+                ::waitpid(pid_, &status, 0);
+                pid_ = -1;
+            }
+        }
+        if (!out_path_.empty()) ::unlink(out_path_.c_str());
+        if (!err_path_.empty()) ::unlink(err_path_.c_str());
+    }
+
+    bool tried_ = false;
+    pid_t pid_ = -1;
+    int port_ = 0;
+    std::string out_path_, err_path_;
+};
+
+// Control API helpers.
+HttpResponse control(const std::string& method, const std::string& path,
+                     const std::string& json_body = "") {
+    FakeServer* s = FakeServer::get();
+    HttpRequest r;
+    r.method = method;
+    r.url = s->url(path);
+    r.retry = false;
+    r.timeout_ms = 10000;
+    if (!json_body.empty()) {
+        r.body = json_body;
+        r.headers.push_back({"Content-Type", "application/json"});
+    }
+    HttpResponse resp = copilot::http_perform(r);
+    if (resp.status != 200)
+        check::fail(__FILE__, __LINE__,
+                    "control " + path + " answered " + std::to_string(resp.status) + ": " +
+                        resp.body);
+    return resp;
+}
+
+void reset_server() { control("POST", "/_control/reset"); }
+
+void script(const std::string& route, const std::string& responses_json) {
+    control("POST", "/_control/script",
+            "{\"route\":\"" + route + "\",\"responses\":" + responses_json + "}");
+}
+
+rapidjson::Document request_log(const std::string& route) {
+    HttpResponse r = control("GET", "/_control/log?route=" + route);
+    return copilot::json_parse(r.body, {"fake server log", Exit::protocol});
+}
+
+size_t log_count(const std::string& route) {
+    rapidjson::Document d = request_log(route);
+    return d["requests"].GetArray().Size();
+}
+
+// A server is needed: fail the test (once per test) if there is none.
+#define NEED_SERVER()                                                       \
+    do {                                                                    \
+        if (!FakeServer::get()) {                                           \
+            check::fail(__FILE__, __LINE__, "fake GitHub server not running"); \
+            return;                                                         \
+        }                                                                   \
+        reset_server();                                                     \
+    } while (0)
+
+HttpRequest user_request() {
+    HttpRequest r;
+    r.url = FakeServer::get()->url("/api/user");
+    r.headers = {{"Authorization", "token ghu_fake_valid"}, {"Accept", "application/json"}};
+    r.timeout_ms = 10000;
+    return r;
+}
+
+// Memory, from /proc/self/status (kB).
+long proc_kb(const char* key) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    size_t n = std::strlen(key);
+    while (std::getline(in, line))
+        if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':')
+            return std::atol(line.c_str() + n + 1);
+    return -1;
+}
+
+// Resets VmHWM to the current RSS so the next reading is the peak from now on.
+bool reset_peak_rss() {
+    std::ofstream f("/proc/self/clear_refs");
+    f << "5";
+    f.flush();
+    return static_cast<bool>(f);
+}
+
+struct PeakWatch {
+    long base_kb = proc_kb("VmRSS");
+    bool peak_ok = reset_peak_rss();
+    long growth_kb() const { return proc_kb(peak_ok ? "VmHWM" : "VmRSS") - base_kb; }
+};
+
+}  // namespace
+
+// ===========================================================================
+// Pure functions
+
+TEST(url_policy_allows) {
+    for (const char* u :
+         {"https://api.github.com/copilot_internal/v2/token", "HTTPS://Example.COM",
+          "https://user:pw@github.com:443/login?x=1#f", "https://[2001:db8::1]:8443/",
+          "http://127.0.0.1:8080/", "http://127.1.2.3/x", "http://[::1]:9/", "http://localhost/",
+          "HTTP://LOCALHOST:1/path", "http://user:pw@127.0.0.1:5/", "http://127.255.255.255",
+          "http://[0:0:0:0:0:0:0:1]/"}) {
+        try {
+            copilot::check_url_policy(u);
+        } catch (const copilot::Error& e) {
+            check::fail(__FILE__, __LINE__, std::string(u) + " refused: " + e.what());
+        }
+    }
+}
+
+TEST(url_policy_refuses) {
+    for (const char* u :
+         {"http://example.com/", "http://10.0.0.1/", "http://127.0.0.1.evil.com/",
+          "http://localhost.evil.com/", "http://127.0.0.1@evil.com/",
+          "http://127.0.0.1:80@evil.com/", "http://evil.com#@127.0.0.1/",
+          "http://evil.com?@127.0.0.1/", "http://0127.0.0.1/", "http://127.1/",
+          "http://127.0.0.1.", "http://128.0.0.1/", "http://[::2]/", "http://[::1/",
+          "http://127.0.0.1:80x/", "http://evil.com\\@127.0.0.1/", "http://127.0.0.1 /",
+          "ftp://127.0.0.1/", "file:///etc/passwd", "", "example.com", "//example.com/",
+          "https://", "https:///path", "http://", "gopher://localhost/", "https:example.com"}) {
+        CHECK_THROWS(copilot::check_url_policy(u), Exit::usage);
+    }
+    CHECK_THROWS_MSG(copilot::check_url_policy("http://example.com/x"), Exit::usage,
+                     "plain http is only allowed to loopback hosts");
+    CHECK_THROWS_MSG(copilot::check_url_policy("ftp://example.com/x"), Exit::usage,
+                     "unsupported URL");
+}
+
+TEST(url_policy_refuses_before_connecting) {
+    // No DNS, no connection, no waiting: the policy is checked first.
+    for (const char* u : {"http://example.com/", "http://localhost.evil.com/",
+                          "http://10.255.255.1/", "file:///etc/passwd"}) {
+        HttpRequest r;
+        r.url = u;
+        r.connect_timeout_ms = 5000;
+        auto t0 = Clock::now();
+        CHECK_THROWS(copilot::http_perform(r), Exit::usage);
+        CHECK(ms_since(t0) < 200);
+    }
+}
+
+TEST(loopback_hosts) {
+    CHECK(copilot::is_loopback_host("localhost"));
+    CHECK(copilot::is_loopback_host("LocalHost"));
+    CHECK(copilot::is_loopback_host("127.0.0.1"));
+    CHECK(copilot::is_loopback_host("127.200.3.4"));
+    CHECK(copilot::is_loopback_host("::1"));
+    CHECK(copilot::is_loopback_host("[::1]"));
+    CHECK(!copilot::is_loopback_host(""));
+    CHECK(!copilot::is_loopback_host("127.0.0"));
+    CHECK(!copilot::is_loopback_host("127.0.0.1.2"));
+    CHECK(!copilot::is_loopback_host("127.0.0.256"));
+    CHECK(!copilot::is_loopback_host("1127.0.0.1"));
+    CHECK(!copilot::is_loopback_host("0x7f.0.0.1"));
+    CHECK(!copilot::is_loopback_host("localhost.evil.com"));
+    CHECK(!copilot::is_loopback_host("::2"));
+    CHECK(!copilot::is_loopback_host("10.0.0.1"));
+}
+
+TEST(url_host_parts) {
+    CHECK_EQ(copilot::url_host("https://API.GitHub.com/x"), "api.github.com");
+    CHECK_EQ(copilot::url_host("https://user:pw@github.com:443/login"), "github.com");
+    CHECK_EQ(copilot::url_host("http://[::1]:8080/"), "::1");
+    CHECK_EQ(copilot::url_host("http://127.0.0.1:5"), "127.0.0.1");
+    CHECK_EQ(copilot::url_host("https://a.b?x=@c"), "a.b");
+    CHECK_EQ(copilot::url_host("https://a.b#@c"), "a.b");
+    CHECK_EQ(copilot::url_host("example.com"), "");
+    CHECK_EQ(copilot::url_host(""), "");
+}
+
+TEST(retry_after_seconds) {
+    const std::time_t now = 1700000000;  // Tue, 14 Nov 2023 22:13:20 GMT
+    CHECK(copilot::parse_retry_after("120", now) == 120L);
+    CHECK(copilot::parse_retry_after("0", now) == 0L);
+    CHECK(copilot::parse_retry_after("  5  ", now) == 5L);
+    CHECK(copilot::parse_retry_after("\t7", now) == 7L);
+    auto huge = copilot::parse_retry_after("99999999999999999999999999999999", now);
+    CHECK(huge.has_value() && *huge >= 100000000L);
+    for (const char* bad : {"", "   ", "soon", "-5", "+5", "1.5", "12abc", "0x10", "5 5"})
+        CHECK(!copilot::parse_retry_after(bad, now).has_value());
+}
+
+TEST(retry_after_dates) {
+    const std::time_t now = 1700000000;  // Tue, 14 Nov 2023 22:13:20 GMT
+    CHECK(copilot::parse_retry_after("Tue, 14 Nov 2023 22:15:20 GMT", now) == 120L);
+    CHECK(copilot::parse_retry_after("Tuesday, 14-Nov-23 22:15:20 GMT", now) == 120L);
+    CHECK(copilot::parse_retry_after("Tue Nov 14 22:15:20 2023", now) == 120L);
+    CHECK(copilot::parse_retry_after("Wed, 15 Nov 2023 00:00:00 GMT", now) == 6400L);
+    CHECK(copilot::parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now) == 0L);
+    CHECK(copilot::parse_retry_after("Tue, 14 Nov 2023 22:13:19 GMT", now) == 0L);
+    CHECK(copilot::parse_retry_after("  Tue, 14 Nov 2023 22:13:21 GMT ", now) == 1L);
+    for (const char* bad :
+         {"Tue, 32 Nov 2023 22:15:20 GMT", "Tue, 14 Foo 2023 22:15:20 GMT",
+          "Tue, 14 Nov 2023 25:15:20 GMT", "Tue, 14 Nov 2023 22:15 GMT",
+          "14 Nov 2023 22:15:20 GMT", "Tue, 14 Nov 2023 22:15:20 PST", "Tue, 14 Nov 2023"})
+        CHECK(!copilot::parse_retry_after(bad, now).has_value());
+}
+
+TEST(backoff_bounds) {
+    struct Case {
+        int attempt;
+        long lo, hi;
+    };
+    for (Case c : {Case{1, 250, 500}, Case{2, 500, 1000}, Case{3, 1000, 2000},
+                   Case{4, 2000, 4000}, Case{5, 4000, 8000}, Case{6, 4000, 8000},
+                   Case{60, 4000, 8000}, Case{INT_MAX, 4000, 8000}, Case{0, 250, 500},
+                   Case{-3, 250, 500}}) {
+        long mn = LONG_MAX, mx = 0;
+        for (int i = 0; i < 2000; ++i) {
+            long w = copilot::backoff_ms(c.attempt, 500, 8000);
+            mn = std::min(mn, w);
+            mx = std::max(mx, w);
+        }
+        CHECK(mn >= c.lo);
+        CHECK(mx <= c.hi);
+        CHECK(mx > mn);  // there is jitter
+        CHECK(mx > c.lo + (c.hi - c.lo) / 2);
+    }
+    // Never overflows, even with huge bases and caps.
+    for (int a : {1, 2, 40, 70, INT_MAX}) {
+        long w = copilot::backoff_ms(a, LONG_MAX / 2, LONG_MAX);
+        CHECK(w >= LONG_MAX / 4);
+        CHECK(w > 0);
+    }
+    CHECK_EQ(copilot::backoff_ms(3, 0, 8000), 0L);
+    long capped = copilot::backoff_ms(1, 10000, 1000);
+    CHECK(capped >= 500 && capped <= 1000);
+}
+
+TEST(form_and_url_encoding) {
+    CHECK_EQ(copilot::form_encode({{"client_id", "Iv1.b507a08c87ecfe98"}, {"scope", "read:user"}}),
+             "client_id=Iv1.b507a08c87ecfe98&scope=read%3Auser");
+    CHECK_EQ(copilot::form_encode({{"grant_type", "urn:ietf:params:oauth:grant-type:device_code"}}),
+             "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code");
+    CHECK_EQ(copilot::form_encode({{"a b", "\xc3\xbc&=+/?"}}), "a%20b=%C3%BC%26%3D%2B%2F%3F");
+    CHECK_EQ(copilot::form_encode({{"empty", ""}, {"x", "1"}}), "empty=&x=1");
+    CHECK_EQ(copilot::form_encode({}), "");
+    CHECK_EQ(copilot::url_encode("AZaz09-._~"), "AZaz09-._~");
+    CHECK_EQ(copilot::url_encode(std::string("\0\x7f\xff", 3)), "%00%7F%FF");
+}
+
+TEST(response_header_lookup) {
+    HttpResponse r;
+    r.headers = {{"content-type", "application/json"}, {"x-a", "1"}, {"x-a", "2"}};
+    CHECK_EQ(r.header("Content-Type"), "application/json");
+    CHECK_EQ(r.header("X-A"), "1");
+    CHECK_EQ(r.header("missing"), "");
+}
+
+// ===========================================================================
+// Against the fake server
+
+TEST(get_with_headers) {
+    NEED_SERVER();
+    HttpResponse r = copilot::http_perform(user_request());
+    CHECK_EQ(r.status, 200L);
+    CHECK(r.body.find("\"login\":\"octocat\"") != std::string::npos);
+    CHECK(r.header("Content-Type").find("application/json") != std::string::npos);
+    CHECK_EQ(r.header("x-oauth-scopes"), "read:user");
+    for (const auto& h : r.headers) {
+        std::string lower = h.first;
+        for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        CHECK_EQ(h.first, lower);
+    }
+    CHECK(!r.body_streamed);
+    CHECK(!r.aborted_by_callback);
+    rapidjson::Document log = request_log("user");
+    CHECK_EQ(log["requests"].Size(), 1u);
+    const auto& h = log["requests"][0]["headers"];
+    CHECK_EQ(std::string(h["authorization"].GetString()), "token ghu_fake_valid");
+    CHECK_EQ(std::string(h["accept"].GetString()), "application/json");
+
+    // Without the token: a 401 is an answer, not an error.
+    HttpRequest bad = user_request();
+    bad.headers.clear();
+    CHECK_EQ(copilot::http_perform(bad).status, 401L);
+}
+
+TEST(post_form_body_arrives_intact) {
+    NEED_SERVER();
+    HttpRequest r;
+    r.method = "POST";
+    r.url = FakeServer::get()->url("/login/device/code");
+    r.headers = {{"Accept", "application/json"},
+                 {"Content-Type", "application/x-www-form-urlencoded"}};
+    r.body = copilot::form_encode({{"client_id", "Iv1.b507a08c87ecfe98"}, {"scope", "read:user"}});
+    r.retry = false;
+    HttpResponse resp = copilot::http_perform(r);
+    CHECK_EQ(resp.status, 200L);
+    CHECK(resp.body.find("\"device_code\"") != std::string::npos);
+    rapidjson::Document log = request_log("device_code");
+    CHECK_EQ(log["requests"].Size(), 1u);
+    const auto& e = log["requests"][0];
+    CHECK_EQ(std::string(e["method"].GetString()), "POST");
+    CHECK_EQ(std::string(e["body"].GetString()),
+             "client_id=Iv1.b507a08c87ecfe98&scope=read%3Auser");
+    CHECK_EQ(std::string(e["headers"]["content-type"].GetString()),
+             "application/x-www-form-urlencoded");
+}
+
+TEST(bad_header_refused) {
+    NEED_SERVER();
+    HttpRequest r = user_request();
+    r.headers.push_back({"X-Evil", "a\r\nX-Injected: 1"});
+    CHECK_THROWS(copilot::http_perform(r), Exit::usage);
+    CHECK_EQ(log_count("user"), 0u);
+}
+
+TEST(retry_after_503_then_success) {
+    NEED_SERVER();
+    script("user", R"([{"status":503,"retry_after":1}])");
+    HttpRequest r = user_request();
+    int retries = 0;
+    long wait_seen = -1;
+    r.on_retry = [&](int attempt, long wait_ms, const std::string& reason) {
+        ++retries;
+        wait_seen = wait_ms;
+        CHECK_EQ(attempt, 1);
+        CHECK(reason.find("503") != std::string::npos);
+    };
+    auto t0 = Clock::now();
+    HttpResponse resp = copilot::http_perform(r);
+    long took = ms_since(t0);
+    CHECK_EQ(resp.status, 200L);
+    CHECK_EQ(retries, 1);
+    CHECK_EQ(wait_seen, 1000L);
+    CHECK(took >= 950 && took < 3000);
+    CHECK_EQ(log_count("user"), 2u);
+}
+
+TEST(retry_429_until_attempts_spent) {
+    NEED_SERVER();
+    script("user", R"([{"status":429,"retry_after":0,"repeat":5}])");
+    HttpRequest r = user_request();
+    r.max_attempts = 3;
+    int retries = 0;
+    r.on_retry = [&](int, long wait_ms, const std::string&) {
+        ++retries;
+        CHECK_EQ(wait_ms, 0L);
+    };
+    HttpResponse resp = copilot::http_perform(r);
+    CHECK_EQ(resp.status, 429L);
+    CHECK_EQ(resp.header("Retry-After"), "0");
+    CHECK_EQ(retries, 2);
+    CHECK_EQ(log_count("user"), 3u);
+}
+
+TEST(retry_500_with_backoff) {
+    NEED_SERVER();
+    script("user", R"([{"status":500}])");
+    HttpRequest r = user_request();
+    long wait_seen = -1;
+    r.on_retry = [&](int, long wait_ms, const std::string&) { wait_seen = wait_ms; };
+    HttpResponse resp = copilot::http_perform(r);
+    CHECK_EQ(resp.status, 200L);
+    CHECK(wait_seen >= 250 && wait_seen <= 500);
+    CHECK_EQ(log_count("user"), 2u);
+}
+
+TEST(retry_after_too_long_is_returned) {
+    NEED_SERVER();
+    script("user", R"([{"status":503,"retry_after":120}])");
+    HttpRequest r = user_request();
+    r.max_retry_wait_ms = 5000;
+    int retries = 0;
+    r.on_retry = [&](int, long, const std::string&) { ++retries; };
+    auto t0 = Clock::now();
+    HttpResponse resp = copilot::http_perform(r);
+    CHECK(ms_since(t0) < 1000);
+    CHECK_EQ(resp.status, 503L);
+    CHECK_EQ(resp.header("retry-after"), "120");
+    CHECK_EQ(retries, 0);
+    CHECK_EQ(log_count("user"), 1u);
+}
+
+TEST(no_retry_when_disabled) {
+    NEED_SERVER();
+    script("user", R"([{"status":503,"retry_after":0,"repeat":3}])");
+    HttpRequest r = user_request();
+    r.retry = false;
+    HttpResponse resp = copilot::http_perform(r);
+    CHECK_EQ(resp.status, 503L);
+    CHECK_EQ(log_count("user"), 1u);
+}
+
+TEST(reset_is_retried) {
+    NEED_SERVER();
+    script("user", R"([{"reset":true}])");
+    HttpRequest r = user_request();
+    int retries = 0;
+    r.on_retry = [&](int, long, const std::string& reason) {
+        ++retries;
+        CHECK(reason.find("127.0.0.1") != std::string::npos);
+    };
+    HttpResponse resp = copilot::http_perform(r);
+    CHECK_EQ(resp.status, 200L);
+    CHECK_EQ(retries, 1);
+    CHECK_EQ(log_count("user"), 2u);
+
+    // Without retries, a reset is a temporary failure.
+    script("user", R"([{"reset":true}])");
+    r.retry = false;
+    CHECK_THROWS_MSG(copilot::http_perform(r), Exit::temp, "cannot reach 127.0.0.1");
+}
+
+TEST(connection_refused) {
+    // A port nobody listens on: bind, read the port, close.
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    CHECK(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    ::close(fd);
+    HttpRequest r;
+    r.url = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/x";
+    r.headers = {{"Authorization", "token ghu_secret_value"}};
+    r.retry = false;
+    try {
+        copilot::http_perform(r);
+        check::fail(__FILE__, __LINE__, "connection refused did not throw");
+    } catch (const copilot::Error& e) {
+        CHECK(e.code() == Exit::temp);
+        std::string m = e.what();
+        CHECK(m.find("cannot reach 127.0.0.1") != std::string::npos);
+        CHECK(m.find("ghu_secret_value") == std::string::npos);
+    }
+    r.retry = true;
+    r.max_attempts = 2;
+    int retries = 0;
+    r.on_retry = [&](int, long, const std::string&) { ++retries; };
+    CHECK_THROWS(copilot::http_perform(r), Exit::temp);
+    CHECK_EQ(retries, 1);
+}
+
+TEST(hang_times_out) {
+    NEED_SERVER();
+    script("user", R"([{"hang":true}])");
+    HttpRequest r = user_request();
+    r.timeout_ms = 500;
+    r.retry = false;
+    auto t0 = Clock::now();
+    CHECK_THROWS_MSG(copilot::http_perform(r), Exit::temp, "timed out");
+    long took = ms_since(t0);
+    CHECK(took >= 450 && took < 1500);
+}
+
+TEST(cut_body_is_protocol_error) {
+    NEED_SERVER();
+    script("user", R"([{"cut":10}])");
+    HttpRequest r = user_request();
+    r.retry = false;
+    CHECK_THROWS_MSG(copilot::http_perform(r), Exit::protocol,
+                     "connection to 127.0.0.1 closed before the answer was complete");
+
+    // Retried like a connection failure; the error once attempts are spent.
+    script("user", R"([{"cut":10,"repeat":2}])");
+    r.retry = true;
+    r.max_attempts = 2;
+    CHECK_THROWS(copilot::http_perform(r), Exit::protocol);
+    CHECK_EQ(log_count("user"), 3u);
+
+    // And a single cut, retried, succeeds.
+    script("user", R"([{"cut":10}])");
+    CHECK_EQ(copilot::http_perform(r).status, 200L);
+}
+
+TEST(big_body_is_capped) {
+    NEED_SERVER();
+    script("user", R"([{"big_body":20971520}])");
+    HttpRequest r = user_request();
+    r.max_body = 1 << 20;
+    PeakWatch mem;
+    CHECK_THROWS_MSG(copilot::http_perform(r), Exit::protocol,
+                     "127.0.0.1 sent an answer larger than 1048576 bytes");
+    CHECK(mem.growth_kb() < 10 * 1024);
+    CHECK_EQ(log_count("user"), 1u);  // not retried
+
+    // Exactly at the cap is fine.
+    script("user", R"([{"big_body":1048576}])");
+    HttpResponse ok = copilot::http_perform(r);
+    CHECK_EQ(ok.status, 200L);
+    CHECK_EQ(ok.body.size(), size_t{1} << 20);
+}
+
+TEST(streaming_receives_everything) {
+    NEED_SERVER();
+    const size_t n = 5u << 20;
+    script("user", R"([{"status":503,"retry_after":0},{"big_body":5242880}])");
+    HttpRequest r = user_request();
+    r.max_body = 1 << 20;  // caps buffered bodies only
+    size_t got = 0, chunks = 0;
+    std::string head;
+    r.on_body = [&](std::string_view chunk) {
+        if (head.size() < 12) head.append(chunk.substr(0, 12 - head.size()));
+        got += chunk.size();
+        ++chunks;
+        return true;
+    };
+    PeakWatch mem;
+    HttpResponse resp = copilot::http_perform(r);  // the 503 before any byte is retried
+    CHECK(mem.growth_kb() < 4 * 1024);
+    CHECK_EQ(resp.status, 200L);
+    CHECK_EQ(got, n);
+    CHECK(chunks > 1);
+    CHECK_EQ(head, std::string("{\"filler\": \""));
+    CHECK(resp.body.empty());
+    CHECK(resp.body_streamed);
+    CHECK(!resp.aborted_by_callback);
+    CHECK_EQ(log_count("user"), 2u);
+}
+
+TEST(streaming_stop_early) {
+    NEED_SERVER();
+    script("user", R"([{"big_body":5242880}])");
+    HttpRequest r = user_request();
+    size_t got = 0;
+    int calls = 0;
+    r.on_body = [&](std::string_view chunk) {
+        got += chunk.size();
+        return ++calls < 2;
+    };
+    HttpResponse resp = copilot::http_perform(r);
+    CHECK_EQ(resp.status, 200L);
+    CHECK(resp.aborted_by_callback);
+    CHECK_EQ(calls, 2);
+    CHECK(got < (5u << 20));
+    CHECK_EQ(log_count("user"), 1u);
+}
+
+TEST(streaming_error_body_is_buffered) {
+    NEED_SERVER();
+    script("user", R"([{"status":500,"body":{"message":"boom"}}])");
+    HttpRequest r = user_request();
+    r.retry = false;
+    int calls = 0;
+    r.on_body = [&](std::string_view) { return ++calls > 0; };
+    HttpResponse resp = copilot::http_perform(r);
+    CHECK_EQ(resp.status, 500L);
+    CHECK_EQ(calls, 0);
+    CHECK_EQ(resp.body, std::string("{\"message\":\"boom\"}"));
+    CHECK(!resp.body_streamed);
+}
+
+TEST(streaming_not_retried_after_first_byte) {
+    NEED_SERVER();
+    script("user", R"([{"big_body":100000,"cut":5000,"repeat":2}])");
+    HttpRequest r = user_request();
+    size_t got = 0;
+    r.on_body = [&](std::string_view chunk) {
+        got += chunk.size();
+        return true;
+    };
+    int retries = 0;
+    r.on_retry = [&](int, long, const std::string&) { ++retries; };
+    CHECK_THROWS_MSG(copilot::http_perform(r), Exit::protocol, "closed before the answer");
+    CHECK_EQ(got, 5000u);
+    CHECK_EQ(retries, 0);
+    CHECK_EQ(log_count("user"), 1u);
+}
+
+TEST(callback_exception_propagates) {
+    NEED_SERVER();
+    HttpRequest r = user_request();
+    r.on_body = [](std::string_view) -> bool {
+        throw copilot::Error(Exit::interrupted, "stop");
+    };
+    CHECK_THROWS_MSG(copilot::http_perform(r), Exit::interrupted, "stop");
+    CHECK_EQ(log_count("user"), 1u);
+}
+
+TEST(large_post_with_100_continue) {
+    // libcurl sends "Expect: 100-continue" for bodies over 1 MiB: the interim
+    // answer must not replace the final status or headers.
+    NEED_SERVER();
+    HttpRequest r;
+    r.method = "POST";
+    r.url = FakeServer::get()->url("/login/device/code");
+    r.headers = {{"Accept", "application/json"},
+                 {"Content-Type", "application/x-www-form-urlencoded"}};
+    r.body = "client_id=Iv1.b507a08c87ecfe98&scope=read%3Auser&pad=" +
+             std::string(1536 * 1024, 'x');
+    r.retry = false;
+    HttpResponse resp = copilot::http_perform(r);
+    CHECK_EQ(resp.status, 200L);
+    CHECK(resp.header("content-type").find("json") != std::string::npos);
+    CHECK(resp.body.find("\"device_code\"") != std::string::npos);
+    rapidjson::Document log = request_log("device_code");
+    CHECK_EQ(log["requests"].Size(), 1u);
+    CHECK_EQ(log["requests"][0]["body"].GetStringLength(), r.body.size());
+    CHECK_EQ(std::string(log["requests"][0]["headers"]["expect"].GetString()), "100-continue");
+}

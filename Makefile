@@ -70,7 +70,7 @@ $(OUT)/tests/%: tests/unit/%.cc tests/unit/check.h $(LIB)
 
 # --- dependencies ---------------------------------------------------------
 DEB_PACKAGES = g++ make libcurl4-openssl-dev rapidjson-dev libcxxopts-dev \
-	bats bats-support bats-assert bats-file python3 curl groff-base man-db
+	bats bats-support bats-assert bats-file python3 curl jq groff-base man-db
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \

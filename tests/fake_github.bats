@@ -1,0 +1,1064 @@
+#!/usr/bin/env bats
+# Tests of the fake GitHub server (tests/fake-github/server.py) and of the shared
+# harness (tests/helpers/common.bash): every route behaviour and every control knob,
+# observed from outside with curl.
+
+# shellcheck disable=SC2016,SC2119,SC2120
+load helpers/common
+
+setup_file() { fake_start; }
+teardown_file() { fake_stop; }
+
+setup() {
+  common_setup
+  B="$BATS_TEST_TMPDIR/body"
+  HDR="$BATS_TEST_TMPDIR/headers"
+  EXTRA_PID=
+  EV='vscode/1.104.3'
+}
+
+teardown() {
+  if [[ -n "${EXTRA_PID:-}" ]]; then
+    kill -KILL "$EXTRA_PID" 2>/dev/null || true
+    wait "$EXTRA_PID" 2>/dev/null || true
+  fi
+}
+
+# req [curl args...] URL: body -> $B, headers -> $HDR, prints the HTTP status.
+req() {
+  curl -sS --noproxy '*' -m 10 -o "$B" -D "$HDR" -w '%{http_code}' "$@"
+}
+
+# header NAME: value of a response header from the last req (CR stripped).
+header() {
+  grep -i "^$1:" "$HDR" | head -n1 | cut -d: -f2- | sed -e 's/^ *//' -e 's/\r$//'
+}
+
+now_ms() { date +%s%3N; }
+
+device_code() { # prints the device code JSON; extra args go to curl
+  curl -sS --noproxy '*' -m 10 -H 'Accept: application/json' \
+    -d client_id=Iv1.b507a08c87ecfe98 -d scope=read:user "$@" "$FAKE_URL/login/device/code"
+}
+
+poll() { # poll DEVICE_CODE [curl args]: prints status, body in $B
+  local dc="$1"
+  shift
+  req -H 'Accept: application/json' -d client_id=Iv1.b507a08c87ecfe98 -d "device_code=$dc" \
+    -d grant_type=urn:ietf:params:oauth:grant-type:device_code "$@" \
+    "$FAKE_URL/login/oauth/access_token"
+}
+
+exchange() { # exchange GITHUB_TOKEN [curl args]: prints status, body in $B
+  local tok="$1"
+  shift
+  req -H "Authorization: token $tok" -H "Editor-Version: $EV" "$@" \
+    "$FAKE_URL/api/copilot_internal/v2/token"
+}
+
+chat() { # chat TOKEN JSON [curl args]: prints status, body in $B
+  local tok="$1" json="$2"
+  shift 2
+  req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" \
+    -H 'Content-Type: application/json' --data-binary "$json" "$@" "$FAKE_URL/chat/completions"
+}
+
+STREAM_REQ='{"model":"gpt-4.1","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+PLAIN_REQ='{"model":"gpt-4.1","messages":[{"role":"user","content":"hello there"}]}'
+
+# chunk CONTENT: the content-delta event JSON for chatcmpl-fake1 (created normalised to T)
+chunk() {
+  printf '{"id":"chatcmpl-fake1","object":"chat.completion.chunk","created":T,"model":"gpt-4.1","choices":[{"index":0,"delta":{"content":"%s"}}]}' "$1"
+}
+finish_chunk() {
+  printf '{"id":"chatcmpl-fake1","object":"chat.completion.chunk","created":T,"model":"gpt-4.1","choices":[{"index":0,"delta":{},"finish_reason":"%s"}]}' "${1:-stop}"
+}
+normalise() { LC_ALL=C sed -E 's/"created":[0-9]{6,}/"created":T/g' "$1"; }
+
+# ---------------------------------------------------------------- process
+
+@test "the server prints its port first, writes the port file and listens on 127.0.0.1 only" {
+  python3 "$FAKE_SERVER" --port-file "$BATS_TEST_TMPDIR/port" \
+    </dev/null >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+  EXTRA_PID=$!
+  for _ in $(seq 100); do [[ -s "$BATS_TEST_TMPDIR/port" ]] && break; sleep 0.05; done
+  port="$(cat "$BATS_TEST_TMPDIR/port")"
+  assert_regex "$port" '^[0-9]+$'
+  assert_not_equal "$port" "$FAKE_PORT"
+  run head -n1 "$BATS_TEST_TMPDIR/out"
+  assert_output "$port"
+  run python3 - "$port" <<'EOF'
+import sys
+port = "%04X" % int(sys.argv[1])
+for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+    try:
+        lines = open(f).read().splitlines()[1:]
+    except OSError:
+        continue
+    for l in lines:
+        local, state = l.split()[1], l.split()[3]
+        if local.endswith(":" + port) and state == "0A":
+            print(local)
+EOF
+  assert_output "0100007F:$(printf '%04X' "$port")"
+}
+
+@test "SIGTERM stops the server cleanly with exit status 0 and nothing on stderr" {
+  python3 "$FAKE_SERVER" --port-file "$BATS_TEST_TMPDIR/port" \
+    </dev/null >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+  EXTRA_PID=$!
+  for _ in $(seq 100); do [[ -s "$BATS_TEST_TMPDIR/port" ]] && break; sleep 0.05; done
+  curl -sS --noproxy '*' -o /dev/null "http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")/api/user"
+  kill -TERM "$EXTRA_PID"
+  rc=0
+  wait "$EXTRA_PID" || rc=$?
+  EXTRA_PID=
+  assert_equal "$rc" 0
+  run cat "$BATS_TEST_TMPDIR/err"
+  assert_output ''
+}
+
+@test "POST /_control/shutdown stops the server" {
+  python3 "$FAKE_SERVER" --port-file "$BATS_TEST_TMPDIR/port" \
+    </dev/null >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+  EXTRA_PID=$!
+  for _ in $(seq 100); do [[ -s "$BATS_TEST_TMPDIR/port" ]] && break; sleep 0.05; done
+  run curl -sS --noproxy '*' -X POST "http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")/_control/shutdown"
+  assert_output '{"ok":true}'
+  rc=0
+  wait "$EXTRA_PID" || rc=$?
+  EXTRA_PID=
+  assert_equal "$rc" 0
+}
+
+@test "--watch-pid makes the server exit when the watched process is gone" {
+  sleep 0.5 &
+  watched=$!
+  python3 "$FAKE_SERVER" --port-file "$BATS_TEST_TMPDIR/port" --watch-pid "$watched" \
+    </dev/null >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+  EXTRA_PID=$!
+  wait "$watched"
+  for _ in $(seq 60); do kill -0 "$EXTRA_PID" 2>/dev/null || break; sleep 0.05; done
+  run kill -0 "$EXTRA_PID"
+  assert_failure
+}
+
+@test "fake_start fails cleanly, leaving no process, when the server cannot start" {
+  run env -u FAKE_PID FAKE_PYTHON=false BATS_FILE_TMPDIR="$BATS_TEST_TMPDIR" \
+    bash -c 'source "$REPO/tests/helpers/common.bash"; fake_start; echo "rc=$? pid=[$FAKE_PID]"'
+  assert_line --partial 'fake_start: the fake server exited at startup'
+  assert_line 'rc=1 pid=[]'
+}
+
+@test "connections are kept alive between requests" {
+  run bash -c "curl -sv --noproxy '*' -o /dev/null -o /dev/null -H 'Authorization: token ghu_fake_valid' \
+    '$FAKE_URL/api/user' '$FAKE_URL/api/user' 2>&1 | grep -c 'Re-using existing connection'"
+  assert_output 1
+}
+
+@test "an unknown path answers 404 and is logged with a null route" {
+  run req "$FAKE_URL/no/such/thing?x=1"
+  assert_output 404
+  assert_equal "$(json_get "$B" '["message"]')" "Not Found"
+  run fake_log
+  assert_equal "$(echo "$output" | json_get - '["requests"][0]["route"]')" null
+  assert_equal "$(echo "$output" | json_get - '["requests"][0]["path"]')" /no/such/thing
+  assert_equal "$(echo "$output" | json_get - '["requests"][0]["query"]')" x=1
+  assert_equal "$(echo "$output" | json_get - '["requests"][0]["status"]')" 404
+}
+
+@test "a wrong method on a known route answers 405" {
+  run req -X POST "$FAKE_URL/api/user"
+  assert_output 405
+}
+
+# ---------------------------------------------------------------- device flow
+
+@test "the device code answer has GitHub's fields and a verification URI on the fake" {
+  run device_code
+  assert_success
+  json="$output"
+  assert_regex "$(json_get - '["user_code"]' <<<"$json")" '^[A-Z]{4}-[0-9]{4}$'
+  assert_equal "$(json_get - '["verification_uri"]' <<<"$json")" "$FAKE_URL/login/device"
+  assert_equal "$(json_get - '["expires_in"]' <<<"$json")" 900
+  assert_equal "$(json_get - '["interval"]' <<<"$json")" 5
+  assert_regex "$(json_get - '["device_code"]' <<<"$json")" '^fake_device_code_'
+  assert_equal "$(fake_last device_code '["body"]')" 'client_id=Iv1.b507a08c87ecfe98&scope=read:user'
+}
+
+@test "the device code answer is form-encoded unless Accept asks for JSON" {
+  run req -d client_id=abc -d scope=read:user "$FAKE_URL/login/device/code"
+  assert_output 200
+  assert_equal "$(header Content-Type)" 'application/x-www-form-urlencoded; charset=utf-8'
+  run cat "$B"
+  assert_output --regexp '^device_code=fake_device_code_[^&]+&user_code=[A-Z]{4}-[0-9]{4}&verification_uri=http%3A%2F%2F127.0.0.1%3A[0-9]+%2Flogin%2Fdevice&expires_in=900&interval=5$'
+}
+
+@test "a device code request without client_id is a 400 error" {
+  run req -H 'Accept: application/json' -d scope=read:user "$FAKE_URL/login/device/code"
+  assert_output 400
+  assert_equal "$(json_get "$B" '["error"]')" incorrect_client_credentials
+}
+
+@test "config interval and expires_in appear in the device code answer" {
+  fake_config '{"interval": 1, "expires_in": 42}'
+  run device_code
+  assert_equal "$(json_get - '["interval"]' <<<"$output")" 1
+  assert_equal "$(json_get - '["expires_in"]' <<<"$output")" 42
+}
+
+@test "auto approval issues a ghu_fake token that /user and the exchange accept" {
+  dc="$(device_code | json_get - '["device_code"]')"
+  run poll "$dc"
+  assert_output 200
+  assert_equal "$(cat "$B")" '{"access_token":"ghu_fake_1","token_type":"bearer","scope":"read:user"}'
+  run req -H 'Authorization: token ghu_fake_1' "$FAKE_URL/api/user"
+  assert_output 200
+  run exchange ghu_fake_1
+  assert_output 200
+}
+
+@test "the access token answer is form-encoded without Accept: application/json" {
+  dc="$(device_code | json_get - '["device_code"]')"
+  run req -d client_id=Iv1.b507a08c87ecfe98 -d "device_code=$dc" \
+    -d grant_type=urn:ietf:params:oauth:grant-type:device_code "$FAKE_URL/login/oauth/access_token"
+  assert_output 200
+  assert_equal "$(cat "$B")" 'access_token=ghu_fake_1&token_type=bearer&scope=read%3Auser'
+}
+
+@test "the access token endpoint accepts a JSON body" {
+  dc="$(device_code | json_get - '["device_code"]')"
+  run req -H 'Accept: application/json' -H 'Content-Type: application/json' \
+    --data-binary "{\"client_id\":\"Iv1.b507a08c87ecfe98\",\"device_code\":\"$dc\",\"grant_type\":\"urn:ietf:params:oauth:grant-type:device_code\"}" \
+    "$FAKE_URL/login/oauth/access_token"
+  assert_output 200
+  assert_equal "$(json_get "$B" '["access_token"]')" ghu_fake_1
+}
+
+@test "an unknown device code gets incorrect_device_code with status 200" {
+  run poll nope
+  assert_output 200
+  assert_equal "$(json_get "$B" '["error"]')" incorrect_device_code
+  assert_equal "$(json_get "$B" '["error_uri"]')" \
+    'https://docs.github.com/developers/apps/building-oauth-apps/authorizing-oauth-apps#error-codes-for-the-device-flow'
+}
+
+@test "a wrong grant_type gets unsupported_grant_type" {
+  dc="$(device_code | json_get - '["device_code"]')"
+  run req -H 'Accept: application/json' -d client_id=Iv1.b507a08c87ecfe98 -d "device_code=$dc" \
+    -d grant_type=password "$FAKE_URL/login/oauth/access_token"
+  assert_output 200
+  assert_equal "$(json_get "$B" '["error"]')" unsupported_grant_type
+}
+
+@test "a different client_id gets incorrect_client_credentials" {
+  dc="$(device_code | json_get - '["device_code"]')"
+  run req -H 'Accept: application/json' -d client_id=other -d "device_code=$dc" \
+    -d grant_type=urn:ietf:params:oauth:grant-type:device_code "$FAKE_URL/login/oauth/access_token"
+  assert_equal "$(json_get "$B" '["error"]')" incorrect_client_credentials
+}
+
+@test "manual approval stays authorization_pending until approved" {
+  fake_config '{"approval": "manual"}'
+  json="$(device_code)"
+  dc="$(json_get - '["device_code"]' <<<"$json")"
+  uc="$(json_get - '["user_code"]' <<<"$json")"
+  run poll "$dc"
+  assert_output 200
+  assert_equal "$(json_get "$B" '["error"]')" authorization_pending
+  assert_equal "$(fake_state | json_get - "[\"device_codes\"][\"$dc\"][\"status\"]")" pending
+  run fake_approve "$uc"
+  assert_success
+  run poll "$dc"
+  assert_equal "$(json_get "$B" '["access_token"]')" ghu_fake_1
+}
+
+@test "approving with no pending code answers 404" {
+  run curl -sS --noproxy '*' -o /dev/null -w '%{http_code}' -X POST -d '{"all":true}' \
+    "$FAKE_URL/_control/approve"
+  assert_output 404
+}
+
+@test "deny makes the poll answer access_denied" {
+  fake_config '{"approval": "manual"}'
+  dc="$(device_code | json_get - '["device_code"]')"
+  fake_deny
+  run poll "$dc"
+  assert_equal "$(json_get "$B" '["error"]')" access_denied
+}
+
+@test "a device code past its expires_in gets expired_token" {
+  fake_config '{"expires_in": 1, "approval": "manual"}'
+  dc="$(device_code | json_get - '["device_code"]')"
+  run poll "$dc"
+  assert_equal "$(json_get "$B" '["error"]')" authorization_pending
+  sleep 1.1
+  run poll "$dc"
+  assert_equal "$(json_get "$B" '["error"]')" expired_token
+}
+
+@test "oauth_error_status 400 sends device flow errors with status 400" {
+  fake_config '{"oauth_error_status": 400, "approval": "manual"}'
+  dc="$(device_code | json_get - '["device_code"]')"
+  run poll "$dc"
+  assert_output 400
+  assert_equal "$(json_get "$B" '["error"]')" authorization_pending
+}
+
+@test "scripted errors are consumed in order with repeat, interval, then the default answer" {
+  fake_script access_token '[{"error": "authorization_pending", "repeat": 2},
+                             {"error": "slow_down", "interval": 10, "error_description": "calm down"}]'
+  dc="$(device_code | json_get - '["device_code"]')"
+  run poll "$dc"
+  assert_equal "$(json_get "$B" '["error"]')" authorization_pending
+  run poll "$dc"
+  assert_equal "$(json_get "$B" '["error"]')" authorization_pending
+  run poll "$dc"
+  assert_output 200
+  assert_equal "$(json_get "$B" '["error"]')" slow_down
+  assert_equal "$(json_get "$B" '["interval"]')" 10
+  assert_equal "$(json_get "$B" '["error_description"]')" "calm down"
+  run poll "$dc"
+  assert_equal "$(json_get "$B" '["access_token"]')" ghu_fake_1
+  assert_equal "$(fake_count access_token)" 4
+}
+
+@test "a scripted error takes its status from the response" {
+  fake_script access_token '[{"error": "device_flow_disabled", "status": 400}]'
+  run poll whatever
+  assert_output 400
+  assert_equal "$(json_get "$B" '["error"]')" device_flow_disabled
+}
+
+@test "enforce_interval answers slow_down to polls faster than the interval" {
+  fake_config '{"enforce_interval": true, "approval": "manual", "interval": 5}'
+  dc="$(device_code | json_get - '["device_code"]')"
+  run poll "$dc"
+  assert_equal "$(json_get "$B" '["error"]')" authorization_pending
+  run poll "$dc"
+  assert_equal "$(json_get "$B" '["error"]')" slow_down
+  assert_equal "$(json_get "$B" '["interval"]')" 10
+}
+
+@test "the device page answers HTML" {
+  run req "$FAKE_URL/login/device"
+  assert_output 200
+  assert_equal "$(header Content-Type)" 'text/html; charset=utf-8'
+}
+
+# ---------------------------------------------------------------- /user
+
+@test "/user answers under /, /api and /api/v3 with token or Bearer" {
+  for p in /user /api/user /api/v3/user; do
+    run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL$p"
+    assert_output 200
+    assert_equal "$(json_get "$B" '["login"]')" octocat
+    assert_equal "$(json_get "$B" '["id"]')" 1
+  done
+  run req -H 'Authorization: Bearer ghu_fake_valid' "$FAKE_URL/api/user"
+  assert_output 200
+}
+
+@test "/user with a bad token is 401 Bad credentials" {
+  run req -H 'Authorization: token ghu_fake_bogus' "$FAKE_URL/api/user"
+  assert_output 401
+  assert_equal "$(json_get "$B" '["message"]')" "Bad credentials"
+  assert_equal "$(json_get "$B" '["documentation_url"]')" "https://docs.github.com/rest"
+}
+
+@test "config user changes the login" {
+  fake_config '{"user": "hubot"}'
+  run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/user"
+  assert_equal "$(json_get "$B" '["login"]')" hubot
+}
+
+# ---------------------------------------------------------------- copilot token
+
+@test "the exchange returns the Copilot envelope with a readable token" {
+  before="$(date +%s)"
+  run exchange ghu_fake_valid
+  assert_output 200
+  exp="$(json_get "$B" '["expires_at"]')"
+  (( exp >= before + 1800 && exp <= before + 1802 ))
+  assert_equal "$(json_get "$B" '["refresh_in"]')" 1500
+  assert_equal "$(json_get "$B" '["sku"]')" free_limited_copilot
+  assert_equal "$(json_get "$B" '["endpoints"]["api"]')" https://api.individual.githubcopilot.com
+  assert_equal "$(json_get "$B" '["chat_enabled"]')" true
+  assert_equal "$(json_get "$B" '["limited_user_quotas"]')" null
+  run json_get "$B" '["token"]'
+  assert_output --regexp "^tid=fake1;exp=$exp;sku=free_limited_copilot;proxy-ep=proxy.individual.githubcopilot.com;.*8kp=1:[0-9a-f]{64}$"
+  run fake_state
+  assert_equal "$(json_get - '["copilot_tokens"]' <<<"$output" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 1
+}
+
+@test "the exchange answers under /copilot_internal, /api and /api/v3 and takes Bearer" {
+  for p in /copilot_internal/v2/token /api/copilot_internal/v2/token /api/v3/copilot_internal/v2/token; do
+    run req -H 'Authorization: Bearer ghu_fake_valid' -H "Editor-Version: $EV" "$FAKE_URL$p"
+    assert_output 200
+  done
+}
+
+@test "the exchange without Editor-Version is 400" {
+  run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/copilot_internal/v2/token"
+  assert_output 400
+  assert_equal "$(json_get "$B" '["message"]')" "Editor-Version header is required"
+}
+
+@test "the exchange with a bad or missing token is 401 Bad credentials" {
+  run exchange ghu_fake_nope
+  assert_output 401
+  assert_equal "$(json_get "$B" '["message"]')" "Bad credentials"
+  run req -H "Editor-Version: $EV" "$FAKE_URL/api/copilot_internal/v2/token"
+  assert_output 401
+}
+
+@test "config sku, refresh_in, token_ttl and api_endpoint shape the envelope" {
+  fake_config '{"sku": "copilot_enterprise_seat", "refresh_in": 60, "token_ttl": 120,
+                "api_endpoint": "https://api.enterprise.githubcopilot.com"}'
+  before="$(date +%s)"
+  exchange ghu_fake_valid
+  assert_equal "$(json_get "$B" '["sku"]')" copilot_enterprise_seat
+  assert_equal "$(json_get "$B" '["refresh_in"]')" 60
+  assert_equal "$(json_get "$B" '["endpoints"]["api"]')" https://api.enterprise.githubcopilot.com
+  exp="$(json_get "$B" '["expires_at"]')"
+  (( exp >= before + 120 && exp <= before + 122 ))
+  assert_regex "$(json_get "$B" '["token"]')" ';sku=copilot_enterprise_seat;'
+}
+
+@test "config github_tokens replaces the default valid token" {
+  fake_config '{"github_tokens": ["ghu_fake_other"]}'
+  run exchange ghu_fake_valid
+  assert_output 401
+  run exchange ghu_fake_other
+  assert_output 200
+}
+
+@test "no_copilot_tokens get the 403 no_copilot_access answer" {
+  fake_config '{"no_copilot_tokens": ["ghu_fake_nocop"]}'
+  run exchange ghu_fake_nocop
+  assert_output 403
+  assert_equal "$(json_get "$B" '["error_details"]["notification_id"]')" no_copilot_access
+  assert_equal "$(json_get "$B" '["error_details"]["url"]')" https://github.com/features/copilot
+  assert_regex "$(json_get "$B" '["error_details"]["message"]')" '^You do not have access to GitHub Copilot'
+  run req -H 'Authorization: token ghu_fake_nocop' "$FAKE_URL/api/user"
+  assert_output 200
+}
+
+@test "unusable_tokens get 404 Not Found from the exchange" {
+  fake_config '{"unusable_tokens": ["gho_fake_ghcli"]}'
+  run exchange gho_fake_ghcli
+  assert_output 404
+  assert_equal "$(json_get "$B" '["message"]')" "Not Found"
+}
+
+# ---------------------------------------------------------------- models
+
+@test "models lists the default models with capabilities" {
+  tok="$(fake_copilot_token)"
+  run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" "$FAKE_URL/models"
+  assert_output 200
+  assert_equal "$(json_get "$B" '["object"]')" list
+  run python3 -c 'import json,sys; print(" ".join(m["id"] for m in json.load(open(sys.argv[1]))["data"]))' "$B"
+  assert_output "gpt-4.1 gpt-4o gpt-4o-mini gpt-5-mini claude-sonnet-4 o3-mini text-embedding-3-small"
+  assert_equal "$(json_get "$B" '["data"][0]["capabilities"]["limits"]["max_context_window_tokens"]')" 128000
+  assert_equal "$(json_get "$B" '["data"][0]["capabilities"]["supports"]["streaming"]')" true
+  assert_equal "$(json_get "$B" '["data"][-1]["capabilities"]["type"]')" embeddings
+  run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" "$FAKE_URL/v1/models"
+  assert_output 200
+}
+
+@test "models needs a valid Copilot token and Editor-Version" {
+  run req -H 'Authorization: Bearer tid=fake99;exp=1:00' -H "Editor-Version: $EV" "$FAKE_URL/models"
+  assert_output 401
+  assert_equal "$(cat "$B")" 'unauthorized: invalid token'
+  run req -H "Authorization: Bearer $(fake_copilot_token)" "$FAKE_URL/models"
+  assert_output 400
+}
+
+@test "config models replaces the list and strings expand to chat models" {
+  fake_config '{"models": ["my-model"]}'
+  tok="$(fake_copilot_token)"
+  req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" "$FAKE_URL/models"
+  assert_equal "$(json_get "$B" '["data"][0]["id"]')" my-model
+  assert_equal "$(json_get "$B" '["data"][0]["capabilities"]["type"]')" chat
+  run chat "$tok" '{"model":"my-model","messages":[{"role":"user","content":"x"}]}'
+  assert_output 200
+  run chat "$tok" "$PLAIN_REQ"
+  assert_output 400
+}
+
+# ---------------------------------------------------------------- chat
+
+@test "a non-stream chat echoes the last user message with usage" {
+  tok="$(fake_copilot_token)"
+  run chat "$tok" '{"model":"gpt-4.1","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"first"},{"role":"assistant","content":"ok"},{"role":"user","content":[{"type":"text","text":"second one"}]}]}'
+  assert_output 200
+  assert_equal "$(json_get "$B" '["object"]')" chat.completion
+  assert_equal "$(json_get "$B" '["id"]')" chatcmpl-fake1
+  assert_equal "$(json_get "$B" '["choices"][0]["message"]["content"]')" "You said: second one"
+  assert_equal "$(json_get "$B" '["choices"][0]["finish_reason"]')" stop
+  assert_equal "$(json_get "$B" '["usage"]["completion_tokens"]')" 4
+  assert_equal "$(json_get "$B" '["usage"]["total_tokens"]')" 10
+  run chat "$tok" "$PLAIN_REQ"
+  assert_equal "$(fake_count chat)" 2
+}
+
+@test "/v1/chat/completions is the same route" {
+  tok="$(fake_copilot_token)"
+  run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" --data-binary "$PLAIN_REQ" \
+    "$FAKE_URL/v1/chat/completions"
+  assert_output 200
+  assert_equal "$(json_get "$B" '["choices"][0]["message"]["content"]')" "You said: hello there"
+  assert_equal "$(fake_last chat '["path"]')" /v1/chat/completions
+}
+
+@test "config reply overrides the reply text" {
+  fake_config '{"reply": "fixed answer"}'
+  run chat "$(fake_copilot_token)" "$PLAIN_REQ"
+  assert_equal "$(json_get "$B" '["choices"][0]["message"]["content"]')" "fixed answer"
+}
+
+@test "chat without Editor-Version is 400 bad_request" {
+  run req -H "Authorization: Bearer $(fake_copilot_token)" --data-binary "$PLAIN_REQ" \
+    "$FAKE_URL/chat/completions"
+  assert_output 400
+  assert_equal "$(cat "$B")" '{"error":{"message":"missing Editor-Version header","code":"bad_request"}}'
+}
+
+@test "chat with an unknown token is 401 invalid token" {
+  run chat 'tid=fake1;exp=9999999999:abc' "$PLAIN_REQ"
+  assert_output 401
+  assert_equal "$(cat "$B")" 'unauthorized: invalid token'
+  run chat '' "$PLAIN_REQ"
+  assert_output 401
+}
+
+@test "a Copilot token minted with ttl 0 is refused with 401 token expired" {
+  run chat "$(fake_copilot_token 0)" "$PLAIN_REQ"
+  assert_output 401
+  assert_equal "$(cat "$B")" 'unauthorized: token expired'
+  assert_equal "$(header Content-Type)" 'text/plain; charset=utf-8'
+}
+
+@test "token_ttl 1 makes an exchanged token expire after a second" {
+  fake_config '{"token_ttl": 1}'
+  exchange ghu_fake_valid
+  tok="$(json_get "$B" '["token"]')"
+  run chat "$tok" "$PLAIN_REQ"
+  assert_output 200
+  sleep 1.1
+  run chat "$tok" "$PLAIN_REQ"
+  assert_output 401
+  assert_equal "$(cat "$B")" 'unauthorized: token expired'
+}
+
+@test "POST /_control/expire expires issued Copilot tokens" {
+  tok="$(fake_copilot_token)"
+  run fake_ctl POST /_control/expire '{}'
+  assert_output '{"expired":1}'
+  run chat "$tok" "$PLAIN_REQ"
+  assert_output 401
+  assert_equal "$(cat "$B")" 'unauthorized: token expired'
+}
+
+@test "POST /_control/revoke makes a GitHub token 401" {
+  run fake_ctl POST /_control/revoke '{"github_token": "ghu_fake_valid"}'
+  assert_success
+  run exchange ghu_fake_valid
+  assert_output 401
+}
+
+@test "chat with an unknown or embeddings model is 400 model_not_supported" {
+  tok="$(fake_copilot_token)"
+  run chat "$tok" '{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}'
+  assert_output 400
+  assert_equal "$(cat "$B")" '{"error":{"message":"The requested model is not supported.","code":"model_not_supported","param":"model","type":"invalid_request_error"}}'
+  run chat "$tok" '{"model":"text-embedding-3-small","messages":[{"role":"user","content":"x"}]}'
+  assert_output 400
+}
+
+@test "chat without a messages array or with broken JSON is 400" {
+  tok="$(fake_copilot_token)"
+  run chat "$tok" '{"model":"gpt-4.1"}'
+  assert_output 400
+  assert_equal "$(json_get "$B" '["error"]["code"]')" bad_request
+  run chat "$tok" '{"model":'
+  assert_output 400
+}
+
+@test "a default stream has the empty first chunk, word deltas, finish, usage and DONE" {
+  run chat "$(fake_copilot_token)" \
+    '{"model":"gpt-4.1","stream":true,"messages":[{"role":"user","content":"one two three"}]}'
+  assert_output 200
+  assert_equal "$(header Content-Type)" text/event-stream
+  assert_equal "$(header Transfer-Encoding)" chunked
+  run python3 - "$B" <<'EOF'
+import json, sys
+raw = open(sys.argv[1], "rb").read().decode()
+assert raw.endswith("\n\n"), raw
+events = [e[len("data: "):] for e in raw[:-2].split("\n\n")]
+assert events[-1] == "[DONE]", events[-1]
+objs = [json.loads(e) for e in events[:-1]]
+print(objs[0]["choices"], "prompt_filter_results" in objs[0])
+print("|".join(o["choices"][0]["delta"]["content"] for o in objs[1:-2]))
+print(objs[-2]["choices"][0]["finish_reason"], objs[-2]["choices"][0]["delta"])
+print(objs[-1]["choices"], objs[-1]["usage"])
+EOF
+  assert_success
+  assert_line -n 0 "[] True"
+  assert_line -n 1 "You said: |one two |three"
+  assert_line -n 2 "stop {}"
+  assert_line -n 3 "[] {'prompt_tokens': 3, 'completion_tokens': 5, 'total_tokens': 8}"
+}
+
+@test "stream chunks, no_empty_first and no_usage give exactly these bytes" {
+  fake_script chat '[{"stream": {"chunks": ["Hel", "lo"], "no_empty_first": true, "no_usage": true}}]'
+  run chat "$(fake_copilot_token)" "$STREAM_REQ"
+  assert_output 200
+  printf 'data: %s\n\ndata: %s\n\ndata: %s\n\ndata: [DONE]\n\n' \
+    "$(chunk Hel)" "$(chunk lo)" "$(finish_chunk)" >"$BATS_TEST_TMPDIR/expected"
+  normalise "$B" >"$BATS_TEST_TMPDIR/got"
+  run cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/got"
+  assert_success
+}
+
+@test "stream crlf uses CRLF line ends" {
+  fake_script chat '[{"stream": {"chunks": ["a"], "no_empty_first": true, "no_usage": true, "crlf": true}}]'
+  chat "$(fake_copilot_token)" "$STREAM_REQ"
+  printf 'data: %s\r\n\r\ndata: %s\r\n\r\ndata: [DONE]\r\n\r\n' \
+    "$(chunk a)" "$(finish_chunk)" >"$BATS_TEST_TMPDIR/expected"
+  normalise "$B" >"$BATS_TEST_TMPDIR/got"
+  run cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/got"
+  assert_success
+}
+
+@test "stream cr uses bare CR line ends" {
+  fake_script chat '[{"stream": {"chunks": ["a"], "no_empty_first": true, "no_usage": true, "cr": true}}]'
+  chat "$(fake_copilot_token)" "$STREAM_REQ"
+  printf 'data: %s\r\rdata: %s\r\rdata: [DONE]\r\r' \
+    "$(chunk a)" "$(finish_chunk)" >"$BATS_TEST_TMPDIR/expected"
+  normalise "$B" >"$BATS_TEST_TMPDIR/got"
+  run cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/got"
+  assert_success
+}
+
+@test "stream bom starts the body with a UTF-8 BOM" {
+  fake_script chat '[{"stream": {"chunks": ["a"], "no_empty_first": true, "no_usage": true, "bom": true}}]'
+  chat "$(fake_copilot_token)" "$STREAM_REQ"
+  printf '\xef\xbb\xbfdata: %s\n\ndata: %s\n\ndata: [DONE]\n\n' \
+    "$(chunk a)" "$(finish_chunk)" >"$BATS_TEST_TMPDIR/expected"
+  normalise "$B" >"$BATS_TEST_TMPDIR/got"
+  run cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/got"
+  assert_success
+}
+
+@test "stream comments put a keep-alive comment before every event" {
+  fake_script chat '[{"stream": {"chunks": ["a"], "no_empty_first": true, "no_usage": true, "comments": true}}]'
+  chat "$(fake_copilot_token)" "$STREAM_REQ"
+  printf ': keep-alive\n\ndata: %s\n\n: keep-alive\n\ndata: %s\n\n: keep-alive\n\ndata: [DONE]\n\n' \
+    "$(chunk a)" "$(finish_chunk)" >"$BATS_TEST_TMPDIR/expected"
+  normalise "$B" >"$BATS_TEST_TMPDIR/got"
+  run cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/got"
+  assert_success
+}
+
+@test "stream no_done ends the stream cleanly without DONE" {
+  fake_script chat '[{"stream": {"chunks": ["a"], "no_empty_first": true, "no_usage": true, "no_done": true}}]'
+  run chat "$(fake_copilot_token)" "$STREAM_REQ"
+  assert_success
+  assert_output 200
+  printf 'data: %s\n\ndata: %s\n\n' "$(chunk a)" "$(finish_chunk)" >"$BATS_TEST_TMPDIR/expected"
+  normalise "$B" >"$BATS_TEST_TMPDIR/got"
+  run cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/got"
+  assert_success
+}
+
+@test "stream error_after sends an error event after N chunks and stops" {
+  fake_script chat '[{"stream": {"chunks": ["a", "b", "c"], "no_empty_first": true, "error_after": 2,
+                                  "error_message": "quota gone", "error_code": "quota_exceeded"}}]'
+  run chat "$(fake_copilot_token)" "$STREAM_REQ"
+  assert_output 200
+  printf 'data: %s\n\ndata: %s\n\ndata: {"error":{"message":"quota gone","code":"quota_exceeded"}}\n\n' \
+    "$(chunk a)" "$(chunk b)" >"$BATS_TEST_TMPDIR/expected"
+  normalise "$B" >"$BATS_TEST_TMPDIR/got"
+  run cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/got"
+  assert_success
+}
+
+@test "stream finish_reason changes the final chunk" {
+  fake_script chat '[{"stream": {"chunks": ["a"], "no_empty_first": true, "no_usage": true, "finish_reason": "length"}}]'
+  chat "$(fake_copilot_token)" "$STREAM_REQ"
+  printf 'data: %s\n\ndata: %s\n\ndata: [DONE]\n\n' "$(chunk a)" "$(finish_chunk length)" \
+    >"$BATS_TEST_TMPDIR/expected"
+  normalise "$B" >"$BATS_TEST_TMPDIR/got"
+  run cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/got"
+  assert_success
+}
+
+@test "stream split writes the same bytes in HTTP chunks of that size" {
+  fake_script chat '[{"stream": {"chunks": ["a"], "no_empty_first": true, "no_usage": true, "split": 50}}]'
+  tok="$(fake_copilot_token)"
+  chat "$tok" "$STREAM_REQ"
+  printf 'data: %s\n\ndata: %s\n\ndata: [DONE]\n\n' "$(chunk a)" "$(finish_chunk)" \
+    >"$BATS_TEST_TMPDIR/expected"
+  normalise "$B" >"$BATS_TEST_TMPDIR/got"
+  run cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/got"
+  assert_success
+  # the raw chunked framing shows pieces of at most 50 (0x32) bytes
+  fake_script chat '[{"stream": {"chunks": ["a"], "no_empty_first": true, "no_usage": true, "split": 50}}]'
+  chat "$tok" "$STREAM_REQ" --raw
+  run python3 - "$B" <<'EOF2'
+import sys
+raw, sizes, pos = open(sys.argv[1], "rb").read(), [], 0
+while True:
+    eol = raw.index(b"\r\n", pos)
+    n = int(raw[pos:eol], 16)
+    sizes.append(n)
+    pos = eol + 2 + n + 2
+    if n == 0:
+        break
+print(max(sizes), len(sizes) >= 6, sizes.count(50) >= 4, pos == len(raw))
+EOF2
+  assert_output '50 True True True'
+}
+
+@test "stream repeat_chunk with count sends that many identical deltas" {
+  fake_script chat '[{"stream": {"repeat_chunk": "xyz", "count": 5000, "no_empty_first": true, "no_usage": true}}]'
+  chat "$(fake_copilot_token)" "$STREAM_REQ"
+  run grep -c '"delta":{"content":"xyz"}' "$B"
+  assert_output 5000
+  one=$(( $(chunk xyz | wc -c) + 8 ))
+  fin=$(( $(finish_chunk | wc -c) + 8 ))
+  total=$(( 5000 * one + fin + 14 ))
+  assert_equal "$(normalise "$B" | wc -c)" "$total"
+}
+
+@test "a non-stream chat joins scripted stream chunks into the message" {
+  fake_script chat '[{"stream": {"chunks": ["Hel", "lo"]}}]'
+  chat "$(fake_copilot_token)" "$PLAIN_REQ"
+  assert_equal "$(json_get "$B" '["choices"][0]["message"]["content"]')" Hello
+}
+
+@test "a string body on a stream request is sent raw as text/event-stream" {
+  fake_script chat '[{"body": "data: {not json}\n\n"}]'
+  run chat "$(fake_copilot_token)" "$STREAM_REQ"
+  assert_output 200
+  assert_equal "$(header Content-Type)" text/event-stream
+  assert_equal "$(cat "$B")" 'data: {not json}'
+}
+
+# ---------------------------------------------------------------- embeddings
+
+@test "embeddings answer an OpenAI-shaped list of small vectors" {
+  tok="$(fake_copilot_token)"
+  run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" \
+    --data-binary '{"model":"text-embedding-3-small","input":["a","b"]}' "$FAKE_URL/v1/embeddings"
+  assert_output 200
+  assert_equal "$(json_get "$B" '["object"]')" list
+  assert_equal "$(json_get "$B" '["data"][1]["index"]')" 1
+  run python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["data"][0]["embedding"]))' "$B"
+  assert_output 8
+  run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" \
+    --data-binary '{"model":"gpt-4.1","input":"a"}' "$FAKE_URL/embeddings"
+  assert_output 400
+  run req -H "Editor-Version: $EV" --data-binary '{"input":"a"}' "$FAKE_URL/embeddings"
+  assert_output 401
+}
+
+# ---------------------------------------------------------------- generic R fields
+
+@test "a scripted status, JSON body, headers, content_type and retry_after are sent" {
+  fake_script copilot_token '[{"status": 429, "body": {"message": "slow"}, "retry_after": 7,
+                               "headers": {"X-Fake": "yes"}, "content_type": "application/vnd.fake+json"}]'
+  run exchange ghu_fake_valid
+  assert_output 429
+  assert_equal "$(cat "$B")" '{"message":"slow"}'
+  assert_equal "$(header Retry-After)" 7
+  assert_equal "$(header X-Fake)" yes
+  assert_equal "$(header Content-Type)" application/vnd.fake+json
+  run exchange ghu_fake_valid
+  assert_output 200
+}
+
+@test "retry_after may be an HTTP date string" {
+  fake_script models '[{"status": 503, "retry_after": "Wed, 21 Oct 2015 07:28:00 GMT"}]'
+  run req "$FAKE_URL/models"
+  assert_output 503
+  assert_equal "$(header Retry-After)" 'Wed, 21 Oct 2015 07:28:00 GMT'
+}
+
+@test "a scripted string body is sent raw" {
+  fake_script user '[{"body": "{\"login\": truncated", "status": 200}]'
+  run req "$FAKE_URL/api/user"
+  assert_output 200
+  assert_equal "$(cat "$B")" '{"login": truncated'
+}
+
+@test "a scripted error status without body gets a body in the route's style" {
+  fake_script chat '[{"status": 402}]'
+  fake_script copilot_token '[{"status": 500}]'
+  run chat "$(fake_copilot_token)" "$PLAIN_REQ"
+  assert_output 402
+  assert_equal "$(cat "$B")" '{"error":{"message":"Payment Required","code":"quota_exceeded"}}'
+  run exchange ghu_fake_valid
+  assert_output 500
+  assert_equal "$(cat "$B")" '{"message":"Internal Server Error","documentation_url":"https://docs.github.com/rest"}'
+}
+
+@test "a scripted success status without body keeps the default answer" {
+  fake_script user '[{"status": 203, "headers": {"X-RateLimit-Remaining": "0"}}]'
+  run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/user"
+  assert_output 203
+  assert_equal "$(json_get "$B" '["login"]')" octocat
+  assert_equal "$(header X-RateLimit-Remaining)" 0
+}
+
+@test "repeat N answers N times, then the default answer returns" {
+  fake_script copilot_token '[{"status": 500, "repeat": 2}]'
+  run exchange ghu_fake_valid
+  assert_output 500
+  run exchange ghu_fake_valid
+  assert_output 500
+  run exchange ghu_fake_valid
+  assert_output 200
+}
+
+@test "repeat -1 answers forever" {
+  fake_script copilot_token '[{"status": 502, "repeat": -1}]'
+  for _ in 1 2 3 4; do
+    run exchange ghu_fake_valid
+    assert_output 502
+  done
+}
+
+@test "scripts queue FIFO across several calls" {
+  fake_script user '[{"status": 500}]'
+  fake_script user '[{"status": 502}, {"status": 503}]'
+  run req "$FAKE_URL/api/user"
+  assert_output 500
+  run req "$FAKE_URL/api/user"
+  assert_output 502
+  run req "$FAKE_URL/api/user"
+  assert_output 503
+  run req "$FAKE_URL/api/user"
+  assert_output 401
+}
+
+@test "delay answers after the given seconds" {
+  fake_script user '[{"delay": 0.6}]'
+  t0=$(now_ms)
+  run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/user"
+  t1=$(now_ms)
+  assert_output 200
+  (( t1 - t0 >= 550 && t1 - t0 < 3000 ))
+}
+
+@test "hang never answers, so curl -m 1 times out" {
+  fake_script user '[{"hang": true}]'
+  t0=$(now_ms)
+  run curl -sS --noproxy '*' -m 1 "$FAKE_URL/api/user"
+  t1=$(now_ms)
+  assert_equal "$status" 28
+  (( t1 - t0 >= 900 && t1 - t0 < 3000 ))
+  assert_equal "$(fake_last user '["status"]')" null
+  run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/user"
+  assert_output 200
+}
+
+@test "reset closes the connection with a TCP RST and no answer" {
+  fake_script chat '[{"reset": true}]'
+  run curl -sS --noproxy '*' -m 5 -H "Editor-Version: $EV" -d '{}' "$FAKE_URL/chat/completions"
+  assert_equal "$status" 56
+  assert_output --partial 'Connection reset by peer'
+  assert_equal "$(fake_count chat)" 1
+}
+
+@test "cut sends the full Content-Length but only N bytes of body" {
+  fake_script user '[{"cut": 10}]'
+  run curl -sS --noproxy '*' -m 5 -o "$B" -D "$HDR" -H 'Authorization: token ghu_fake_valid' \
+    "$FAKE_URL/api/user"
+  assert_equal "$status" 18
+  run wc -c <"$B"
+  assert_output 10
+  assert_equal "$(cat "$B")" '{"login":"'
+  (( $(header Content-Length) > 100 ))
+}
+
+@test "cut on a stream stops mid-stream without the final chunk" {
+  fake_script chat '[{"cut": 30}]'
+  run chat "$(fake_copilot_token)" "$STREAM_REQ"
+  assert_equal "$status" 18
+  run wc -c <"$B"
+  assert_output 30
+}
+
+@test "drip sends the body one byte at a time" {
+  fake_script user '[{"body": "0123456789", "drip": 0.05}]'
+  t0=$(now_ms)
+  run req "$FAKE_URL/api/user"
+  t1=$(now_ms)
+  assert_output 200
+  assert_equal "$(cat "$B")" 0123456789
+  (( t1 - t0 >= 450 && t1 - t0 < 3000 ))
+}
+
+@test "big_body sends exactly N bytes with a Content-Length" {
+  fake_script models '[{"big_body": 5242880}]'
+  run req "$FAKE_URL/models"
+  assert_output 200
+  assert_equal "$(header Content-Length)" 5242880
+  run wc -c <"$B"
+  assert_output 5242880
+  run head -c 12 "$B"
+  assert_output '{"filler": "'
+}
+
+@test "chunked forces chunked transfer encoding" {
+  fake_script user '[{"body": {"a": 1}, "chunked": true}]'
+  run req "$FAKE_URL/api/user"
+  assert_equal "$(header Transfer-Encoding)" chunked
+  assert_equal "$(cat "$B")" '{"a":1}'
+}
+
+# ---------------------------------------------------------------- control API
+
+@test "reset clears the log, scripts, config and issued tokens" {
+  fake_config '{"user": "hubot"}'
+  fake_script user '[{"status": 500}]'
+  dc="$(device_code | json_get - '["device_code"]')"
+  poll "$dc"
+  fake_reset
+  assert_equal "$(fake_count device_code)" 0
+  run req -H 'Authorization: token ghu_fake_1' "$FAKE_URL/api/user"
+  assert_output 401
+  run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/user"
+  assert_output 200
+  assert_equal "$(json_get "$B" '["login"]')" octocat
+}
+
+@test "the log records method, path, query, lowercase headers, body, route, time and status" {
+  before="$(date +%s)"
+  req -X POST -H 'X-Request-Id: 1234' -H 'Accept: application/json' -d 'client_id=c&scope=s' \
+    "$FAKE_URL/login/device/code?foo=bar"
+  json="$(fake_log)"
+  e='["requests"][0]'
+  assert_equal "$(json_get - "${e}[\"method\"]" <<<"$json")" POST
+  assert_equal "$(json_get - "${e}[\"path\"]" <<<"$json")" /login/device/code
+  assert_equal "$(json_get - "${e}[\"query\"]" <<<"$json")" foo=bar
+  assert_equal "$(json_get - "${e}[\"headers\"][\"x-request-id\"]" <<<"$json")" 1234
+  assert_equal "$(json_get - "${e}[\"body\"]" <<<"$json")" 'client_id=c&scope=s'
+  assert_equal "$(json_get - "${e}[\"route\"]" <<<"$json")" device_code
+  assert_equal "$(json_get - "${e}[\"status\"]" <<<"$json")" 200
+  t="$(json_get - "${e}[\"time\"]" <<<"$json")"
+  (( ${t%.*} >= before ))
+  assert_equal "$(json_get - '["count"]' <<<"$json")" 1
+}
+
+@test "the log filters by route and DELETE clears it" {
+  req "$FAKE_URL/api/user"
+  req "$FAKE_URL/models"
+  req "$FAKE_URL/models"
+  assert_equal "$(fake_count models)" 2
+  assert_equal "$(fake_count user)" 1
+  assert_equal "$(fake_log | json_get - '["count"]')" 3
+  fake_ctl DELETE /_control/log
+  assert_equal "$(fake_log | json_get - '["count"]')" 0
+}
+
+@test "control requests are not logged" {
+  fake_state >/dev/null
+  fake_config '{}' >/dev/null
+  assert_equal "$(fake_log | json_get - '["count"]')" 0
+}
+
+@test "state shows config, pending device codes, issued tokens and queued scripts" {
+  fake_config '{"approval": "manual"}'
+  fake_script chat '[{"status": 500, "repeat": 3}]'
+  dc="$(device_code | json_get - '["device_code"]')"
+  fake_copilot_token 60 >/dev/null
+  json="$(fake_state)"
+  assert_equal "$(json_get - '["config"]["approval"]' <<<"$json")" manual
+  assert_equal "$(json_get - "[\"device_codes\"][\"$dc\"][\"status\"]" <<<"$json")" pending
+  assert_equal "$(json_get - '["scripts"]["chat"][0]["remaining"]' <<<"$json")" 3
+  run python3 -c 'import json,sys; d=json.load(sys.stdin)["copilot_tokens"]; print(len(d), [v["expired"] for v in d.values()])' <<<"$json"
+  assert_output '1 [False]'
+}
+
+@test "mint issues a usable Copilot token with the requested ttl" {
+  before="$(date +%s)"
+  json="$(fake_mint '{"ttl": 300}')"
+  exp="$(json_get - '["expires_at"]' <<<"$json")"
+  (( exp >= before + 300 && exp <= before + 302 ))
+  run chat "$(json_get - '["token"]' <<<"$json")" "$PLAIN_REQ"
+  assert_output 200
+  assert_equal "$(fake_count copilot_token)" 0
+}
+
+@test "bad control input is refused with 400 and a reason" {
+  run curl -sS --noproxy '*' -w '\n%{http_code}' -X POST -d '{"intervall": 1}' "$FAKE_URL/_control/config"
+  assert_line -n 1 400
+  assert_line -n 0 --partial "unknown config key 'intervall'"
+  run curl -sS --noproxy '*' -w '\n%{http_code}' -X POST \
+    -d '{"route": "chat", "responses": [{"stauts": 500}]}' "$FAKE_URL/_control/script"
+  assert_line -n 1 400
+  assert_line -n 0 --partial 'unknown response field(s): stauts'
+  run curl -sS --noproxy '*' -w '\n%{http_code}' -X POST \
+    -d '{"route": "chats", "responses": []}' "$FAKE_URL/_control/script"
+  assert_line -n 1 400
+  run curl -sS --noproxy '*' -w '\n%{http_code}' -X POST -d '{"approval": "maybe"}' "$FAKE_URL/_control/config"
+  assert_line -n 1 400
+}
+
+# ---------------------------------------------------------------- harness
+
+@test "common_setup isolates HOME and XDG dirs and clears token variables" {
+  assert_equal "$HOME" "$BATS_TEST_TMPDIR/home"
+  assert_dir_exists "$HOME"
+  for v in XDG_CONFIG_HOME XDG_CACHE_HOME XDG_DATA_HOME XDG_STATE_HOME XDG_RUNTIME_DIR; do
+    assert_regex "${!v}" "^$BATS_TEST_TMPDIR/"
+    assert_dir_exists "${!v}"
+  done
+  for v in GITHUB_COPILOT_TOKEN GH_COPILOT_TOKEN COPILOT_TOKEN COPILOT_MODEL GH_TOKEN GITHUB_TOKEN; do
+    assert_equal "${!v-unset}" unset
+  done
+  assert_equal "$COPILOT_GITHUB_URL" "$FAKE_URL"
+  assert_equal "$COPILOT_GITHUB_API_URL" "$FAKE_URL/api"
+  assert_equal "$COPILOT_API_URL" "$FAKE_URL"
+  assert_equal "$NO_COLOR" 1
+  assert_equal "${PATH%%:*}" "$REPO/bin"
+  assert_file_exists "$REPO/tests/fake-github/server.py"
+}
+
+@test "json_get prints strings raw, other values as JSON, and fails on a missing key" {
+  for impl in jq python; do
+    export JSON_GET_IMPL=$impl
+    run json_get - '["a"][1]["b"]' <<<'{"a": [0, {"b": "x y"}]}'
+    assert_output 'x y'
+    run json_get - '["a"]' <<<'{"a": {"b": [1, true, null]}, "c": 2}'
+    assert_output '{"b":[1,true,null]}'
+    run json_get - '["a"]["b"][-1]' <<<'{"a": {"b": [1, true, null]}}'
+    assert_output 'null'
+    run json_get - <<<'[1]'
+    assert_output '[1]'
+    printf '%s\n' '{"k&\\": "v"}' >"$BATS_TEST_TMPDIR/j.json"
+    run json_get "$BATS_TEST_TMPDIR/j.json" '["k&\\"]'
+    assert_output v
+    run json_get - '["nope"]' <<<'{"a": 1}'
+    assert_failure
+    assert_output --partial 'not found'
+    run json_get - '["a"][5]' <<<'{"a": [1]}'
+    assert_failure
+  done
+}
+
+@test "fake_token_json and fake_auth_json print the DESIGN.md documents" {
+  json="$(fake_token_json 100)"
+  assert_equal "$(json_get - '["host"]' <<<"$json")" github.com
+  assert_equal "$(json_get - '["api_url"]' <<<"$json")" "$FAKE_URL"
+  run chat "$(json_get - '["token"]' <<<"$json")" "$PLAIN_REQ"
+  assert_output 200
+  json="$(fake_auth_json)"
+  assert_equal "$(json_get - '["oauth_token"]' <<<"$json")" ghu_fake_valid
+  run exchange "$(json_get - '["oauth_token"]' <<<"$json")"
+  assert_output 200
+}

@@ -123,3 +123,6 @@ clean:
 	rm -rf build bin lib/libcopilot.a
 
 .PHONY: all lib deps check unit demo install uninstall clean
+
+# Fuzzing (clang + libFuzzer): make fuzz FUZZ_SECONDS=N — see tests/fuzz/README.
+-include tests/fuzz/fuzz.mk

@@ -19,7 +19,10 @@ LDLIBS    = -ldl -lpthread
 SANITIZE ?=
 ifeq ($(SANITIZE),1)
 OUT       = build/san
-SANFLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# GCC 12 reports false maybe-uninitialized warnings in libstdc++'s <regex>
+# (used by cxxopts) only when ASan is on.
+SANFLAGS  = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all \
+            -Wno-maybe-uninitialized
 BIN       = $(OUT)/bin
 LIB       = $(OUT)/libcopilot.a
 else

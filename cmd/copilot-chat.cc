@@ -1,18 +1,343 @@
-// copilot-chat: placeholder until its issue lands; prints its usage.
+// copilot-chat: a chat completion from the shell, streamed to stdout.
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <unistd.h>
+#include <vector>
 
+#include <cxxopts.hpp>
+
+#include "chat.h"
+#include "errors.h"
+#include "files.h"
+#include "github.h"
+#include "paths.h"
 #include "tool.h"
+#include "version.h"
 
 namespace {
 
-const char* kUsage = "usage: copilot-chat [--help] [--version]\n";
+using copilot::Error;
+using copilot::Exit;
 
-int body(int argc, char** argv) {
-    if (argc > 1 && std::strcmp(argv[1], "--help") == 0) {
+const char* kUsage = R"(usage: copilot-chat [OPTIONS] [--] [PROMPT...]
+       copilot-chat --list-models [--all] [--json]
+
+Send a chat request to the Copilot API and write the answer to standard output
+as it arrives. The prompt is the arguments joined by spaces; without arguments,
+standard input. With both, the arguments are the instruction and standard input
+follows them after a blank line (git diff | copilot-chat "review this").
+
+  -m, --model ID         model (default $COPILOT_MODEL, else gpt-4.1)
+  -s, --system TEXT      a system message, sent first
+  --messages FILE|-      a JSON array of OpenAI messages sent before the prompt
+  --temperature X        sampling temperature, 0 to 2
+  --max-tokens N         the longest answer, in tokens
+  --no-stream            one non-streaming request; the answer comes at the end
+  --json                 print the whole completion object as one line of JSON
+  --usage                print token counts on standard error at the end
+  --no-stdin             never read standard input
+  --list-models          list the models: a table on a terminal, else one id a
+                         line; with --json the server's list as it is
+  --all                  with --list-models: other kinds (embeddings) too
+  --token-file FILE|-    the Copilot token: copilot-token's JSON or a bare token
+  --api-url URL          the API base URL (any OpenAI-compatible server)
+  --host HOST            GitHub host whose login to use (default github.com)
+  --profile NAME         use the login stored under NAME for HOST
+  --verbose              say where the token came from, each request and retry
+  --quiet                no warnings on stderr, only errors
+  -h, --help             show this help and exit
+  --version              show the version and exit
+
+The Copilot token comes from, first match wins: --token-file, COPILOT_TOKEN,
+the token cache (refreshed from the stored GitHub login, like copilot-token).
+The base URL: --api-url, COPILOT_API_URL, the token's api_url, the default.
+See copilot-chat(1).
+)";
+
+struct Flags {
+    copilot::ChatAuthRequest auth;
+    copilot::ChatRequest chat;
+    std::vector<std::string> words;        // the prompt arguments
+    std::optional<std::string> messages;  // --messages FILE|-
+    bool json = false;
+    bool usage = false;
+    bool no_stdin = false;
+    bool list_models = false;
+    bool all = false;
+    bool quiet = false;
+};
+
+double parse_temperature(const std::string& v) {
+    char* end = nullptr;
+    double t = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0' || !(t >= 0.0 && t <= 2.0))
+        tool::usage_error("--temperature needs a number from 0 to 2, not '" + v + "'");
+    return t;
+}
+
+int64_t parse_max_tokens(const std::string& v) {
+    if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoll(v) == 0)
+        tool::usage_error("--max-tokens needs a positive whole number, not '" + v + "'");
+    return std::stoll(v);
+}
+
+Flags parse_flags(int argc, char** argv) {
+    cxxopts::Options opts("copilot-chat");
+    opts.add_options()
+        ("m,model", "", cxxopts::value<std::string>())
+        ("s,system", "", cxxopts::value<std::string>())
+        ("messages", "", cxxopts::value<std::string>())
+        ("temperature", "", cxxopts::value<std::string>())
+        ("max-tokens", "", cxxopts::value<std::string>())
+        ("no-stream", "")
+        ("json", "")
+        ("usage", "")
+        ("no-stdin", "")
+        ("list-models", "")
+        ("all", "")
+        ("token-file", "", cxxopts::value<std::string>())
+        ("api-url", "", cxxopts::value<std::string>())
+        ("host", "", cxxopts::value<std::string>()->default_value(copilot::kDefaultHost))
+        ("profile", "", cxxopts::value<std::string>()->default_value(""))
+        ("verbose", "")
+        ("quiet", "")
+        ("h,help", "")
+        ("version", "");
+    auto r = opts.parse(argc, argv);
+
+    if (r.count("help")) {
         tool::out(kUsage);
+        throw tool::Done{0};
+    }
+    if (r.count("version")) {
+        tool::out("copilot-chat " COPILOT_UTILS_VERSION "\n");
+        throw tool::Done{0};
+    }
+
+    Flags f;
+    f.words = r.unmatched();
+    f.auth.host = r["host"].as<std::string>();
+    f.auth.profile = r["profile"].as<std::string>();
+    copilot::state_name(f.auth.host, f.auth.profile);  // rejects names that cannot be files
+    if (r.count("token-file")) f.auth.token_file = r["token-file"].as<std::string>();
+    if (r.count("api-url")) f.auth.api_url = r["api-url"].as<std::string>();
+
+    const char* env_model = std::getenv("COPILOT_MODEL");
+    if (r.count("model"))
+        f.chat.model = r["model"].as<std::string>();
+    else if (env_model && *env_model)
+        f.chat.model = env_model;
+    if (f.chat.model.empty() || f.chat.model.find_first_of(" \t\r\n") != std::string::npos)
+        tool::usage_error("--model needs a model id such as " + std::string(copilot::kDefaultChatModel));
+    copilot::check_utf8(f.chat.model, "--model");
+    if (r.count("system")) f.chat.system = r["system"].as<std::string>();
+    if (r.count("messages")) f.messages = r["messages"].as<std::string>();
+    if (r.count("temperature")) f.chat.temperature = parse_temperature(r["temperature"].as<std::string>());
+    if (r.count("max-tokens")) f.chat.max_tokens = parse_max_tokens(r["max-tokens"].as<std::string>());
+    f.chat.stream = r.count("no-stream") == 0;
+    f.json = r.count("json") > 0;
+    f.usage = r.count("usage") > 0;
+    f.no_stdin = r.count("no-stdin") > 0;
+    f.list_models = r.count("list-models") > 0;
+    f.all = r.count("all") > 0;
+    f.quiet = r.count("quiet") > 0;
+    tool::verbose = r.count("verbose") > 0;
+
+    const bool token_stdin = f.auth.token_file && *f.auth.token_file == "-";
+    const bool messages_stdin = f.messages && *f.messages == "-";
+    if (token_stdin && messages_stdin)
+        tool::usage_error("--token-file - and --messages - cannot both read standard input");
+    if (f.no_stdin && (token_stdin || messages_stdin))
+        tool::usage_error("--no-stdin conflicts with reading '-' from standard input");
+    if (f.all && !f.list_models) tool::usage_error("--all goes with --list-models");
+    if (f.list_models) {
+        if (!f.words.empty()) tool::usage_error("--list-models takes no prompt");
+        if (r.count("model") || f.chat.system || f.messages || f.chat.temperature ||
+            f.chat.max_tokens || !f.chat.stream || f.usage)
+            tool::usage_error("--list-models takes no chat options");
+    }
+    if (tool::verbose) {
+        auto log = [](const std::string& m) { tool::debug(m); };
+        f.auth.log = log;
+        f.auth.on_retry = [](int attempt, long wait_ms, const std::string& reason) {
+            tool::debug("retry " + std::to_string(attempt) + " in " + std::to_string(wait_ms) +
+                        " ms: " + reason);
+        };
+    }
+    return f;
+}
+
+void warn_all(const Flags& f, const std::vector<std::string>& warnings) {
+    if (f.quiet) return;
+    for (const auto& w : warnings) tool::warn(w);
+}
+
+copilot::ChatAuth get_auth(const Flags& f) {
+    copilot::ChatAuth auth = copilot::resolve_chat_auth(f.auth, std::time(nullptr));
+    warn_all(f, auth.warnings);
+    tool::debug("Copilot token from " + auth.source + " (" + copilot::mask_secret(auth.token) +
+                "), API " + auth.api_url);
+    return auth;
+}
+
+std::string cell(const std::optional<int64_t>& n) { return n ? std::to_string(*n) : "-"; }
+
+std::string pad(const std::string& s, size_t width, bool right = false) {
+    if (s.size() >= width) return s;
+    std::string fill(width - s.size(), ' ');
+    return right ? fill + s : s + fill;
+}
+
+void print_models_table(const std::vector<copilot::ModelInfo>& models, bool with_type) {
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> head = {"ID", "VENDOR", "CONTEXT", "OUTPUT", "PICKER"};
+    if (with_type) head.push_back("TYPE");
+    rows.push_back(head);
+    for (const auto& m : models) {
+        std::vector<std::string> row = {m.id, m.vendor.empty() ? "-" : m.vendor,
+                                        cell(m.context_window), cell(m.max_output),
+                                        m.picker ? (*m.picker ? "yes" : "no") : "-"};
+        if (with_type) row.push_back(m.type);
+        rows.push_back(row);
+    }
+    std::vector<size_t> width(head.size(), 0);
+    for (const auto& row : rows)
+        for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    const bool color = tool::use_color(1);
+    std::string out;
+    for (size_t k = 0; k < rows.size(); ++k) {
+        std::string line;
+        for (size_t i = 0; i < rows[k].size(); ++i) {
+            bool numeric = i == 2 || i == 3;
+            bool last = i + 1 == rows[k].size();
+            line += last ? rows[k][i] : pad(rows[k][i], width[i], numeric) + "  ";
+        }
+        if (k == 0 && color) line = "\033[1m" + line + "\033[0m";
+        out += line + "\n";
+    }
+    tool::out(out);
+}
+
+int list_models(const Flags& f) {
+    copilot::ChatAuth auth = get_auth(f);
+    const std::string body = copilot::fetch_models(auth, f.auth.log);
+    const auto all = copilot::parse_models(body);
+    try {
+        copilot::write_models_cache(all);  // for shell completion of --model
+    } catch (const Error& e) {
+        if (!f.quiet) tool::warn(std::string("cannot cache the model list: ") + e.what());
+    }
+    if (f.json) {
+        tool::out(body);
+        if (body.empty() || body.back() != '\n') tool::out("\n");
         return 0;
     }
-    tool::usage_error("not implemented yet");
+    const auto models = copilot::select_models(all, f.all);
+    if (::isatty(1) == 1) {
+        print_models_table(models, f.all);
+        return 0;
+    }
+    std::string out;
+    for (const auto& m : models) out += m.id + "\n";
+    tool::out(out);
+    return 0;
+}
+
+// Standard input is read only when it is a pipe or a file, never a terminal,
+// and never when a '-' flag or --no-stdin claims it.
+std::optional<std::string> read_stdin_prompt(const Flags& f) {
+    const bool claimed = (f.auth.token_file && *f.auth.token_file == "-") ||
+                         (f.messages && *f.messages == "-");
+    if (f.no_stdin || claimed || !copilot::stdin_is_piped()) return std::nullopt;
+    std::string text = copilot::read_fd(0, copilot::kMaxPromptInput, "standard input");
+    copilot::check_utf8(text, "standard input");
+    return text;
+}
+
+std::string read_messages(const std::string& file) {
+    if (file == "-") return copilot::read_fd(0, copilot::kMaxPromptInput, "standard input");
+    auto text = copilot::read_file(file, copilot::kMaxPromptInput);
+    if (!text) throw Error(Exit::data, "--messages " + file + " does not exist");
+    return *text;
+}
+
+// Writes the answer as it arrives and remembers how it ended, for the final newline.
+struct Answer {
+    bool any = false;
+    char last = 0;
+    void write(std::string_view text) {
+        if (text.empty()) return;
+        tool::out(text, true);
+        any = true;
+        last = text.back();
+    }
+    void end_line() {
+        if (any && last != '\n') write("\n");
+    }
+};
+
+int chat(Flags& f) {
+    std::optional<std::string> args;
+    if (!f.words.empty()) {
+        std::string joined;
+        for (const auto& w : f.words) joined += (joined.empty() ? "" : " ") + w;
+        copilot::check_utf8(joined, "the prompt");
+        args = joined;
+    }
+    if (f.chat.system) copilot::check_utf8(*f.chat.system, "--system");
+    if (f.messages) {
+        f.chat.messages_json = read_messages(*f.messages);
+        f.chat.messages_what = "--messages " + *f.messages;
+    }
+    f.chat.prompt = copilot::compose_prompt(args, read_stdin_prompt(f));
+    if (!f.chat.prompt && !f.messages)
+        tool::usage_error("no prompt: give it as arguments or on standard input");
+    copilot::build_chat_body(f.chat);  // malformed --messages fail before any network
+
+    copilot::ChatAuth auth = get_auth(f);
+    Answer answer;
+    copilot::ChatIo io;
+    io.want_json = f.json;
+    io.log = f.auth.log;
+    io.on_text = [&answer](std::string_view t) { answer.write(t); };
+
+    copilot::ChatResult result;
+    try {
+        result = copilot::run_chat(auth, f.chat, io);
+    } catch (const Error&) {
+        answer.end_line();  // the text so far stays; the error goes on its own line
+        throw;
+    }
+    if (f.json)
+        tool::out(result.json + "\n");
+    else
+        answer.end_line();
+
+    if (!f.quiet && result.finish_reason) {
+        if (*result.finish_reason == "length")
+            tool::warn("the answer was cut off at the token limit (finish_reason: length)");
+        else if (*result.finish_reason == "content_filter")
+            tool::warn("the answer was cut off by the content filter");
+    }
+    if (f.usage) {
+        if (result.usage)
+            tool::say("tokens: " + std::to_string(result.usage->prompt_tokens) + " prompt + " +
+                      std::to_string(result.usage->completion_tokens) + " completion = " +
+                      std::to_string(result.usage->total_tokens) + " total");
+        else
+            tool::say("tokens: not reported by the server");
+    }
+    return 0;
+}
+
+int body(int argc, char** argv) {
+    Flags f = parse_flags(argc, argv);
+    if (f.list_models) return list_models(f);
+    return chat(f);
 }
 
 }  // namespace

@@ -31,8 +31,10 @@ struct CopilotToken {
 //   403 -> permission, error_details.message and notification_id
 //   404 -> permission "this GitHub token cannot be used for Copilot ..."
 //   429 -> temp, 5xx -> unavailable (after retries); bad answer -> protocol
+// `on_retry` (optional) hears about each retry, with server text redacted.
+using RetryHook = std::function<void(int attempt, long wait_ms, const std::string& reason)>;
 CopilotToken exchange_token(const std::string& github_token, const std::string& host,
-                            int64_t now);
+                            int64_t now, const RetryHook& on_retry = {});
 
 // Parses the exchange answer (tolerant: unknown fields ignored; token,
 // expires_at, refresh_in required). Untrusted endpoints.api -> default.
@@ -46,8 +48,13 @@ CopilotToken parse_token_document(std::string_view json, const JsonSource& src);
 // ':' (tid, exp, sku, proxy-ep, ...). Fields without '=' are skipped.
 std::map<std::string, std::string> token_fields(std::string_view token);
 
-// Fresh: younger than refresh_in - 60 s and valid for at least min_ttl s.
+// Fresh: younger than refresh_in - 60 s (and fetched no more than 60 s "in
+// the future", which means the clock moved back) and valid for at least
+// min_ttl s.
 bool is_fresh(const CopilotToken& t, int64_t now, int64_t min_ttl);
+// The first second at which a token fetched at fetched_at stops being fresh:
+// when --watch refreshes it.
+int64_t refresh_due_at(const CopilotToken& t, int64_t min_ttl);
 
 struct TokenRequest {
     std::string host = "github.com";
@@ -55,6 +62,10 @@ struct TokenRequest {
     int64_t min_ttl = 300;
     bool force_refresh = false;  // --refresh
     bool use_cache = true;       // --no-cache: neither read nor write
+    // Optional hooks for --verbose: what happened (cache hit/miss, exchange),
+    // never a token; and each HTTP retry.
+    std::function<void(const std::string&)> log;
+    RetryHook on_retry;
 };
 
 struct TokenResult {
@@ -75,5 +86,9 @@ TokenResult get_copilot_token(const TokenRequest& req,
 // nullopt if absent. Corrupt -> Error(data).
 std::optional<CopilotToken> read_token_cache(const std::string& host, const std::string& profile);
 bool remove_token_cache(const std::string& host, const std::string& profile);
+
+// The Copilot API base a consumer should use: COPILOT_API_URL when set
+// (the explicit override of DESIGN.md), else the token's api_url.
+std::string effective_api_url(const CopilotToken& t);
 
 }  // namespace copilot

@@ -10,7 +10,7 @@ namespace copilot {
 // Exit status, the same in every tool (DESIGN.md). Values follow sysexits.h.
 enum class Exit : int {
     ok = 0,
-    check_failed = 1,   // --check: token missing, expired or below --min-ttl
+    check_failed = 1,   // --check: token expired or valid for less than --min-ttl
     usage = 64,         // bad flags or arguments
     data = 65,          // malformed input we were given (stdin, auth file)
     no_auth = 66,       // not logged in

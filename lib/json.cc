@@ -1,5 +1,8 @@
 #include "json.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <rapidjson/error/en.h>
 
 namespace copilot {
@@ -14,6 +17,38 @@ const JsonValue* find(const JsonValue& obj, const char* field) {
     if (!obj.IsObject()) return nullptr;
     auto it = obj.FindMember(field);
     return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// RapidJSON 1.1.0 accepts an escaped low surrogate that follows no high one
+// ("\udc00") and stores it as bytes that are not UTF-8, so whatever the tools
+// wrote from such a document they could not read back. Called on text that
+// parsed, where every backslash starts a valid escape inside a string.
+// Returns the offset of the first lone low surrogate, or npos.
+size_t lone_low_surrogate(std::string_view t) {
+    bool after_high = false;
+    for (size_t i = t.find('\\'); i != std::string_view::npos && i + 1 < t.size();) {
+        if (t[i + 1] == 'u' && i + 5 < t.size()) {
+            int cp = 0;
+            for (size_t k = i + 2; k < i + 6; ++k) cp = cp * 16 + std::max(0, hex_value(t[k]));
+            if (cp >= 0xDC00 && cp <= 0xDFFF && !after_high) return i;
+            after_high = cp >= 0xD800 && cp <= 0xDBFF;
+            i += 6;
+        } else {
+            after_high = false;
+            i += 2;
+        }
+        // A high surrogate counts only if the next escape follows at once.
+        if (i < t.size() && t[i] != '\\') after_high = false;
+        i = t.find('\\', i);
+    }
+    return std::string_view::npos;
 }
 
 }  // namespace
@@ -33,6 +68,10 @@ rapidjson::Document json_parse(std::string_view text, const JsonSource& src,
                                   rapidjson::GetParseError_En(doc.GetParseError()) +
                                   " at byte " + std::to_string(doc.GetErrorOffset()) + ")");
     }
+    if (size_t at = lone_low_surrogate(text); at != std::string_view::npos)
+        throw Error(src.code, src.what + ": not valid JSON (unpaired surrogate \\u" +
+                                  std::string(text.substr(at + 2, 4)) + " at byte " +
+                                  std::to_string(at) + ")");
     if (object_required && !doc.IsObject())
         throw Error(src.code, src.what + ": expected a JSON object");
     return doc;
@@ -89,7 +128,47 @@ const JsonValue* json_opt_object(const JsonValue& obj, const char* field,
 std::string json_dump(const JsonValue& value) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    value.Accept(w);
+    // Walks with its own stack: Value::Accept() recurses once per level, and
+    // json_parse accepts any depth, so a deeply nested answer would overflow
+    // the call stack here.
+    struct Open {
+        const JsonValue* v;
+        rapidjson::SizeType next;  // index of the next member / element
+    };
+    std::vector<Open> open;
+    auto start = [&](const JsonValue& v) {
+        if (v.IsObject()) {
+            w.StartObject();
+            open.push_back({&v, 0});
+        } else if (v.IsArray()) {
+            w.StartArray();
+            open.push_back({&v, 0});
+        } else {
+            v.Accept(w);  // a scalar: no recursion
+        }
+    };
+    start(value);
+    while (!open.empty()) {
+        const JsonValue& v = *open.back().v;
+        const rapidjson::SizeType i = open.back().next++;
+        if (v.IsObject()) {
+            if (i == v.MemberCount()) {
+                w.EndObject(v.MemberCount());
+                open.pop_back();
+                continue;
+            }
+            const auto& m = *(v.MemberBegin() + i);
+            w.Key(m.name.GetString(), m.name.GetStringLength());
+            start(m.value);
+        } else {
+            if (i == v.Size()) {
+                w.EndArray(v.Size());
+                open.pop_back();
+                continue;
+            }
+            start(v[i]);
+        }
+    }
     return std::string(buf.GetString(), buf.GetSize());
 }
 

@@ -58,5 +58,5 @@ step "requests the fake server saw"
 curl -sS "$url/_control/log" | python3 -c '
 import json, sys
 for r in json.load(sys.stdin)["requests"]:
-    print(f"  {r[\"method\"]:4} {r[\"path\"]:40} -> {r[\"status\"]}")' >&2
+    print("  %-4s %-40s -> %s" % (r["method"], r["path"], r["status"]))' >&2
 step "done"

@@ -1,0 +1,130 @@
+#include "sse.h"
+
+#include "errors.h"
+
+namespace copilot {
+
+namespace {
+
+constexpr char kBom[] = "\xEF\xBB\xBF";
+constexpr size_t kBomSize = 3;
+
+bool all_digits(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (c < '0' || c > '9') return false;
+    return true;
+}
+
+}  // namespace
+
+void SseParser::grow(size_t more) const {
+    if (partial_.size() + data_.size() + more > max_pending_)
+        throw Error(Exit::protocol, "event stream: an event is larger than " +
+                                        std::to_string(max_pending_) + " bytes");
+}
+
+std::vector<SseEvent> SseParser::feed(std::string_view bytes) {
+    std::vector<SseEvent> out;
+    feed(bytes, [&out](const SseEvent& e) { out.push_back(e); });
+    return out;
+}
+
+void SseParser::feed(std::string_view in, const Sink& sink) {
+    size_t i = 0;
+    // A BOM may only stand at the very start of the stream, and a read may end
+    // inside it: match it byte by byte before anything else is interpreted.
+    while (!started_ && i < in.size()) {
+        if (in[i] == kBom[bom_seen_]) {
+            ++i;
+            if (++bom_seen_ == kBomSize) started_ = true;
+        } else {
+            // Not a BOM after all: the bytes matched so far are line content
+            // (none of them is CR or LF).
+            partial_.append(kBom, bom_seen_);
+            started_ = true;
+        }
+    }
+
+    while (i < in.size()) {
+        if (skip_lf_) {
+            skip_lf_ = false;
+            if (in[i] == '\n') {  // the LF of a CRLF whose CR ended the previous read
+                ++i;
+                continue;
+            }
+        }
+        size_t end = in.find_first_of("\r\n", i);
+        if (end == std::string_view::npos) {
+            grow(in.size() - i);
+            partial_.append(in.data() + i, in.size() - i);
+            break;
+        }
+        if (in[end] == '\r') skip_lf_ = true;  // a following LF belongs to this line end
+        std::string_view text = in.substr(i, end - i);
+        i = end + 1;
+        if (!partial_.empty()) {
+            grow(text.size());
+            partial_.append(text.data(), text.size());
+            std::string whole;
+            whole.swap(partial_);
+            line(whole, sink);
+        } else {
+            line(text, sink);
+        }
+    }
+}
+
+void SseParser::line(std::string_view text, const Sink& sink) {
+    if (text.empty()) {  // a blank line dispatches the event being built
+        has_fields_ = false;
+        if (data_.empty()) {
+            type_.clear();
+            return;
+        }
+        SseEvent ev;
+        data_.pop_back();  // the "\n" after the last data line
+        ev.data.swap(data_);
+        if (!type_.empty()) ev.type.swap(type_);
+        type_.clear();
+        ev.id = last_id_;
+        ev.retry = retry_;
+        ++events_;
+        sink(ev);
+        return;
+    }
+    has_fields_ = true;
+    if (text[0] == ':') return;  // comment
+
+    std::string_view field = text, value;
+    size_t colon = text.find(':');
+    if (colon != std::string_view::npos) {
+        field = text.substr(0, colon);
+        value = text.substr(colon + 1);
+        if (!value.empty() && value[0] == ' ') value.remove_prefix(1);
+    }
+
+    if (field == "data") {
+        grow(value.size() + 1);
+        data_.append(value.data(), value.size());
+        data_.push_back('\n');
+    } else if (field == "event") {
+        type_.assign(value.data(), value.size());
+    } else if (field == "id") {
+        if (value.find('\0') == std::string_view::npos) last_id_.assign(value.data(), value.size());
+    } else if (field == "retry") {
+        if (all_digits(value) && value.size() <= 9) retry_ = std::stol(std::string(value));
+    }
+    // any other field is ignored
+}
+
+bool SseParser::finish() {
+    bool pending = !partial_.empty() || has_fields_ || (!started_ && bom_seen_ > 0);
+    partial_.clear();
+    data_.clear();
+    type_.clear();
+    has_fields_ = false;
+    return pending;
+}
+
+}  // namespace copilot

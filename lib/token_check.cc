@@ -1,0 +1,125 @@
+#include "token_check.h"
+
+#include <cctype>
+#include <ctime>
+
+#include "errors.h"
+#include "json.h"
+
+namespace copilot {
+
+namespace {
+
+std::string trim(std::string_view s) {
+    size_t b = 0, e = s.size();
+    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+    return std::string(s.substr(b, e - b));
+}
+
+std::string utc_time(int64_t t) {
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    char buf[64];
+    if (!::gmtime_r(&tt, &tm) || std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        return std::to_string(t);
+    return buf;
+}
+
+// The fields people look at first, in this order, then the rest.
+std::string fields_line(const std::map<std::string, std::string>& fields) {
+    std::string out;
+    auto add = [&](const std::string& k, const std::string& v) {
+        if (!out.empty()) out += ' ';
+        out += k + "=" + v;
+    };
+    for (const char* key : {"tid", "sku", "exp"}) {
+        auto it = fields.find(key);
+        if (it != fields.end()) add(it->first, it->second);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string describe_duration(int64_t seconds) {
+    uint64_t s = seconds < 0 ? 0 - static_cast<uint64_t>(seconds) : static_cast<uint64_t>(seconds);
+    const uint64_t d = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+    if (d > 0) return std::to_string(d) + " d " + std::to_string(h) + " h";
+    if (h > 0) return std::to_string(h) + " h " + std::to_string(m) + " min";
+    if (m > 0) return std::to_string(m) + " min " + std::to_string(sec) + " s";
+    return std::to_string(sec) + " s";
+}
+
+TokenCheck inspect_token(const CopilotToken& token, const std::string& source) {
+    TokenCheck c;
+    c.source = source;
+    c.host = token.host;
+    c.expires_at = token.expires_at;
+    c.fields = token_fields(token.token);
+    c.sku = token.sku;
+    if (c.sku.empty() && c.fields.count("sku")) c.sku = c.fields["sku"];
+    return c;
+}
+
+TokenCheck inspect_token_text(std::string_view text, const std::string& source) {
+    const std::string s = trim(text);
+    if (!s.empty() && s[0] == '{')
+        return inspect_token(parse_token_document(s, {source, Exit::data}), source);
+
+    // A bare token: one word of printable ASCII whose exp= field is a number.
+    bool word = !s.empty();
+    for (unsigned char ch : s)
+        if (ch <= 0x20 || ch >= 0x7f) word = false;
+    if (!word)
+        throw Error(Exit::data, source + ": neither a token document nor a Copilot token");
+    TokenCheck c;
+    c.source = source;
+    c.fields = token_fields(s);
+    auto exp = c.fields.find("exp");
+    if (exp == c.fields.end())
+        throw Error(Exit::data, source + ": not a Copilot token (it has no exp= field)");
+    const std::string& v = exp->second;
+    if (v.empty() || v.size() > 15 ||
+        v.find_first_not_of("0123456789") != std::string::npos)
+        throw Error(Exit::data, source + ": the token's exp= field is not a unix time");
+    c.expires_at = std::stoll(v);
+    if (c.fields.count("sku")) c.sku = c.fields["sku"];
+    return c;
+}
+
+bool check_passes(const TokenCheck& c, int64_t now, int64_t min_ttl) {
+    return c.expires_at - now >= min_ttl;
+}
+
+std::string check_summary_text(const TokenCheck& c, int64_t now, int64_t min_ttl) {
+    const int64_t left = c.expires_at - now;
+    const std::string until = utc_time(c.expires_at);
+    std::string out;
+    if (left <= 0)
+        out = "expired " + describe_duration(left) + " ago (at " + until + ")";
+    else if (left < min_ttl)
+        out = "expires in " + describe_duration(left) + " (at " + until +
+              "), sooner than the minimum of " + std::to_string(min_ttl) + " s";
+    else
+        out = "valid for " + describe_duration(left) + " (until " + until + ")";
+    std::string fields = fields_line(c.fields);
+    if (!fields.empty()) out += "; " + fields;
+    return out;
+}
+
+std::string check_summary_json(const TokenCheck& c, int64_t now, int64_t min_ttl) {
+    JsonObjectWriter f;
+    for (const auto& kv : c.fields) f.field(kv.first.c_str(), kv.second);
+    JsonObjectWriter w;
+    w.field("valid", check_passes(c, now, min_ttl));
+    w.field("expires_at", c.expires_at).field("expires_in", c.expires_at - now);
+    w.field("sku", c.sku);
+    if (c.host.empty()) w.null_field("host");
+    else w.field("host", c.host);
+    w.field("source", c.source);
+    w.raw_field("fields", f.str());
+    return w.str() + "\n";
+}
+
+}  // namespace copilot

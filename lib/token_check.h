@@ -1,0 +1,45 @@
+// copilot-token --check: what a Copilot token says about itself, without
+// the network. Reads a token document or a bare token string and sums up
+// its validity for people (stderr) and scripts (JSON).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "copilot_token.h"
+
+namespace copilot {
+
+struct TokenCheck {
+    std::string source;      // "standard input", "token cache PATH"
+    std::string host;        // "" for a bare token
+    int64_t expires_at = 0;  // from the document, else from the token's exp= field
+    std::string sku;         // from the document, else from the token's sku= field
+    std::map<std::string, std::string> fields;  // the token's fields (never its MAC)
+};
+
+// Reads what was piped to --check: a token document (text starting with
+// '{') or a bare token string. Error(data) naming `source` when it is
+// neither, or when a bare token has no numeric exp= field.
+TokenCheck inspect_token_text(std::string_view text, const std::string& source);
+
+// The same summary for a token document already parsed (the cache).
+TokenCheck inspect_token(const CopilotToken& token, const std::string& source);
+
+// Valid for at least min_ttl seconds from now.
+bool check_passes(const TokenCheck& c, int64_t now, int64_t min_ttl);
+
+// One line for people: "valid for 24 min 13 s (until 2025-11-21 05:30:00 UTC);
+// tid=… sku=… exp=…", or why it does not pass.
+std::string check_summary_text(const TokenCheck& c, int64_t now, int64_t min_ttl);
+
+// {"valid", "expires_at", "expires_in", "sku", "host", "source", "fields"}
+// and a newline.
+std::string check_summary_json(const TokenCheck& c, int64_t now, int64_t min_ttl);
+
+// "1 h 5 min", "24 min 13 s", "42 s" (negative values as their magnitude).
+std::string describe_duration(int64_t seconds);
+
+}  // namespace copilot

@@ -1,0 +1,447 @@
+// lib/chat: the request body, chunk parsing, error shapes and exit codes,
+// the --json assembler, the models list, token input and where the token
+// and base URL come from (without the network).
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "chat.h"
+#include "check.h"
+#include "files.h"
+
+using namespace copilot;
+
+// Printing for CHECK_EQ; in the type's namespace so that lookup finds it.
+namespace copilot {
+std::ostream& operator<<(std::ostream& os, Exit e) { return os << static_cast<int>(e); }
+}  // namespace copilot
+
+namespace {
+
+// A scratch directory for tests that touch files, removed at exit.
+std::string scratch_dir() {
+    static std::string dir;
+    if (dir.empty()) {
+        char tmpl[] = "/tmp/test_chat.XXXXXX";
+        const char* d = ::mkdtemp(tmpl);
+        if (!d) std::abort();
+        dir = d;
+        std::atexit([] { std::system(("rm -rf '" + dir + "'").c_str()); });
+    }
+    return dir;
+}
+
+void write(const std::string& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+}
+
+// Env vars restored at scope end, so tests do not leak into each other.
+struct EnvGuard {
+    std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+    void set(const std::string& name, const std::optional<std::string>& value) {
+        const char* old = std::getenv(name.c_str());
+        saved.emplace_back(name, old ? std::optional<std::string>(old) : std::nullopt);
+        if (value)
+            ::setenv(name.c_str(), value->c_str(), 1);
+        else
+            ::unsetenv(name.c_str());
+    }
+    ~EnvGuard() {
+        for (auto it = saved.rbegin(); it != saved.rend(); ++it) {
+            if (it->second)
+                ::setenv(it->first.c_str(), it->second->c_str(), 1);
+            else
+                ::unsetenv(it->first.c_str());
+        }
+    }
+};
+
+const int64_t kNow = 1763700000;
+
+}  // namespace
+
+// --- chunks -----------------------------------------------------------------------
+
+TEST(chunk_with_content_delta) {
+    auto c = parse_chat_chunk(
+        R"({"id":"c1","object":"chat.completion.chunk","created":5,"model":"gpt-4.1",)"
+        R"("choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]})");
+    CHECK_EQ(c.id, "c1");
+    CHECK_EQ(c.model, "gpt-4.1");
+    CHECK_EQ(c.created, 5);
+    CHECK_EQ(c.content, "Hel");
+    CHECK(c.role && *c.role == "assistant");
+    CHECK(!c.finish_reason);
+    CHECK(!c.usage);
+}
+
+TEST(chunk_with_empty_choices_is_prompt_filter_results) {
+    auto c = parse_chat_chunk(
+        R"({"choices":[],"created":0,"id":"","prompt_filter_results":[{"prompt_index":0}]})");
+    CHECK_EQ(c.content, "");
+    CHECK(!c.finish_reason);
+    CHECK(!c.usage);
+}
+
+TEST(usage_chunk) {
+    auto c = parse_chat_chunk(
+        R"({"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":7,"total_tokens":10}})");
+    CHECK(c.usage.has_value());
+    CHECK_EQ(c.usage->prompt_tokens, 3);
+    CHECK_EQ(c.usage->completion_tokens, 7);
+    CHECK_EQ(c.usage->total_tokens, 10);
+    // total missing: the sum
+    auto d = parse_chat_chunk(R"({"usage":{"prompt_tokens":2,"completion_tokens":5}})");
+    CHECK_EQ(d.usage->total_tokens, 7);
+}
+
+TEST(finish_chunk) {
+    auto c = parse_chat_chunk(R"({"choices":[{"index":0,"delta":{},"finish_reason":"length"}]})");
+    CHECK(c.finish_reason && *c.finish_reason == "length");
+    CHECK_EQ(c.content, "");
+}
+
+TEST(chunk_with_missing_or_odd_fields_is_tolerated) {
+    auto c = parse_chat_chunk(R"({"choices":[{"delta":{"content":"x"}}]})");  // no index, id, model
+    CHECK_EQ(c.content, "x");
+    CHECK_EQ(c.id, "");
+    CHECK_EQ(c.created, 0);
+    c = parse_chat_chunk(R"({"id":7,"model":null,"created":"soon","choices":"none"})");
+    CHECK_EQ(c.id, "");
+    CHECK_EQ(c.content, "");
+    c = parse_chat_chunk(R"({"choices":[{"index":0,"delta":{"content":null,"tool_calls":[]}}]})");
+    CHECK_EQ(c.content, "");
+    c = parse_chat_chunk(R"({})");
+    CHECK_EQ(c.content, "");
+    // only choice 0 is ours
+    c = parse_chat_chunk(R"({"choices":[{"index":1,"delta":{"content":"other"}}]})");
+    CHECK_EQ(c.content, "");
+    c = parse_chat_chunk(R"({"choices":[{"index":1,"delta":{"content":"b"}},{"index":0,"delta":{"content":"a"}}]})");
+    CHECK_EQ(c.content, "a");
+    // a whole message in place of a delta (non-streamed answers, some servers' last chunk)
+    c = parse_chat_chunk(R"({"choices":[{"index":0,"message":{"role":"assistant","content":"all"}}]})");
+    CHECK_EQ(c.content, "all");
+}
+
+TEST(chunk_that_is_not_a_json_object_is_a_protocol_error) {
+    CHECK_THROWS(parse_chat_chunk("not json"), Exit::protocol);
+    CHECK_THROWS(parse_chat_chunk("[1,2]"), Exit::protocol);
+    CHECK_THROWS(parse_chat_chunk(""), Exit::protocol);
+    CHECK_THROWS(parse_chat_chunk(R"({"choices":[{"delta":{"content":42}}]})"), Exit::protocol);
+    CHECK_THROWS(parse_chat_chunk("{\"choices\":[{\"delta\":{\"content\":\"\xff\"}}]}"),
+                 Exit::protocol);
+}
+
+TEST(error_chunk_throws_by_its_code) {
+    CHECK_THROWS_MSG(parse_chat_chunk(R"({"error":{"message":"boom","code":"server_error"}})"),
+                     Exit::protocol, "boom (server_error)");
+    CHECK_THROWS(parse_chat_chunk(R"({"error":{"message":"slow","code":"rate_limited"}})"),
+                 Exit::temp);
+    CHECK_THROWS(parse_chat_chunk(R"({"error":{"message":"pay","code":"quota_exceeded"}})"),
+                 Exit::permission);
+    CHECK_THROWS_MSG(parse_chat_chunk(R"({"error":"plain text"})"), Exit::protocol, "plain text");
+    CHECK_THROWS(parse_chat_chunk(R"({"error":{}})"), Exit::protocol);
+    // "error": null is no error
+    CHECK_EQ(parse_chat_chunk(R"({"error":null,"choices":[{"delta":{"content":"ok"}}]})").content,
+             "ok");
+}
+
+TEST(api_error_exit_codes) {
+    CHECK_EQ(api_error_exit("model_not_supported", 400), Exit::usage);
+    CHECK_EQ(api_error_exit("quota_exceeded", 402), Exit::permission);
+    CHECK_EQ(api_error_exit("", 402), Exit::permission);
+    CHECK_EQ(api_error_exit("", 401), Exit::permission);
+    CHECK_EQ(api_error_exit("", 403), Exit::permission);
+    CHECK_EQ(api_error_exit("", 429), Exit::temp);
+    CHECK_EQ(api_error_exit("rate_limited", 0), Exit::temp);
+    CHECK_EQ(api_error_exit("", 500), Exit::unavailable);
+    CHECK_EQ(api_error_exit("", 413), Exit::data);
+    CHECK_EQ(api_error_exit("bad_request", 400), Exit::protocol);
+    CHECK_EQ(api_error_exit("whatever", 0), Exit::protocol);
+}
+
+TEST(api_error_shapes) {
+    auto e = parse_api_error(R"({"error":{"message":"The requested model is not supported.","code":"model_not_supported","param":"model"}})", "");
+    CHECK_EQ(e.message, "The requested model is not supported.");
+    CHECK_EQ(e.code, "model_not_supported");
+    e = parse_api_error(R"({"error":{"message":"m","type":"invalid_request_error"}})", "");
+    CHECK_EQ(e.code, "invalid_request_error");
+    e = parse_api_error(R"({"error":"just text"})", "");
+    CHECK_EQ(e.message, "just text");
+    e = parse_api_error(R"({"message":"Bad credentials","documentation_url":"x"})", "");
+    CHECK_EQ(e.message, "Bad credentials");
+    e = parse_api_error("unauthorized: token expired\n", "");
+    CHECK_EQ(e.message, "unauthorized: token expired");
+    CHECK_EQ(e.code, "");
+    e = parse_api_error("", "");
+    CHECK_EQ(e.message, "");
+    // one line, bounded, the secret masked
+    e = parse_api_error("line1\nline2 tid=secret;exp=1:mac", "tid=secret;exp=1:mac");
+    CHECK_EQ(e.message, "line1 line2 tid=****");
+    e = parse_api_error(std::string(5000, 'x'), "");
+    CHECK(e.message.size() < 400);
+}
+
+// --- --json -------------------------------------------------------------------------
+
+TEST(assembler_builds_the_non_streamed_shape) {
+    CompletionAssembler a;
+    a.add(parse_chat_chunk(R"({"choices":[],"id":"","created":0})"));
+    a.add(parse_chat_chunk(R"({"id":"c9","created":77,"model":"gpt-4.1","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi \"you\""}}]})"));
+    a.add(parse_chat_chunk(R"({"id":"c9","created":77,"model":"gpt-4.1","choices":[{"index":0,"delta":{"content":"\n\u00e9"}}]})"));
+    a.add(parse_chat_chunk(R"({"id":"c9","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})"));
+    a.add(parse_chat_chunk(R"({"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}})"));
+    CHECK_EQ(a.json(),
+             std::string(R"({"id":"c9","object":"chat.completion","created":77,"model":"gpt-4.1",)"
+                         R"("choices":[{"index":0,"message":{"role":"assistant","content":"Hi \"you\"\n)"
+                         "\xC3\xA9"
+                         R"("},"finish_reason":"stop"}],)"
+                         R"("usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}})"));
+}
+
+TEST(assembler_without_finish_or_usage) {
+    CompletionAssembler a;
+    a.add(parse_chat_chunk(R"({"choices":[{"delta":{"content":"x"}}]})"));
+    CHECK_EQ(a.json(), std::string(R"({"id":"","object":"chat.completion","created":0,"model":"",)"
+                                   R"("choices":[{"index":0,"message":{"role":"assistant","content":"x"},)"
+                                   R"("finish_reason":null}]})"));
+}
+
+// --- the request --------------------------------------------------------------------
+
+TEST(body_with_a_prompt) {
+    ChatRequest r;
+    r.prompt = "say \"hi\"\n\ttab";
+    CHECK_EQ(build_chat_body(r),
+             std::string(R"({"model":"gpt-4.1","messages":[{"role":"user","content":"say \"hi\"\n\ttab"}],)"
+                         R"("stream":true,"stream_options":{"include_usage":true}})"));
+}
+
+TEST(body_with_everything) {
+    ChatRequest r;
+    r.model = "gpt-4o";
+    r.system = "be brief";
+    r.messages_json = R"([{"role":"user","content":"q"},{"role":"assistant","content":null,"tool_calls":[]}])";
+    r.prompt = "p";
+    r.temperature = 0.7;
+    r.max_tokens = 100;
+    r.stream = false;
+    CHECK_EQ(build_chat_body(r),
+             std::string(R"({"model":"gpt-4o","messages":[{"role":"system","content":"be brief"},)"
+                         R"({"role":"user","content":"q"},{"role":"assistant","content":null,"tool_calls":[]},)"
+                         R"({"role":"user","content":"p"}],"temperature":0.7,"max_tokens":100,"stream":false})"));
+}
+
+TEST(body_from_messages_only) {
+    ChatRequest r;
+    r.messages_json = R"([{"role":"user","content":[{"type":"text","text":"parts"}]}])";
+    CHECK_EQ(build_chat_body(r),
+             std::string(R"({"model":"gpt-4.1","messages":[{"role":"user","content":[{"type":"text","text":"parts"}]}],)"
+                         R"("stream":true,"stream_options":{"include_usage":true}})"));
+}
+
+TEST(malformed_messages_are_data_errors_naming_the_message) {
+    ChatRequest r;
+    r.messages_what = "--messages conv.json";
+    r.messages_json = R"({"role":"user"})";
+    CHECK_THROWS_MSG(build_chat_body(r), Exit::data, "--messages conv.json: expected a JSON array");
+    r.messages_json = R"([{"role":"user","content":"a"}, 5])";
+    CHECK_THROWS_MSG(build_chat_body(r), Exit::data, "message 2 is not an object");
+    r.messages_json = R"([{"content":"a"}])";
+    CHECK_THROWS_MSG(build_chat_body(r), Exit::data, "message 1: field 'role'");
+    r.messages_json = R"([{"role":"user","content":3}])";
+    CHECK_THROWS_MSG(build_chat_body(r), Exit::data, "field 'content'");
+    r.messages_json = "[";
+    CHECK_THROWS_MSG(build_chat_body(r), Exit::data, "not valid JSON");
+}
+
+TEST(nothing_to_send_is_a_usage_error) {
+    ChatRequest r;
+    CHECK_THROWS(build_chat_body(r), Exit::usage);
+    r.messages_json = "[]";
+    CHECK_THROWS(build_chat_body(r), Exit::usage);
+}
+
+TEST(compose_prompt_from_args_and_stdin) {
+    using O = std::optional<std::string>;
+    CHECK(compose_prompt(O{"review this"}, O{"diff\n"}) == O{"review this\n\ndiff\n"});
+    CHECK(compose_prompt(O{"only args"}, std::nullopt) == O{"only args"});
+    CHECK(compose_prompt(std::nullopt, O{"only stdin\n"}) == O{"only stdin\n"});
+    CHECK(compose_prompt(O{"args"}, O{" \n\n"}) == O{"args"});  // blank stdin adds nothing
+    CHECK(compose_prompt(O{""}, O{"in"}) == O{"in"});
+    CHECK(!compose_prompt(std::nullopt, O{"\n"}));
+    CHECK(!compose_prompt(std::nullopt, std::nullopt));
+}
+
+TEST(utf8_check) {
+    check_utf8("plain ascii", "x");
+    check_utf8("h\xC3\xA9 \xE4\xB8\x96 \xF0\x9F\x8E\x89", "x");
+    check_utf8(std::string("nul \0 ok", 8), "x");
+    CHECK_THROWS_MSG(check_utf8("bad \xFF", "standard input"), Exit::data,
+                     "standard input is not valid UTF-8 text (byte 4)");
+    CHECK_THROWS(check_utf8("\x80", "x"), Exit::data);              // lone continuation
+    CHECK_THROWS(check_utf8("\xC0\x80", "x"), Exit::data);          // overlong NUL
+    CHECK_THROWS(check_utf8("\xE0\x80\xAF", "x"), Exit::data);      // overlong '/'
+    CHECK_THROWS(check_utf8("\xED\xA0\x80", "x"), Exit::data);      // surrogate
+    CHECK_THROWS(check_utf8("\xF4\x90\x80\x80", "x"), Exit::data);  // past U+10FFFF
+    CHECK_THROWS(check_utf8("cut \xE4\xB8", "x"), Exit::data);      // truncated at the end
+    CHECK_THROWS(check_utf8("\xC3(", "x"), Exit::data);
+}
+
+// --- models -----------------------------------------------------------------------
+
+TEST(models_from_copilot) {
+    auto m = parse_models(R"({"object":"list","data":[
+        {"id":"text-embedding-3-small","vendor":"Azure OpenAI","capabilities":{"type":"embeddings","limits":{"max_context_window_tokens":8191}}},
+        {"id":"gpt-4.1","name":"GPT-4.1","vendor":"Azure OpenAI","model_picker_enabled":true,
+         "capabilities":{"type":"chat","limits":{"max_context_window_tokens":128000,"max_output_tokens":16384}}},
+        {"id":"gpt-4o-mini","vendor":"Azure OpenAI","model_picker_enabled":false,"capabilities":{"type":"chat"}},
+        {"name":"no id"},
+        {"id":"gpt-4.1","vendor":"dup"}]})");
+    CHECK_EQ(m.size(), size_t{4});
+    CHECK_EQ(m[1].id, "gpt-4.1");
+    CHECK_EQ(m[1].name, "GPT-4.1");
+    CHECK(m[1].context_window && *m[1].context_window == 128000);
+    CHECK(m[1].max_output && *m[1].max_output == 16384);
+    CHECK(m[1].picker && *m[1].picker);
+    CHECK(!m[0].max_output);
+    CHECK_EQ(m[0].type, "embeddings");
+
+    auto chat = select_models(m, false);
+    CHECK_EQ(chat.size(), size_t{2});  // duplicate id dropped, embeddings left out
+    CHECK_EQ(chat[0].id, "gpt-4.1");
+    CHECK_EQ(chat[0].vendor, "Azure OpenAI");
+    CHECK_EQ(chat[1].id, "gpt-4o-mini");
+    auto all = select_models(m, true);
+    CHECK_EQ(all.size(), size_t{3});
+    CHECK_EQ(all[2].id, "text-embedding-3-small");  // chat models first
+}
+
+TEST(models_from_an_openai_compatible_server) {
+    auto m = parse_models(R"({"object":"list","data":[{"id":"llama3","object":"model","owned_by":"meta","created":1}]})");
+    CHECK_EQ(m.size(), size_t{1});
+    CHECK_EQ(m[0].type, "chat");  // no capabilities: assumed to chat
+    CHECK_EQ(m[0].vendor, "meta");
+    CHECK(!m[0].picker);
+    auto bare = parse_models(R"([{"id":"a"},{"id":"b","capabilities":"odd"}])");
+    CHECK_EQ(bare.size(), size_t{2});
+}
+
+TEST(models_answer_that_is_not_a_list_is_a_protocol_error) {
+    CHECK_THROWS(parse_models("<html>"), Exit::protocol);
+    CHECK_THROWS(parse_models(R"({"models":[]})"), Exit::protocol);
+    CHECK_THROWS(parse_models(R"({"data":{}})"), Exit::protocol);
+    CHECK_EQ(parse_models(R"({"data":[]})").size(), size_t{0});
+}
+
+TEST(models_cache_holds_chat_ids_one_a_line) {
+    EnvGuard env;
+    env.set("XDG_CACHE_HOME", scratch_dir() + "/cache");
+    auto m = parse_models(R"({"data":[{"id":"gpt-4.1"},{"id":"emb","capabilities":{"type":"embeddings"}},)"
+                          R"({"id":"bad id"},{"id":"o3-mini"}]})");
+    write_models_cache(m);
+    CHECK_EQ(models_cache_path(), scratch_dir() + "/cache/copilot-utils/models.txt");
+    auto text = read_file(models_cache_path(), 1 << 20);
+    CHECK(text.has_value());
+    CHECK_EQ(*text, "gpt-4.1\no3-mini\n");
+    CHECK(file_mode(models_cache_path()) == std::optional<mode_t>(0600));
+}
+
+// --- the token ----------------------------------------------------------------------
+
+TEST(token_input_bare) {
+    std::string api, host;
+    std::vector<std::string> warnings;
+    std::string t = parse_token_input("  tid=abc;exp=1763709999;sku=x:mac\n", "COPILOT_TOKEN", kNow,
+                                      &api, &host, &warnings);
+    CHECK_EQ(t, "tid=abc;exp=1763709999;sku=x:mac");
+    CHECK_EQ(api, "");
+    // a token without exp= (another OpenAI-compatible server's key) is fine
+    CHECK_EQ(parse_token_input("sk-local", "x", kNow, nullptr, nullptr, nullptr), "sk-local");
+}
+
+TEST(token_input_document) {
+    std::string api, host;
+    std::vector<std::string> warnings;
+    std::string doc = R"({"host":"github.com","token":"tid=1;exp=1763709999:m","expires_at":1763709999,)"
+                      R"("refresh_in":1500,"fetched_at":1763700000,"api_url":"https://api.individual.githubcopilot.com/","sku":"s"})";
+    CHECK_EQ(parse_token_input(doc, "--token-file t.json", kNow, &api, &host, &warnings),
+             "tid=1;exp=1763709999:m");
+    CHECK_EQ(api, "https://api.individual.githubcopilot.com");
+    CHECK_EQ(host, "github.com");
+    CHECK(warnings.empty());
+}
+
+TEST(token_input_document_with_untrusted_api_url_is_warned_about_and_ignored) {
+    std::string api;
+    std::vector<std::string> warnings;
+    std::string doc = R"({"host":"github.com","token":"tid=1","expires_at":1763709999,"api_url":"https://evil.example.com"})";
+    parse_token_input(doc, "COPILOT_TOKEN", kNow, &api, nullptr, &warnings);
+    CHECK_EQ(api, "");
+    CHECK_EQ(warnings.size(), size_t{1});
+    CHECK(warnings[0].find("ignoring api_url https://evil.example.com") != std::string::npos);
+}
+
+TEST(token_input_errors) {
+    CHECK_THROWS_MSG(parse_token_input("", "COPILOT_TOKEN", kNow, nullptr, nullptr, nullptr),
+                     Exit::data, "COPILOT_TOKEN: empty");
+    CHECK_THROWS(parse_token_input("two words", "x", kNow, nullptr, nullptr, nullptr), Exit::data);
+    CHECK_THROWS(parse_token_input("{\"host\":\"github.com\"}", "x", kNow, nullptr, nullptr, nullptr),
+                 Exit::data);
+    CHECK_THROWS(parse_token_input("{not json", "x", kNow, nullptr, nullptr, nullptr), Exit::data);
+    // expired, by the document's expires_at or the bare token's exp=
+    CHECK_THROWS_MSG(parse_token_input(R"({"host":"github.com","token":"tid=1","expires_at":1763690000})",
+                                       "--token-file f", kNow, nullptr, nullptr, nullptr),
+                     Exit::permission, "expired 2 h ago");
+    CHECK_THROWS_MSG(parse_token_input("tid=1;exp=1763699990:m", "COPILOT_TOKEN", kNow, nullptr,
+                                       nullptr, nullptr),
+                     Exit::permission, "expired 10 s ago");
+    // a GitHub token where a Copilot token belongs: a hint, and the token not echoed
+    try {
+        parse_token_input("ghu_abcdef123456", "COPILOT_TOKEN", kNow, nullptr, nullptr, nullptr);
+        CHECK(false);
+    } catch (const Error& e) {
+        CHECK_EQ(e.code(), Exit::data);
+        CHECK(std::string(e.what()).find("GitHub token") != std::string::npos);
+        CHECK(std::string(e.what()).find("abcdef") == std::string::npos);
+    }
+}
+
+TEST(auth_from_environment_and_base_url_precedence) {
+    EnvGuard env;
+    env.set("COPILOT_TOKEN", "tid=env;exp=9999999999:m");
+    env.set("COPILOT_API_URL", std::nullopt);
+    ChatAuthRequest req;
+    ChatAuth a = resolve_chat_auth(req, kNow);
+    CHECK_EQ(a.token, "tid=env;exp=9999999999:m");
+    CHECK_EQ(a.source, "COPILOT_TOKEN");
+    CHECK_EQ(a.api_url, "https://api.githubcopilot.com");  // the default
+    CHECK(!a.refresh);                                      // nothing to refresh
+
+    env.set("COPILOT_TOKEN", R"({"host":"github.com","token":"tid=doc","expires_at":9999999999,)"
+                             R"("api_url":"https://api.business.githubcopilot.com"})");
+    CHECK_EQ(resolve_chat_auth(req, kNow).api_url, "https://api.business.githubcopilot.com");
+    env.set("COPILOT_API_URL", "http://127.0.0.1:8080/");
+    CHECK_EQ(resolve_chat_auth(req, kNow).api_url, "http://127.0.0.1:8080");
+    req.api_url = "https://llm.example.com/v1/";
+    CHECK_EQ(resolve_chat_auth(req, kNow).api_url, "https://llm.example.com/v1");
+}
+
+TEST(auth_from_token_file_wins_over_environment) {
+    EnvGuard env;
+    env.set("COPILOT_TOKEN", "tid=env");
+    env.set("COPILOT_API_URL", std::nullopt);
+    const std::string f = scratch_dir() + "/token";
+    write(f, "tid=file;exp=9999999999:m\n");
+    ChatAuthRequest req;
+    req.token_file = f;
+    ChatAuth a = resolve_chat_auth(req, kNow);
+    CHECK_EQ(a.token, "tid=file;exp=9999999999:m");
+    CHECK_EQ(a.source, "--token-file " + f);
+    CHECK(!a.refresh);
+    req.token_file = scratch_dir() + "/missing";
+    CHECK_THROWS_MSG(resolve_chat_auth(req, kNow), Exit::no_auth, "does not exist");
+}

@@ -542,7 +542,7 @@ exchanges() { fake_count copilot_token; }
   gap="$(fake_log copilot_token | python3 -c 'import json,sys; r=json.load(sys.stdin)["requests"]; print(int(r[1]["time"] - r[0]["time"]))')"
   [ "$gap" -ge 1 ]
   run cat "$log"
-  assert_regex "${lines[0]}" "^copilot-token: new token for github.com valid for (29 min 5[89]|30 min 0) s; next refresh in [12] s$"
+  assert_regex "${lines[0]}" "^copilot-token: new token for github.com valid for (29 min 5[89]|30 min [01]) s; next refresh in [12] s$"
   assert_regex "${lines[1]}" "^copilot-token: new token for github.com valid for"
   assert_regex "${lines[-1]}" "^copilot-token: stopped$"
   refute_regex "$output" "tid="

@@ -1025,7 +1025,7 @@ EOF2
   assert_equal "$COPILOT_GITHUB_API_URL" "$FAKE_URL/api"
   assert_equal "$COPILOT_API_URL" "$FAKE_URL"
   assert_equal "$NO_COLOR" 1
-  assert_equal "${PATH%%:*}" "$REPO/bin"
+  assert_equal "${PATH%%:*}" "${COPILOT_UTILS_BIN:-$REPO/bin}"
   assert_file_exists "$REPO/tests/fake-github/server.py"
 }
 

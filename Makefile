@@ -34,7 +34,7 @@ endif
 
 ALLFLAGS = $(STDFLAGS) $(CXXFLAGS) $(SANFLAGS) -Ilib
 
-TOOLS    = copilot-login copilot-token copilot-chat
+TOOLS    = $(sort $(patsubst cmd/%.cc,%,$(wildcard cmd/copilot-*.cc)))
 LIB_SRC  = $(sort $(wildcard lib/*.cc))
 LIB_OBJ  = $(LIB_SRC:lib/%.cc=$(OUT)/lib/%.o)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.cc))
@@ -61,6 +61,8 @@ $(LIB): $(LIB_OBJ)
 
 # cmd/tool.cc: what every executable shares (error reporting, output).
 CMD_COMMON = $(OUT)/cmd/tool.o
+# copilot-serve is the only tool with a server library.
+$(BIN)/copilot-serve: LDLIBS += -lmicrohttpd
 $(BIN)/%: $(OUT)/cmd/%.o $(CMD_COMMON) $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(ALLFLAGS) -o $@ $< $(CMD_COMMON) $(LIB) $(LDLIBS)
@@ -73,7 +75,8 @@ $(OUT)/tests/%: tests/unit/%.cc tests/unit/check.h $(LIB)
 
 # --- dependencies ---------------------------------------------------------
 DEB_PACKAGES = g++ make libcurl4-openssl-dev rapidjson-dev libcxxopts-dev \
-	bats bats-support bats-assert bats-file python3 curl jq groff-base man-db
+	bats bats-support bats-assert bats-file python3 curl jq groff-base man-db \
+	libmicrohttpd-dev
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
@@ -129,3 +132,5 @@ clean:
 
 # Fuzzing (clang + libFuzzer): make fuzz FUZZ_SECONDS=N — see tests/fuzz/README.
 -include tests/fuzz/fuzz.mk
+# Benchmarks (not part of check): make bench — see bench/README.md.
+-include bench/bench.mk

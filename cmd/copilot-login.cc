@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <dirent.h>
 #include <fcntl.h>
 #include <string>
 #include <unistd.h>
@@ -63,18 +62,6 @@ void check_interrupted() {
 }
 
 int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
-
-// A line for people on stderr without the "copilot-login:" prefix: the
-// device code display must stand out.
-void show(const std::string& line) {
-    std::string s = line + "\n";
-    for (size_t off = 0; off < s.size();) {
-        ssize_t w = ::write(2, s.data() + off, s.size() - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return;
-        off += static_cast<size_t>(w);
-    }
-}
 
 std::string lifetime_text(int64_t seconds) {
     if (seconds >= 120) return std::to_string((seconds + 30) / 60) + " minutes";
@@ -202,10 +189,10 @@ void show_code(const copilot::PendingLogin& p, const Flags& f, bool interactive)
     // The code and URL are what the user needs: never silenced in the
     // interactive flow, even with --quiet.
     if (interactive || !f.quiet) {
-        show("! First copy your one-time code: " + code);
-        show("Then open: " + p.verification_uri);
+        tool::show("! First copy your one-time code: " + code);
+        tool::show("Then open: " + p.verification_uri);
     }
-    if (!f.quiet) show("(code expires in " + lifetime_text(p.expires_at - now()) + ")");
+    if (!f.quiet) tool::show("(code expires in " + lifetime_text(p.expires_at - now()) + ")");
 }
 
 // xdg-open URI, without a shell and without waiting for the browser. Only
@@ -339,7 +326,7 @@ int run_interactive(const Flags& f) {
     copilot::PendingLogin p = copilot::request_device_code(f.host, f.client_id, f.scope, now());
     show_code(p, f, true);
     if (f.open) open_in_browser(p.verification_uri);
-    if (!f.quiet) show("Waiting for approval...");
+    if (!f.quiet) tool::show("Waiting for approval...");
     copilot::PollAnswer a = wait_for_grant(p);
     return finish(f, p.host, p.client_id, a.access_token, a.scope, true);
 }
@@ -436,53 +423,14 @@ int run_import(const Flags& f) {
     return finish(f, f.host, f.client_id, *token, "", false);
 }
 
-struct Stored {
-    std::string name, host, profile, path;
-    std::optional<copilot::AuthState> state;
-    std::string error;
-};
-
-// Every <host>[@<profile>].json in the auth directory, sorted by name.
-std::vector<Stored> stored_logins() {
-    std::vector<Stored> out;
-    const std::string dir = copilot::dir_name(copilot::auth_file_path(copilot::kDefaultHost, ""));
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) return out;
-    while (dirent* e = ::readdir(d)) {
-        std::string file = e->d_name;
-        if (file.size() <= 5 || file.compare(file.size() - 5, 5, ".json") != 0) continue;
-        Stored s;
-        s.name = file.substr(0, file.size() - 5);
-        size_t at = s.name.find('@');
-        s.host = s.name.substr(0, at);
-        s.profile = at == std::string::npos ? "" : s.name.substr(at + 1);
-        try {
-            s.path = copilot::auth_file_path(s.host, s.profile);
-        } catch (const Error&) {
-            continue;  // not a name we write (a temp file, something foreign)
-        }
-        try {
-            std::string warning;
-            s.state = copilot::load_auth_state(s.host, s.profile, &warning);
-            if (!warning.empty()) tool::warn(warning);
-            if (!s.state) continue;  // vanished meanwhile
-        } catch (const Error& e2) {
-            s.error = e2.what();
-        }
-        out.push_back(std::move(s));
-    }
-    ::closedir(d);
-    std::sort(out.begin(), out.end(),
-              [](const Stored& a, const Stored& b) { return a.name < b.name; });
-    return out;
-}
-
 int run_status(const Flags& f) {
     const std::string selected = copilot::state_name(f.host, f.profile);
-    std::vector<Stored> all = stored_logins();
-    const Stored* sel = nullptr;
-    for (const auto& s : all)
+    std::vector<copilot::StoredLogin> all = copilot::list_auth_states();
+    const copilot::StoredLogin* sel = nullptr;
+    for (const auto& s : all) {
+        if (!s.warning.empty()) tool::warn(s.warning);
         if (s.name == selected) sel = &s;
+    }
 
     if (f.json) {
         std::string list = "[";

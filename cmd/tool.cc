@@ -50,6 +50,8 @@ void say(std::string_view message) {
     write_fd(2, line);
 }
 
+void show(std::string_view line) { write_fd(2, std::string(line) + "\n"); }
+
 void warn(std::string_view message) { say("warning: " + std::string(message)); }
 
 void debug(std::string_view message) {

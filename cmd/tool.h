@@ -29,6 +29,9 @@ void out(std::string_view text, bool flush = false);
 
 // "prog: message" on stderr.
 void say(std::string_view message);
+// A line for people on stderr without the "prog:" prefix, for displays that
+// must stand out (the device code).
+void show(std::string_view line);
 // "prog: warning: message" on stderr.
 void warn(std::string_view message);
 // Only with --verbose (set `verbose` from the flag).

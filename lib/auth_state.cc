@@ -1,6 +1,8 @@
 #include "auth_state.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <dirent.h>
 
 #include "files.h"
 #include "github.h"
@@ -89,6 +91,38 @@ std::string store_auth_state(const AuthState& state, const std::string& profile)
 
 bool remove_auth_state(const std::string& host, const std::string& profile) {
     return remove_file(auth_file_path(host, profile));
+}
+
+std::vector<StoredLogin> list_auth_states() {
+    std::vector<StoredLogin> out;
+    const std::string dir = dir_name(auth_file_path(kDefaultHost, ""));
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return out;
+    while (dirent* e = ::readdir(d)) {
+        std::string file = e->d_name;
+        if (file.size() <= 5 || file.compare(file.size() - 5, 5, ".json") != 0) continue;
+        StoredLogin s;
+        s.name = file.substr(0, file.size() - 5);
+        size_t at = s.name.find('@');
+        s.host = s.name.substr(0, at);
+        s.profile = at == std::string::npos ? "" : s.name.substr(at + 1);
+        try {
+            s.path = auth_file_path(s.host, s.profile);
+        } catch (const Error&) {
+            continue;  // not a name we write
+        }
+        try {
+            s.state = load_auth_state(s.host, s.profile, &s.warning);
+            if (!s.state) continue;  // vanished meanwhile
+        } catch (const Error& err) {
+            s.error = err.what();
+        }
+        out.push_back(std::move(s));
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end(),
+              [](const StoredLogin& a, const StoredLogin& b) { return a.name < b.name; });
+    return out;
 }
 
 std::optional<std::string> import_vim_token(const std::string& host, std::string* source) {

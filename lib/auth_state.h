@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "json.h"
 
@@ -36,6 +37,19 @@ std::optional<AuthState> load_auth_state(const std::string& host, const std::str
 std::string store_auth_state(const AuthState& state, const std::string& profile);
 // Removes the auth file; false if there was none.
 bool remove_auth_state(const std::string& host, const std::string& profile);
+
+// One stored login found in the auth directory.
+struct StoredLogin {
+    std::string name;     // "<host>[@<profile>]"
+    std::string host, profile, path;
+    std::optional<AuthState> state;  // nullopt when unreadable: see error
+    std::string error;
+    std::string warning;  // e.g. readable by other users
+};
+
+// Every <host>[@<profile>].json in the auth directory, sorted by name.
+// Files that are not ours (temp files, foreign names) are skipped.
+std::vector<StoredLogin> list_auth_states();
 
 // Where the GitHub token comes from, first match wins:
 //   --auth FILE|-  >  auth JSON piped on stdin  >  GITHUB_COPILOT_TOKEN /

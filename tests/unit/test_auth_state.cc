@@ -169,3 +169,23 @@ TEST(copilot_headers_are_complete_with_fresh_request_ids) {
     CHECK_EQ(id.size(), size_t{36});
     CHECK_EQ(id[14], '4');
 }
+
+TEST(list_auth_states_finds_every_login_sorted_and_skips_foreign_files) {
+    std::string home = make_home();
+    AuthState s = parse_auth_state(kDoc, {"doc", Exit::data});
+    store_auth_state(s, "work");
+    store_auth_state(s, "");
+    const std::string dir = home + "/config/copilot-utils/auth/";
+    write_file_atomic(dir + "broken.example.json", "{not json");
+    write_file_atomic(dir + ".github.com.json.tmp.abc123", "partial");
+    write_file_atomic(dir + "notes.txt", "x");
+    auto all = list_auth_states();
+    CHECK_EQ(all.size(), size_t{3});
+    CHECK_EQ(all[0].name, std::string("broken.example"));
+    CHECK(!all[0].state.has_value());
+    CHECK(all[0].error.find("not valid JSON") != std::string::npos);
+    CHECK_EQ(all[1].name, std::string("github.com"));
+    CHECK_EQ(all[2].name, std::string("github.com@work"));
+    CHECK_EQ(all[2].profile, std::string("work"));
+    CHECK_EQ(all[2].state->user, std::string("octocat"));
+}

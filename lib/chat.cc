@@ -1,5 +1,7 @@
 #include "chat.h"
 
+#include <cstdint>
+
 #include <cstdlib>
 #include <ctime>
 #include <exception>
@@ -40,21 +42,6 @@ bool starts_with(std::string_view s, std::string_view prefix) {
     return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
 }
 
-// Server text for a one-line message: control characters flattened,
-// bounded, the token masked in case the server echoes it.
-std::string one_line(std::string_view text, const std::string& secret) {
-    std::string out;
-    for (char c : trim(text)) {
-        if (out.size() >= 300) {
-            out += "...";
-            break;
-        }
-        unsigned char u = static_cast<unsigned char>(c);
-        out += (u < 0x20 || u == 0x7f) ? ' ' : c;
-    }
-    return redact(out, secret);
-}
-
 // Lenient readers for answers: a missing or mistyped optional field is
 // treated as absent, so a server's extra or odd fields never break a chat.
 const JsonValue* member(const JsonValue& obj, const char* key) {
@@ -87,8 +74,10 @@ std::optional<Usage> parse_usage(const JsonValue& obj) {
     Usage usage;
     usage.prompt_tokens = int_member(*u, "prompt_tokens").value_or(0);
     usage.completion_tokens = int_member(*u, "completion_tokens").value_or(0);
-    usage.total_tokens = int_member(*u, "total_tokens")
-                             .value_or(usage.prompt_tokens + usage.completion_tokens);
+    int64_t sum = 0;
+    if (__builtin_add_overflow(usage.prompt_tokens, usage.completion_tokens, &sum))
+        sum = INT64_MAX;  // absurd counts from a server must not be UB
+    usage.total_tokens = int_member(*u, "total_tokens").value_or(sum);
     return usage;
 }
 
@@ -117,6 +106,8 @@ std::string with_detail(const std::string& head, const ApiError& e) {
 }
 
 // --- the token ---------------------------------------------------------------
+
+constexpr size_t kMaxBareToken = 8192;
 
 bool looks_like_github_token(std::string_view t) {
     for (const char* p : {"ghu_", "gho_", "ghp_", "ghs_", "github_pat_"})
@@ -152,10 +143,15 @@ std::string parse_token_input(std::string_view text, const std::string& what, in
                                 " (not a Copilot host; --api-url chooses another server)");
         }
     } else {
+        // A bare token is a few hundred printable characters; anything else
+        // (a JSON array, a megabyte of text) would only be sent to the
+        // server as a huge Authorization header.
+        bool bare = t.size() <= kMaxBareToken && t[0] != '[' && t[0] != '"';
         for (unsigned char c : t)
-            if (c <= 0x20 || c >= 0x7f)
-                throw Error(Exit::data, what + ": not a Copilot token (expected copilot-token's "
-                                               "JSON document or a bare token)");
+            if (c <= 0x20 || c >= 0x7f) bare = false;
+        if (!bare)
+            throw Error(Exit::data, what + ": not a Copilot token (expected copilot-token's "
+                                           "JSON document or a bare token)");
         token = t;
         auto fields = token_fields(token);
         auto exp = fields.find("exp");
@@ -347,7 +343,10 @@ std::string build_chat_body(const ChatRequest& req) {
             if (content != m.MemberEnd() && !content->value.IsString() &&
                 !content->value.IsArray() && !content->value.IsNull())
                 throw Error(Exit::data, at + ": field 'content' must be a string or an array");
-            m.Accept(w);
+            // json_dump walks with its own stack; Accept() would recurse
+            // once per level of a deeply nested message.
+            const std::string raw = json_dump(m);
+            w.RawValue(raw.data(), raw.size(), m.GetType());
             ++count;
         }
     }
@@ -654,6 +653,93 @@ void deliver_completion(std::string_view body, const ChatIo& io, ChatResult& res
         io.on_text(c.content);
 }
 
+// Text that can stand inside a JSON string as it is: no quote, backslash or
+// control character, and valid UTF-8 (check_utf8, which is at least as strict
+// as the JSON parser).
+bool is_plain_text(std::string_view s) {
+    bool ascii = true;
+    for (char ch : s) {
+        const unsigned char c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == '"' || c == '\\') return false;
+        if (c >= 0x80) ascii = false;
+    }
+    if (ascii) return true;
+    try {
+        check_utf8(s, "text");
+        return true;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+// The fast path of a long answer. A stream repeats one JSON envelope around
+// different text ({"id":..,"choices":[{..,"delta":{"content":"TEXT"}}]}),
+// and parsing every chunk in full cost ~10x the transfer itself. So once a
+// chunk has been parsed, the bytes before and after its content string are
+// kept as a template; a later chunk that is exactly those bytes around
+// plain text (is_plain_text) parses, by construction, to the same fields
+// with that text as content, and is taken without parsing. The template is
+// confirmed by parsing it once around a probe text: only if the probe comes
+// back as the content is the split known to be the content string. Any
+// other chunk goes through parse_chat_chunk.
+class SteadyChunks {
+public:
+    // The content of `data` if it fits the template; its other fields are chunk().
+    std::optional<std::string_view> match(std::string_view data) const {
+        if (!ready_ || data.size() <= prefix_.size() + suffix_.size()) return std::nullopt;
+        if (data.compare(0, prefix_.size(), prefix_) != 0 ||
+            data.compare(data.size() - suffix_.size(), suffix_.size(), suffix_) != 0)
+            return std::nullopt;
+        std::string_view text =
+            data.substr(prefix_.size(), data.size() - prefix_.size() - suffix_.size());
+        if (!is_plain_text(text)) return std::nullopt;
+        return text;
+    }
+    const ChatChunk& chunk() const { return chunk_; }
+
+    // Called with each chunk that did not match, after parse_chat_chunk.
+    void learn(std::string_view data, const ChatChunk& parsed) {
+        if (probes_ >= kMaxProbes || parsed.content.empty() || !is_plain_text(parsed.content))
+            return;
+        const std::string key = "\"content\":\"" + parsed.content + "\"";
+        const size_t at = data.find(key);
+        if (at == std::string_view::npos) return;
+        const size_t text_at = at + key.size() - parsed.content.size() - 1;
+        const std::string_view prefix = data.substr(0, text_at);
+        const std::string_view suffix = data.substr(text_at + parsed.content.size());
+        ++probes_;  // bounded: a server whose every chunk differs costs a few parses, not 2x
+        const std::string probe = parsed.content == "x" ? "y" : "x";
+        ChatChunk c;
+        try {
+            c = parse_chat_chunk(std::string(prefix) + probe + std::string(suffix));
+        } catch (const Error&) {
+            return;
+        }
+        if (c.content != probe) return;
+        c.content.clear();
+        std::string p(prefix), s(suffix);  // allocated before any member changes
+        chunk_ = std::move(c);
+        prefix_ = std::move(p);
+        suffix_ = std::move(s);
+        ready_ = true;
+    }
+
+private:
+    static constexpr int kMaxProbes = 16;
+    std::string prefix_, suffix_;
+    ChatChunk chunk_;
+    bool ready_ = false;
+    int probes_ = 0;
+};
+
+// trim(data) == "[DONE]", without copying every event's data.
+bool is_done_marker(std::string_view data) {
+    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    while (!data.empty() && blank(data.front())) data.remove_prefix(1);
+    while (!data.empty() && blank(data.back())) data.remove_suffix(1);
+    return data == "[DONE]";
+}
+
 // The state of one streamed answer, shared by the body callback and the
 // code that looks at the outcome.
 struct StreamState {
@@ -666,6 +752,7 @@ struct StreamState {
     size_t bytes = 0;
     std::exception_ptr error;
     CompletionAssembler assembler;
+    SteadyChunks steady;
 };
 
 }  // namespace
@@ -701,31 +788,45 @@ ChatResult run_chat(ChatAuth& auth, const ChatRequest& req, const ChatIo& io) {
         text.swap(st.pending);
         if (io.on_text) io.on_text(text);
     };
+    // One chunk's fields, with its content given apart (see SteadyChunks).
+    auto take = [&](const ChatChunk& c, std::string_view content) {
+        if (!c.id.empty() && result.id.empty()) result.id = c.id;
+        if (!c.model.empty() && result.model.empty()) result.model = c.model;
+        if (c.finish_reason) result.finish_reason = c.finish_reason;
+        if (c.usage) result.usage = c.usage;
+        if (io.want_json) {
+            ChatChunk whole = c;
+            whole.content.assign(content.data(), content.size());
+            st.assembler.add(whole);
+        } else {
+            st.pending.append(content.data(), content.size());
+        }
+    };
     auto on_event = [&](const SseEvent& ev) {
         if (st.done) return;
-        if (trim(ev.data) == "[DONE]") {
+        if (is_done_marker(ev.data)) {
             st.done = true;
             return;
         }
-        if (ev.type == "error")
-            throw Error(Exit::protocol, with_detail("the server reported an error in the middle "
-                                                    "of the answer",
-                                                    parse_api_error(ev.data, auth.token)));
-        if (ev.type != "message") return;  // other event kinds carry nothing for us
+        if (std::string_view(ev.type) != "message") {
+            if (ev.type == "error")
+                throw Error(Exit::protocol,
+                            with_detail("the server reported an error in the middle of the answer",
+                                        parse_api_error(ev.data, auth.token)));
+            return;  // other event kinds carry nothing for us
+        }
+        if (auto text = st.steady.match(ev.data)) {
+            take(st.steady.chunk(), *text);
+            return;
+        }
         ChatChunk c;
         try {
             c = parse_chat_chunk(ev.data);
         } catch (const Error& e) {
             throw Error(e.code(), redact(e.what(), auth.token));
         }
-        if (!c.id.empty() && result.id.empty()) result.id = c.id;
-        if (!c.model.empty() && result.model.empty()) result.model = c.model;
-        if (c.finish_reason) result.finish_reason = c.finish_reason;
-        if (c.usage) result.usage = c.usage;
-        if (io.want_json)
-            st.assembler.add(c);
-        else
-            st.pending += c.content;
+        st.steady.learn(ev.data, c);
+        take(c, c.content);
     };
     auto on_body = [&](std::string_view bytes) -> bool {
         // Nothing may unwind through libcurl's C frames: keep the exception

@@ -17,21 +17,6 @@ namespace {
 // we refresh this much earlier so a token is never used right at the edge.
 constexpr int64_t kRefreshMargin = 60;
 
-// Server text shown in an error: one line, bounded, and with the GitHub
-// token masked in case the server echoes it back.
-std::string server_text(std::string_view text, const std::string& secret) {
-    std::string out;
-    for (char c : text) {
-        unsigned char u = static_cast<unsigned char>(c);
-        if (out.size() >= 300) {
-            out += "...";
-            break;
-        }
-        out += (u < 0x20 || u == 0x7f) ? ' ' : c;
-    }
-    return redact(out, secret);
-}
-
 // A token travels in HTTP headers, environment variables and shell code:
 // anything but printable ASCII without spaces could inject into one of them.
 void check_token_chars(const std::string& token, const JsonSource& src) {
@@ -64,7 +49,11 @@ std::string forbidden_message(const std::string& body, const std::string& secret
     std::string out = "no Copilot access (403): " + message;
     if (!id.empty()) out += " (" + id + ")";
     if (!url.empty()) out += "; see " + url;
-    return server_text(out, secret);
+    return one_line(out, secret);
+}
+
+Error cache_error(const Error& e) {
+    return Error(e.code(), std::string(e.what()) + " (--no-cache works without the cache)");
 }
 
 void note(const TokenRequest& req, const std::string& message) {
@@ -80,8 +69,8 @@ CopilotToken parse_token_envelope(std::string_view body, const std::string& host
     t.host = host;
     t.token = json_string(doc, "token", src);
     check_token_chars(t.token, src);
-    t.expires_at = json_int(doc, "expires_at", src);
-    t.refresh_in = json_int(doc, "refresh_in", src);
+    t.expires_at = json_seconds(doc, "expires_at", src);
+    t.refresh_in = json_seconds(doc, "refresh_in", src);
     t.fetched_at = now;
     // Optional fields are kept when they have the expected type and
     // otherwise ignored: the service adds and changes fields freely.
@@ -143,7 +132,7 @@ CopilotToken exchange_token(const std::string& github_token, const std::string& 
         throw Error(Exit::unavailable, "the Copilot token service is unavailable (HTTP " +
                                            std::to_string(s) + "); try again later");
     throw Error(Exit::protocol, "unexpected answer from the Copilot token service: HTTP " +
-                                    std::to_string(s) + ": " + server_text(r.body, github_token));
+                                    std::to_string(s) + ": " + one_line(r.body, github_token));
 }
 
 std::string serialize_token_document(const CopilotToken& t) {
@@ -160,11 +149,11 @@ CopilotToken parse_token_document(std::string_view json, const JsonSource& src) 
     t.host = json_string(doc, "host", src);
     t.token = json_string(doc, "token", src);
     check_token_chars(t.token, src);
-    t.expires_at = json_int(doc, "expires_at", src);
+    t.expires_at = json_seconds(doc, "expires_at", src);
     // A document without refresh_in/fetched_at is still usable; it just
     // counts as due for a refresh.
-    t.refresh_in = json_opt_int(doc, "refresh_in", src).value_or(0);
-    t.fetched_at = json_opt_int(doc, "fetched_at", src).value_or(0);
+    t.refresh_in = json_opt_seconds(doc, "refresh_in", src).value_or(0);
+    t.fetched_at = json_opt_seconds(doc, "fetched_at", src).value_or(0);
     t.api_url = json_opt_string(doc, "api_url", src).value_or(default_copilot_api_url(t.host));
     t.sku = json_opt_string(doc, "sku", src).value_or("");
     return t;
@@ -262,6 +251,8 @@ TokenResult get_copilot_token(const TokenRequest& req,
         make_dirs(dir_name(path), 0700, true);
         lock.emplace(path + ".lock");
     } catch (const Error& e) {
+        // Before any exchange: a read-only or missing cache dir fails here.
+        if (req.cache_required) throw cache_error(e);
         result.warnings.push_back(std::string(e.what()) + "; refreshing without the lock");
     }
     if (!req.force_refresh) {
@@ -289,6 +280,7 @@ TokenResult get_copilot_token(const TokenRequest& req,
         write_file_atomic(path, serialize_token_document(result.token));
         note(req, "cache written: " + path);
     } catch (const Error& e) {
+        if (req.cache_required) throw cache_error(e);
         // The token is good; a cache we cannot write only costs the next call an exchange.
         result.warnings.push_back(e.what());
     }

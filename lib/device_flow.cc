@@ -15,10 +15,9 @@ namespace copilot {
 namespace {
 
 constexpr const char* kGrantType = "urn:ietf:params:oauth:grant-type:device_code";
-constexpr int64_t kMaxSeconds = 1000000;  // bounds server-given durations (no overflow)
+constexpr int64_t kMaxServerSeconds = 1000000;  // bounds server-given durations (no overflow)
 constexpr int64_t kSleepSliceMs = 100;     // how quickly a wait notices cancellation
 constexpr long kRetryCapMs = 60000;
-constexpr size_t kMaxShown = 200;          // server text in an error message
 
 HeaderList oauth_headers() {
     HeaderList h = {{"Accept", "application/json"},
@@ -35,20 +34,6 @@ bool printable_word(const std::string& s, size_t max_len) {
     });
 }
 
-// Server text made fit for a one-line message: control characters become
-// spaces (no terminal escapes, no second line), long text is cut.
-std::string one_line(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        auto u = static_cast<unsigned char>(c);
-        char keep = (u < 0x20 || u == 0x7f) ? ' ' : c;
-        if (keep == ' ' && (out.empty() || out.back() == ' ')) continue;
-        out += keep;
-    }
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    if (out.size() > kMaxShown) out = out.substr(0, kMaxShown) + "...";
-    return out;
-}
 
 // A duration in seconds: any JSON number (rounded up, so a fractional
 // interval never makes us poll faster); absent or null -> nullopt.
@@ -59,7 +44,7 @@ std::optional<int64_t> opt_seconds(const JsonValue& obj, const char* field, cons
         throw Error(src.code, src.what + ": field '" + field + "' must be a number");
     double d = std::ceil(it->value.GetDouble());
     if (!(d > 0)) return int64_t{0};  // also catches NaN
-    return static_cast<int64_t>(std::min<double>(d, kMaxSeconds));
+    return static_cast<int64_t>(std::min<double>(d, kMaxServerSeconds));
 }
 
 std::string opt_text(const JsonValue& obj, const char* field) {
@@ -77,7 +62,7 @@ Error code_expired() {
 [[noreturn]] void throw_oauth_error(const std::string& code, const std::string& description,
                                     const PendingLogin& p) {
     std::string desc = one_line(redact(description, p.device_code));
-    std::string why = one_line(code) + (desc.empty() ? "" : ": " + desc);
+    std::string why = one_line(redact(code, p.device_code)) + (desc.empty() ? "" : ": " + desc);
     if (code == "expired_token") throw code_expired();
     if (code == "access_denied")
         throw Error(Exit::permission, "the login was denied (" + why + ")");
@@ -146,6 +131,10 @@ PendingLogin parse_device_code_answer(const HttpResponse& resp, const std::strin
     if (!printable_word(p.user_code, 64))
         throw Error(Exit::protocol, src.what + ": field 'user_code' is empty or not printable");
     p.verification_uri = json_string(doc, "verification_uri", src);
+    // The same rule the pending-login reader applies, so --start never
+    // writes a file that --poll refuses.
+    if (!printable_word(p.verification_uri, 2048))
+        throw Error(Exit::protocol, src.what + ": field 'verification_uri' is not printable");
     try {
         check_url_policy(p.verification_uri);
     } catch (const Error& e) {
@@ -209,7 +198,7 @@ PendingLogin parse_pending_login(std::string_view json, const JsonSource& src) {
         throw Error(src.code, src.what + ": field 'verification_uri' is not printable");
     int64_t interval = opt_seconds(doc, "interval", src).value_or(kDefaultPollInterval);
     p.interval = interval > 0 ? interval : kDefaultPollInterval;
-    p.expires_at = json_int(doc, "expires_at", src);
+    p.expires_at = json_seconds(doc, "expires_at", src);
     return p;
 }
 
@@ -283,8 +272,8 @@ PollAnswer poll_once(const PendingLogin& p) {
 }
 
 int64_t slowed_interval(int64_t current, int64_t carried) {
-    if (carried > current) return std::min(carried, kMaxSeconds);
-    return std::min(current + kSlowDownStep, kMaxSeconds);
+    if (carried > current) return std::min(carried, kMaxServerSeconds);
+    return std::min(current + kSlowDownStep, kMaxServerSeconds);
 }
 
 int64_t retry_wait_ms(int64_t interval_s, int failures, long retry_after_s) {
@@ -328,11 +317,17 @@ PollAnswer poll_for_token(PendingLogin& pending, const PollLoop& loop) {
     };
 
     int failures = 0;
+    std::string last_failure;  // why the polls failed, if they did until the end
     int64_t next_wait_ms = pending.interval * 1000;
     for (;;) {
         wait(next_wait_ms);
         if (cancelled()) throw Error(Exit::interrupted, "interrupted");
-        if (left_ms() <= 0) throw code_expired();
+        if (left_ms() <= 0) {
+            if (failures == 0) throw code_expired();
+            // The code ran out while the service could not be reached: say so.
+            throw Error(Exit::temp, "the device code expired while polling failed (" +
+                                        one_line(last_failure) + "); run copilot-login again");
+        }
         PollAnswer a = loop.poll(pending);
         if (cancelled()) throw Error(Exit::interrupted, "interrupted");
         switch (a.kind) {
@@ -352,6 +347,7 @@ PollAnswer poll_for_token(PendingLogin& pending, const PollLoop& loop) {
             break;
         case PollAnswer::Kind::retry:
             ++failures;
+            last_failure = a.reason;
             next_wait_ms = retry_wait_ms(pending.interval, failures, a.retry_after_s);
             note(a.reason + "; polling again in " + std::to_string((next_wait_ms + 999) / 1000) +
                  " s");

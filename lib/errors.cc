@@ -21,4 +21,21 @@ std::string redact(std::string text, const std::string& secret) {
     return text;
 }
 
+std::string one_line(std::string_view text, const std::string& secret, size_t max_chars) {
+    const std::string masked = redact(std::string(text), secret);
+    std::string out;
+    for (char c : masked) {
+        auto u = static_cast<unsigned char>(c);
+        char keep = (u < 0x20 || u == 0x7f) ? ' ' : c;
+        if (keep == ' ' && (out.empty() || out.back() == ' ')) continue;
+        if (out.size() >= max_chars) {
+            out += "...";
+            return out;
+        }
+        out += keep;
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+}
+
 }  // namespace copilot

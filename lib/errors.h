@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace copilot {
 
@@ -40,5 +41,11 @@ std::string mask_secret(const std::string& secret);
 // Replaces every occurrence of `secret` in `text` by its mask; used before
 // any server-supplied text is shown, in case a server echoes a token back.
 std::string redact(std::string text, const std::string& secret);
+
+// Server-supplied text made fit for a one-line message: `secret` masked
+// first (so cutting can never leave part of it visible), control
+// characters turned into spaces, runs of spaces folded, cut after max_chars.
+std::string one_line(std::string_view text, const std::string& secret = "",
+                     size_t max_chars = 300);
 
 }  // namespace copilot

@@ -51,6 +51,51 @@ size_t lone_low_surrogate(std::string_view t) {
     return std::string_view::npos;
 }
 
+// RapidJSON 1.1.0 reads some numbers beyond the range of a double ("17e308")
+// as infinity instead of failing, and infinity cannot be written back as
+// JSON. Walks with its own stack (any depth). True if the value holds one.
+bool has_infinity(const JsonValue& root) {
+    std::vector<const JsonValue*> todo{&root};
+    while (!todo.empty()) {
+        const JsonValue* v = todo.back();
+        todo.pop_back();
+        if (v->IsDouble()) {
+            const double d = v->GetDouble();
+            if (d - d != 0) return true;  // inf - inf is NaN
+        } else if (v->IsArray()) {
+            for (const auto& e : v->GetArray()) todo.push_back(&e);
+        } else if (v->IsObject()) {
+            for (const auto& m : v->GetObject()) todo.push_back(&m.value);
+        }
+    }
+    return false;
+}
+
+// Nesting far deeper than any document of the protocol needs is refused
+// before parsing: the iterative parser's stack grows with it (~25 bytes a
+// level: 200 MB for the 8 MiB of "[" a prompt file may hold). At this depth
+// it stays under ~7 MB. Returns the offset where the limit is passed, or npos.
+constexpr int kMaxJsonDepth = 1 << 18;
+
+size_t too_deep(std::string_view t) {
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < t.size(); ++i) {
+        const char c = t[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxJsonDepth) return i;
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return std::string_view::npos;
+}
+
 }  // namespace
 
 rapidjson::Document json_parse(std::string_view text, const JsonSource& src,
@@ -62,6 +107,10 @@ rapidjson::Document json_parse(std::string_view text, const JsonSource& src,
     if (text.find('\0') != std::string_view::npos)
         throw Error(src.code, src.what + ": not valid JSON (NUL byte at byte " +
                                   std::to_string(text.find('\0')) + ")");
+    if (size_t at = too_deep(text); at != std::string_view::npos)
+        throw Error(src.code, src.what + ": JSON nested deeper than " +
+                                  std::to_string(kMaxJsonDepth) + " levels (at byte " +
+                                  std::to_string(at) + ")");
     doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
     if (doc.HasParseError()) {
         throw Error(src.code, src.what + ": not valid JSON (" +
@@ -72,6 +121,8 @@ rapidjson::Document json_parse(std::string_view text, const JsonSource& src,
         throw Error(src.code, src.what + ": not valid JSON (unpaired surrogate \\u" +
                                   std::string(text.substr(at + 2, 4)) + " at byte " +
                                   std::to_string(at) + ")");
+    if (has_infinity(doc))
+        throw Error(src.code, src.what + ": not valid JSON (a number too big for a double)");
     if (object_required && !doc.IsObject())
         throw Error(src.code, src.what + ": expected a JSON object");
     return doc;
@@ -95,6 +146,19 @@ int64_t json_int(const JsonValue& obj, const char* field, const JsonSource& src)
             return static_cast<int64_t>(d);
     }
     field_error(src, field, "must be an integer");
+}
+
+int64_t json_seconds(const JsonValue& obj, const char* field, const JsonSource& src) {
+    int64_t v = json_int(obj, field, src);
+    if (v < -kMaxSeconds || v > kMaxSeconds) field_error(src, field, "is out of range");
+    return v;
+}
+
+std::optional<int64_t> json_opt_seconds(const JsonValue& obj, const char* field,
+                                        const JsonSource& src) {
+    const JsonValue* v = find(obj, field);
+    if (!v || v->IsNull()) return std::nullopt;
+    return json_seconds(obj, field, src);
 }
 
 const JsonValue& json_object(const JsonValue& obj, const char* field, const JsonSource& src) {

@@ -35,6 +35,13 @@ std::string json_string(const JsonValue& obj, const char* field, const JsonSourc
 int64_t json_int(const JsonValue& obj, const char* field, const JsonSource& src);
 const JsonValue& json_object(const JsonValue& obj, const char* field, const JsonSource& src);
 
+// Times and durations in seconds: an integer within +-2^40 (about 35,000
+// years), so that sums and differences of them can never overflow.
+constexpr int64_t kMaxSeconds = int64_t{1} << 40;
+int64_t json_seconds(const JsonValue& obj, const char* field, const JsonSource& src);
+std::optional<int64_t> json_opt_seconds(const JsonValue& obj, const char* field,
+                                        const JsonSource& src);
+
 // Optional fields: absent or null -> nullopt; present with the wrong type -> Error.
 std::optional<std::string> json_opt_string(const JsonValue& obj, const char* field,
                                            const JsonSource& src);

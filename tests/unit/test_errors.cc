@@ -35,3 +35,14 @@ TEST(redact_hides_every_occurrence) {
     CHECK_EQ(redact("a " + t + " b " + t, t), std::string("a ghu_**** b ghu_****"));
     CHECK_EQ(redact("nothing here", t), std::string("nothing here"));
 }
+
+TEST(one_line_masks_before_cutting_and_flattens) {
+    const std::string secret = "ghu_fake_secret_value";
+    // The secret straddles the cut: it must still be masked, never half shown.
+    std::string text = std::string(290, 'a') + secret + " tail";
+    std::string out = one_line(text, secret, 300);
+    CHECK(out.find("ghu_fake") == std::string::npos);
+    CHECK(out.find("ghu_****") != std::string::npos);
+    CHECK_EQ(one_line("two\nlines\r\n\x1b[31m  red", ""), std::string("two lines [31m red"));
+    CHECK_EQ(one_line(std::string(10, 'x'), "", 4), std::string("xxxx..."));
+}

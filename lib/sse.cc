@@ -1,5 +1,7 @@
 #include "sse.h"
 
+#include <algorithm>
+
 #include "errors.h"
 
 namespace copilot {
@@ -46,6 +48,11 @@ void SseParser::feed(std::string_view in, const Sink& sink) {
         }
     }
 
+    // The next LF and the next CR, each found with memchr and kept until the
+    // scan passes it: find_first_of("\r\n") would test every byte against
+    // both, which made line splitting the costliest step of a long answer.
+    constexpr size_t npos = std::string_view::npos;
+    size_t lf = in.find('\n', i), cr = in.find('\r', i);
     while (i < in.size()) {
         if (skip_lf_) {
             skip_lf_ = false;
@@ -54,8 +61,13 @@ void SseParser::feed(std::string_view in, const Sink& sink) {
                 continue;
             }
         }
-        size_t end = in.find_first_of("\r\n", i);
-        if (end == std::string_view::npos) {
+        size_t end = i;  // a blank line, the usual end of an event: nothing to search
+        if (in[i] != '\n' && in[i] != '\r') {
+            if (lf != npos && lf < i) lf = in.find('\n', i);
+            if (cr != npos && cr < i) cr = in.find('\r', i);
+            end = std::min(lf, cr);
+        }
+        if (end == npos) {
             grow(in.size() - i);
             partial_.append(in.data() + i, in.size() - i);
             break;
@@ -77,24 +89,18 @@ void SseParser::feed(std::string_view in, const Sink& sink) {
 
 void SseParser::line(std::string_view text, const Sink& sink) {
     if (text.empty()) {  // a blank line dispatches the event being built
-        has_fields_ = false;
-        if (data_.empty()) {
-            type_.clear();
-            return;
-        }
-        SseEvent ev;
-        data_.pop_back();  // the "\n" after the last data line
-        ev.data.swap(data_);
-        if (!type_.empty()) ev.type.swap(type_);
-        type_.clear();
-        ev.id = last_id_;
-        ev.retry = retry_;
-        ++events_;
-        sink(ev);
+        dispatch(sink);
         return;
     }
     has_fields_ = true;
     if (text[0] == ':') return;  // comment
+    // Nearly every line of an answer is a data line: taken before the general case.
+    if (text.compare(0, 5, "data:") == 0) {
+        std::string_view value = text.substr(5);
+        if (!value.empty() && value[0] == ' ') value.remove_prefix(1);
+        add_data(value);
+        return;
+    }
 
     std::string_view field = text, value;
     size_t colon = text.find(':');
@@ -105,9 +111,7 @@ void SseParser::line(std::string_view text, const Sink& sink) {
     }
 
     if (field == "data") {
-        grow(value.size() + 1);
-        data_.append(value.data(), value.size());
-        data_.push_back('\n');
+        add_data(value);
     } else if (field == "event") {
         type_.assign(value.data(), value.size());
     } else if (field == "id") {
@@ -116,6 +120,37 @@ void SseParser::line(std::string_view text, const Sink& sink) {
         if (all_digits(value) && value.size() <= 9) retry_ = std::stol(std::string(value));
     }
     // any other field is ignored
+}
+
+void SseParser::add_data(std::string_view value) {
+    grow(value.size() + 1);
+    data_.append(value.data(), value.size());
+    data_.push_back('\n');
+}
+
+void SseParser::dispatch(const Sink& sink) {
+    has_fields_ = false;
+    if (data_.empty()) {
+        type_.clear();
+        return;
+    }
+    data_.pop_back();  // the "\n" after the last data line
+    // The event handed out is reused, and its fields are only written when
+    // they change: a long answer is ~150-byte events, and allocating or
+    // copying for each of them cost more than parsing it. Swapped, not
+    // moved, so data_ keeps the previous event's buffer.
+    event_.data.swap(data_);
+    data_.clear();
+    if (!type_.empty()) {
+        event_.type.swap(type_);
+        type_.clear();
+    } else if (std::string_view(event_.type) != "message") {
+        event_.type = "message";
+    }
+    if (event_.id != last_id_) event_.id = last_id_;
+    event_.retry = retry_;
+    ++events_;
+    sink(event_);
 }
 
 bool SseParser::finish() {

@@ -54,6 +54,8 @@ public:
 
 private:
     void line(std::string_view text, const Sink& sink);
+    void add_data(std::string_view value);
+    void dispatch(const Sink& sink);
     void grow(size_t more) const;
 
     size_t max_pending_;
@@ -62,6 +64,7 @@ private:
     std::string type_;          // event type buffer
     std::string last_id_;       // last event id buffer (persists across events)
     std::optional<long> retry_;
+    SseEvent event_;            // handed to the sink; reused so an event costs no allocation
     bool has_fields_ = false;   // a line seen since the last blank line
     bool skip_lf_ = false;      // the previous byte was CR: an LF now ends nothing
     size_t bom_seen_ = 0;       // bytes of a leading BOM matched so far

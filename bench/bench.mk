@@ -1,0 +1,38 @@
+# Benchmarks (issue 7): bench/README.md. Included by the top Makefile; not part
+# of `make check` (timings are noisy, tests must not be).
+#
+#   make bench                       every goal, full rounds; table on stdout
+#   make bench BENCH_QUICK=1         10 rounds each (the minimum), for a quick look
+#   make bench BENCH_GOALS="token chat"   some goals: token exchange chat login parallel
+#   make bench-deps                  install hyperfine, gh, time, jq, curl (apt-get)
+#
+# Results go to $(BENCH_OUT): table.md, log.txt, results.jsonl and every raw
+# sample as JSON.
+
+# Included before the first target, this file must not make `bench` the default.
+ifeq ($(.DEFAULT_GOAL),)
+.DEFAULT_GOAL := all
+endif
+
+BENCH_OUT   ?= build/bench
+BENCH_QUICK ?=
+BENCH_GOALS ?=
+BENCH_DEB_PACKAGES = hyperfine gh time jq curl python3 binutils
+
+bench: bench-deps all
+	BENCH_BIN="$(CURDIR)/$(BIN)" BENCH_OUT="$(BENCH_OUT)" BENCH_QUICK="$(BENCH_QUICK)" \
+	  bench/run.sh $(BENCH_GOALS)
+
+# The same way as `make deps`: only what is missing, quietly, sudo when not root.
+bench-deps:
+	@missing=""; for p in $(BENCH_DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
+	    || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  echo "make bench-deps: installing$$missing"; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+.PHONY: bench bench-deps

@@ -36,3 +36,8 @@ bench-deps:
 	fi
 
 .PHONY: bench bench-deps
+
+# copilot-serve: requests per second and added latency vs direct requests.
+bench-serve: all
+	BENCH_BIN="$(CURDIR)/$(BIN)" BENCH_OUT="$(BENCH_OUT)/serve" BENCH_QUICK="$(BENCH_QUICK)" bench/serve/run.sh
+.PHONY: bench-serve

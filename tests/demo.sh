@@ -21,7 +21,9 @@ export HOME="$work/home" XDG_CONFIG_HOME="$work/home/.config" XDG_CACHE_HOME="$w
 mkdir -p "$HOME"
 unset GITHUB_COPILOT_TOKEN GH_COPILOT_TOKEN COPILOT_TOKEN COPILOT_MODEL
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+# Bold only on a terminal, and never with NO_COLOR.
+if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' off=$'\033[0m'; else bold= off=; fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$off" >&2; }
 ctl() { curl -sS -X POST -H 'Content-Type: application/json' -d "${2:-{\}}" "$url/_control/$1" >/dev/null; }
 
 step "starting the fake GitHub server on 127.0.0.1"
@@ -53,6 +55,8 @@ copilot-chat "hello, Copilot"
 
 step "a pipeline: printf 'line one\\nline two\\n' | copilot-chat \"count the lines\""
 printf 'line one\nline two\n' | copilot-chat "count the lines"
+
+"$repo/tests/demo-serve.sh"
 
 step "requests the fake server saw"
 curl -sS "$url/_control/log" | python3 -c '

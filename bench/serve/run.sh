@@ -4,9 +4,14 @@
 # through copilot-serve versus straight to the fake server (the floor), and
 # the server's memory under 32 streams. Method and results: README.md here.
 #
+# Each cell is measured in rounds that alternate the floor and copilot-serve,
+# so that a machine whose load drifts (a shared one) biases neither; the
+# table shows medians over the rounds, and the added latency and the
+# throughput ratio are medians of the per-round (paired) differences.
+#
 # Environment: BENCH_BIN (the tools; default: the repository's bin/),
-# BENCH_OUT (default build/bench/serve), BENCH_QUICK=1 (2 s per cell instead
-# of 5), BENCH_SERVE_CONC (default "1 8 32").
+# BENCH_OUT (default build/bench/serve), BENCH_QUICK=1 (3 rounds of 1 s
+# instead of 5 of 2 s), BENCH_SERVE_CONC (default "1 8 32").
 # Prints a Markdown table on stdout (also $BENCH_OUT/table.md); every raw
 # figure goes to $BENCH_OUT/results.jsonl.
 set -euo pipefail
@@ -15,8 +20,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 BIN="$(cd "${BENCH_BIN:-$REPO/bin}" && pwd)"
 OUT="${BENCH_OUT:-$REPO/build/bench/serve}"
-DURATION=5
-[[ -n "${BENCH_QUICK:-}" ]] && DURATION=2
+DURATION=2 ROUNDS=5
+[[ -n "${BENCH_QUICK:-}" ]] && DURATION=1 ROUNDS=3
 CONC=(${BENCH_SERVE_CONC:-1 8 32})
 
 say() { printf '%s\n' "$*" >&2; }
@@ -78,19 +83,19 @@ serve_stop() {
   SERVE_PID=
 }
 
-# load LABEL TARGET URL ARGS...: one cell, its JSON kept with a label.
+# load LABEL TARGET ROUND URL ARGS...: one measurement, its JSON kept with a label.
 load() {
-  local label="$1" target="$2" url="$3"
-  shift 3
+  local label="$1" target="$2" round="$3" url="$4"
+  shift 4
   local json
   json="$(python3 "$HERE/load.py" "$url" --duration "$DURATION" "$@")"
-  say "  $label $target: $json"
+  say "  $label $target #$round: $json"
   python3 -c 'import json, sys
-d = json.loads(sys.argv[1]); d["label"] = sys.argv[2]; d["target"] = sys.argv[3]
-print(json.dumps(d))' "$json" "$label" "$target" >>"$OUT/results.jsonl"
+d = json.loads(sys.argv[1]); d["label"] = sys.argv[2]; d["target"] = sys.argv[3]; d["round"] = int(sys.argv[4])
+print(json.dumps(d))' "$json" "$label" "$target" "$round" >>"$OUT/results.jsonl"
 }
 
-say "bench-serve: fake server $FAKE_URL, $DURATION s per cell, $(nproc) CPUs"
+say "bench-serve: fake server $FAKE_URL, $ROUNDS rounds of $DURATION s per cell, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 serve_start
 say "bench-serve: copilot-serve $SERVE_URL"
 # the log lines go to a file, as they would to a journal
@@ -99,9 +104,11 @@ for mode in plain stream; do
   [[ $mode == stream ]] && flag=(--stream)
   for c in "${CONC[@]}"; do
     label="$mode c=$c"
-    load "$label" direct "$FAKE_URL/v1/chat/completions" -c "$c" --token "$TOKEN" "${flag[@]}"
-    load "$label" direct-newconn "$FAKE_URL/v1/chat/completions" -c "$c" --token "$TOKEN" --new-connection "${flag[@]}"
-    load "$label" serve "$SERVE_URL/v1/chat/completions" -c "$c" "${flag[@]}"
+    for ((r = 1; r <= ROUNDS; r++)); do
+      load "$label" direct-newconn "$r" "$FAKE_URL/v1/chat/completions" -c "$c" --token "$TOKEN" --new-connection "${flag[@]}"
+      load "$label" serve "$r" "$SERVE_URL/v1/chat/completions" -c "$c" "${flag[@]}"
+      load "$label" direct "$r" "$FAKE_URL/v1/chat/completions" -c "$c" --token "$TOKEN" "${flag[@]}"
+    done
   done
 done
 serve_stop
@@ -115,7 +122,7 @@ rss_run() {
   local idle
   idle="$(awk '/^VmRSS/ {print $2}' "/proc/$SERVE_PID/status")"
   ctl POST /_control/script '{"route": "chat", "responses": [{"stream": {"repeat_chunk": "'"$(printf 'x%.0s' $(seq 100))"'", "count": 6000}, "repeat": -1}]}' >/dev/null
-  python3 "$HERE/load.py" "$SERVE_URL/v1/chat/completions" -c 32 --stream "$@" >"$TMP/rss.json" &
+  python3 "$HERE/load.py" "$SERVE_URL/v1/chat/completions" -c 32 --duration 5 --stream "$@" >"$TMP/rss.json" &
   local lp=$! peak=0 v
   while kill -0 "$lp" 2>/dev/null; do
     v="$(awk '/^VmRSS/ {print $2}' "/proc/$SERVE_PID/status" 2>/dev/null || echo 0)"
@@ -129,7 +136,7 @@ rss_run() {
   serve_stop
   say "  rss $label: idle ${idle} KiB, sampled peak ${peak} KiB, VmHWM ${hwm} KiB; $(cat "$TMP/rss.json")"
   python3 -c 'import json, sys
-d = json.loads(sys.argv[1]); d.update(label="rss " + sys.argv[2], target="serve", rss_idle_kib=int(sys.argv[3]), rss_peak_kib=int(sys.argv[4]), vmhwm_kib=int(sys.argv[5]))
+d = json.loads(sys.argv[1]); d.update(label="rss " + sys.argv[2], target="serve", round=1, rss_idle_kib=int(sys.argv[3]), rss_peak_kib=int(sys.argv[4]), vmhwm_kib=int(sys.argv[5]))
 print(json.dumps(d))' "$(cat "$TMP/rss.json")" "$label" "$idle" "$peak" "$hwm" >>"$OUT/results.jsonl"
 }
 say "bench-serve: memory under 32 streams"
@@ -137,11 +144,12 @@ rss_run "32 streams, fast readers"
 rss_run "32 streams, slow readers" --read-delay 20
 
 python3 - "$OUT/results.jsonl" <<'EOF' | tee "$OUT/table.md"
-import json, sys
+import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 cells = {}
 for r in rows:
-    cells.setdefault(r["label"], {})[r["target"]] = r
+    cells.setdefault(r["label"], {}).setdefault(r["target"], {})[r["round"]] = r
+med = statistics.median
 # The floor is a direct request on a new connection, which is what
 # copilot-serve itself makes upstream; a direct request on a kept-alive
 # connection is shown too (the fake server stalls those ~40 ms, see README).
@@ -151,18 +159,22 @@ for label, c in cells.items():
     if label.startswith("rss"):
         continue
     f, s, k = c["direct-newconn"], c["serve"], c["direct"]
-    ratio = s["rps"] / f["rps"] if f["rps"] else 0
-    added = (s["p50_ms"] or 0) - (f["p50_ms"] or 0)
+    rounds = sorted(set(f) & set(s))
+    ratio = med([s[i]["rps"] / f[i]["rps"] for i in rounds if f[i]["rps"]])
+    added = med([s[i]["p50_ms"] - f[i]["p50_ms"] for i in rounds
+                 if s[i]["p50_ms"] is not None and f[i]["p50_ms"] is not None])
+    errors = sum(x["errors"] for t in (f, s, k) for x in t.values())
     print("| %s | %.0f | %.0f | %.0f%% | %.2f | %.2f | %+.2f | %.0f / %.2f | %d |" % (
-        label, f["rps"], s["rps"], 100 * ratio, f["p50_ms"], s["p50_ms"], added,
-        k["rps"], k["p50_ms"], f["errors"] + s["errors"] + k["errors"]))
+        label, med([x["rps"] for x in f.values()]), med([x["rps"] for x in s.values()]),
+        100 * ratio, med([x["p50_ms"] for x in f.values()]), med([x["p50_ms"] for x in s.values()]),
+        added, med([x["rps"] for x in k.values()]), med([x["p50_ms"] for x in k.values()]), errors))
 print()
 print("| memory | idle RSS | peak RSS (sampled) | VmHWM | streams done | errors |")
 print("|---|---:|---:|---:|---:|---:|")
 for label, c in cells.items():
     if not label.startswith("rss"):
         continue
-    s = c["serve"]
+    s = c["serve"][1]
     print("| %s | %.1f MiB | %.1f MiB | %.1f MiB | %d | %d |" % (
         label[4:], s["rss_idle_kib"] / 1024, s["rss_peak_kib"] / 1024, s["vmhwm_kib"] / 1024,
         s["ok"], s["errors"]))

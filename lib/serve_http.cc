@@ -1,0 +1,477 @@
+// The libmicrohttpd side of copilot-serve: accepting connections, checking
+// clients, reading bodies within the cap, and turning a Proxy exchange into
+// an HTTP answer. Kept apart from serve.cc so that only copilot-serve links
+// libmicrohttpd (a unit test of the proxy logic never pulls this file in).
+//
+// Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION), so
+// a connection may block while it waits for its upstream: for the head in
+// the access handler, for stream bytes in the content reader. The upstream
+// transfer runs in a thread of its own (Proxy::start) and hands bytes over
+// through a bounded RelayQueue.
+#include "serve.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+namespace copilot {
+
+namespace {
+
+constexpr size_t kStreamBlock = 16 * 1024;           // bytes per read of a stream
+constexpr size_t kConnectionMemory = 64 * 1024;      // per connection: headers, buffers
+constexpr auto kPollStep = std::chrono::milliseconds(200);  // how often a waiting thread looks up
+
+struct RequestCtx {
+    std::chrono::steady_clock::time_point start;
+    RequestLog log;
+    RouteMatch route;
+    std::string body;
+    bool too_large = false;
+    bool answered = false;
+    std::shared_ptr<Exchange> exchange;
+    std::shared_ptr<RelayQueue> stream;
+};
+
+std::string client_ip(MHD_Connection* c) {
+    const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr) return "";
+    const sockaddr* sa = ci->client_addr;
+    char buf[INET6_ADDRSTRLEN] = "";
+    if (sa->sa_family == AF_INET) {
+        sockaddr_in in{};
+        std::memcpy(&in, sa, sizeof in);
+        ::inet_ntop(AF_INET, &in.sin_addr, buf, sizeof buf);
+    } else if (sa->sa_family == AF_INET6) {
+        sockaddr_in6 in6{};
+        std::memcpy(&in6, sa, sizeof in6);
+        ::inet_ntop(AF_INET6, &in6.sin6_addr, buf, sizeof buf);
+    }
+    return buf;
+}
+
+int connection_fd(MHD_Connection* c) {
+    const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return ci ? ci->connect_fd : -1;
+}
+
+// Restarts the connection's idle clock. libmicrohttpd resets it only when
+// the timeout goes from 0 to a value, hence the two calls.
+void restart_idle_clock(MHD_Connection* c, unsigned int idle_s) {
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, idle_s);
+}
+
+// Whether the client has closed its end (or the socket failed). Bytes it
+// may have sent (a pipelined request) do not count.
+bool peer_gone(int fd) {
+    if (fd < 0) return false;
+    pollfd p{};
+    p.fd = fd;
+    p.events = POLLRDHUP;
+    if (::poll(&p, 1, 0) <= 0) return false;
+    return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+    ServeOptions opts;
+    std::shared_ptr<TokenKeeper> keeper;
+    std::shared_ptr<Proxy> proxy;
+    MHD_Daemon* daemon = nullptr;
+    std::atomic<bool> draining{false};
+    std::atomic<bool> stopping{false};
+
+    std::mutex mu;
+    std::condition_variable cv;
+    uint64_t in_flight = 0;
+
+    std::mutex start_mu;
+    bool starting = false;
+    std::string start_message;  // libmicrohttpd's last word while starting
+
+    void log(LogKind kind, const std::string& m) const {
+        if (opts.log) opts.log(kind, m);
+    }
+
+    void request_started() {
+        std::lock_guard<std::mutex> lk(mu);
+        ++in_flight;
+    }
+    void request_finished() {
+        std::lock_guard<std::mutex> lk(mu);
+        --in_flight;
+        cv.notify_all();
+    }
+
+    void mhd_message(const std::string& m) {
+        {
+            std::lock_guard<std::mutex> lk(start_mu);
+            if (starting) {
+                start_message = m;
+                return;
+            }
+        }
+        // Mostly clients that went away mid-answer: details, not warnings.
+        log(LogKind::note, "libmicrohttpd: " + m);
+    }
+};
+
+namespace {
+
+using Impl = HttpServer::Impl;
+
+MHD_Result answer(MHD_Connection* c, RequestCtx* ctx, long status, const std::string& body,
+                  const HeaderList& headers) {
+    ctx->answered = true;
+    ctx->log.status = status;
+    ctx->log.bytes = body.size();
+    MHD_Response* r = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
+                                                      MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    for (const auto& [name, value] : headers)
+        MHD_add_response_header(r, name.c_str(), value.c_str());
+    const MHD_Result ret = MHD_queue_response(c, static_cast<unsigned>(status), r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+MHD_Result answer_error(MHD_Connection* c, RequestCtx* ctx, long status,
+                        const std::string& message, const std::string& code,
+                        HeaderList headers = {}) {
+    headers.insert(headers.begin(), {"Content-Type", "application/json"});
+    if (ctx->log.note.empty()) ctx->log.note = code;
+    return answer(c, ctx, status, openai_error(message, error_type_for_status(status), code),
+                  headers);
+}
+
+ssize_t read_stream(void* cls, uint64_t /*pos*/, char* buf, size_t max);
+void free_stream(void* cls);
+
+struct StreamCtx {
+    std::shared_ptr<RelayQueue> queue;
+    Impl* impl;
+    MHD_Connection* connection;  // valid while its response is: the reader runs in its thread
+    int fd;
+};
+
+ssize_t read_stream(void* cls, uint64_t, char* buf, size_t max) {
+    auto* sc = static_cast<StreamCtx*>(cls);
+    for (;;) {
+        size_t n = 0;
+        switch (sc->queue->pull(buf, max, &n, kPollStep)) {
+        case RelayQueue::Pull::data: return static_cast<ssize_t>(n);
+        case RelayQueue::Pull::end: return MHD_CONTENT_READER_END_OF_STREAM;
+        case RelayQueue::Pull::cancelled: return MHD_CONTENT_READER_END_WITH_ERROR;
+        case RelayQueue::Pull::timeout: break;
+        }
+        // Nothing from the upstream for a while: make sure someone still
+        // listens, so that a client that left frees its upstream now.
+        if (sc->impl->stopping.load() || peer_gone(sc->fd)) {
+            sc->queue->cancel();
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        // A silent upstream (a model thinking) is not an idle client: only
+        // a client that stops reading should run into the idle timeout.
+        restart_idle_clock(sc->connection, static_cast<unsigned int>(sc->impl->opts.idle_timeout_s));
+    }
+}
+
+void free_stream(void* cls) {
+    auto* sc = static_cast<StreamCtx*>(cls);
+    sc->queue->cancel();  // a no-op after a complete stream; stops the upstream otherwise
+    delete sc;
+}
+
+// Runs the exchange and queues its answer; the connection's thread waits
+// for the head (the upstream's status) here.
+MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
+    if (ctx->route.route == Route::healthz) {
+        const std::string body = health_json(impl->keeper->status(), impl->opts.host,
+                                             static_cast<int64_t>(std::time(nullptr)),
+                                             [&] {
+                                                 std::lock_guard<std::mutex> lk(impl->mu);
+                                                 return impl->in_flight;
+                                             }());
+        return answer(c, ctx, 200, body,
+                      {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}});
+    }
+
+    ProxyRequest pr;
+    pr.route = ctx->route.route;
+    pr.upstream_path = ctx->route.upstream_path;
+    if (pr.route != Route::models) {
+        pr.facts = inspect_request_body(ctx->body);
+        if (!pr.facts.json_object)
+            return answer_error(c, ctx, 400, "the request body must be a JSON object",
+                                "invalid_json");
+        ctx->log.model = pr.facts.model;
+        ctx->log.stream = pr.route == Route::chat && pr.facts.stream;
+        pr.body = std::move(ctx->body);
+    }
+    ctx->body = std::string();
+
+    std::shared_ptr<Exchange> ex = impl->proxy->start(std::move(pr));
+    ctx->exchange = ex;
+    const int fd = connection_fd(c);
+    while (!ex->wait_head(kPollStep)) {
+        if (impl->stopping.load()) {
+            ex->cancel();
+            return answer_error(c, ctx, 503, "the server is shutting down", "shutting_down",
+                                {{"Connection", "close"}});
+        }
+        if (peer_gone(fd)) {  // nobody to answer: let the upstream go, close
+            ex->cancel();
+            return MHD_NO;
+        }
+    }
+    ProxyResponse head = ex->head();
+    if (ctx->log.note.empty()) ctx->log.note = head.note;
+    // The wait for the upstream was not idleness: start the idle clock again.
+    restart_idle_clock(c, static_cast<unsigned int>(impl->opts.idle_timeout_s));
+    if (!head.stream) return answer(c, ctx, head.status, head.body, head.headers);
+
+    auto* sc = new StreamCtx{head.stream, impl, c, fd};
+    MHD_Response* r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, kStreamBlock,
+                                                        &read_stream, sc, &free_stream);
+    if (!r) {
+        free_stream(sc);
+        return MHD_NO;
+    }
+    ctx->answered = true;
+    ctx->stream = head.stream;
+    ctx->log.status = head.status;
+    for (const auto& [name, value] : head.headers)
+        MHD_add_response_header(r, name.c_str(), value.c_str());
+    // Proxies in front of us must not buffer an event stream either.
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    const MHD_Result ret = MHD_queue_response(c, static_cast<unsigned>(head.status), r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* method,
+                     const char* /*version*/, const char* upload, size_t* upload_size,
+                     void** con_cls) {
+    auto* impl = static_cast<Impl*>(cls);
+    auto* ctx = static_cast<RequestCtx*>(*con_cls);
+    if (!ctx) {
+        // The headers are in. Whatever can be refused without the body is
+        // refused now, before the body is read.
+        ctx = new RequestCtx;
+        *con_cls = ctx;
+        ctx->start = std::chrono::steady_clock::now();
+        ctx->log.method = method;
+        ctx->log.path = url;
+        ctx->log.client = client_ip(c);
+        impl->request_started();
+        ctx->route = match_route(method, url);
+
+        if (impl->draining.load())
+            return answer_error(c, ctx, 503, "the server is shutting down", "shutting_down",
+                                {{"Connection", "close"}, {"Retry-After", "1"}});
+        if (impl->opts.api_key) {
+            const char* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                           MHD_HTTP_HEADER_AUTHORIZATION);
+            auto cred = auth ? bearer_credentials(auth) : std::nullopt;
+            if (!cred || !constant_time_equals(*cred, *impl->opts.api_key))
+                return answer_error(c, ctx, 401,
+                                    "missing or wrong API key: send Authorization: Bearer <key>",
+                                    "invalid_api_key", {{"WWW-Authenticate", "Bearer"}});
+        } else if (!is_loopback_ip(ctx->log.client)) {
+            // Defence in depth: without a key we listen on loopback only anyway.
+            return answer_error(c, ctx, 403, "only local clients are served without a key",
+                                "forbidden");
+        }
+        if (ctx->route.route == Route::not_found)
+            return answer_error(c, ctx, 404,
+                                "unknown route " + std::string(method) + " " + url +
+                                    " (try POST /v1/chat/completions, GET /v1/models, "
+                                    "POST /v1/embeddings, GET /healthz)",
+                                "unknown_route");
+        if (ctx->route.route == Route::wrong_method)
+            return answer_error(c, ctx, 405,
+                                std::string(method) + " is not allowed here; use " +
+                                    ctx->route.allow,
+                                "method_not_allowed", {{"Allow", ctx->route.allow}});
+        const char* length = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (length) {
+            errno = 0;
+            char* end = nullptr;
+            const unsigned long long n = std::strtoull(length, &end, 10);
+            if (errno == 0 && end != length && n > impl->opts.max_body)
+                return answer_error(c, ctx, 413,
+                                    "the request body is larger than " +
+                                        std::to_string(impl->opts.max_body) + " bytes",
+                                    "request_too_large");
+        }
+        return MHD_YES;
+    }
+    if (ctx->answered) {  // answered early: the rest of the body is dropped
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        // A chunked body has no Content-Length: the cap is enforced here, the
+        // excess is read and dropped, and 413 comes at the end.
+        if (!ctx->too_large && ctx->body.size() + *upload_size <= impl->opts.max_body)
+            ctx->body.append(upload, *upload_size);
+        else {
+            ctx->too_large = true;
+            ctx->body = std::string();
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (ctx->too_large)
+        return answer_error(c, ctx, 413,
+                            "the request body is larger than " +
+                                std::to_string(impl->opts.max_body) + " bytes",
+                            "request_too_large", {{"Connection", "close"}});
+    try {
+        return dispatch(impl, c, ctx);
+    } catch (const std::exception& e) {
+        return answer_error(c, ctx, 500, std::string("internal error: ") + e.what(),
+                            "internal_error");
+    }
+}
+
+void on_completed(void* cls, MHD_Connection* /*c*/, void** con_cls,
+                  MHD_RequestTerminationCode toe) {
+    auto* impl = static_cast<Impl*>(cls);
+    auto* ctx = static_cast<RequestCtx*>(*con_cls);
+    if (!ctx) return;
+    *con_cls = nullptr;
+    if (ctx->stream) {
+        ctx->log.bytes = ctx->stream->bytes_out();
+        const std::string note = ctx->stream->note();
+        if (!note.empty()) ctx->log.note = note;
+    }
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        if (ctx->exchange) ctx->exchange->cancel();
+        const char* why = "client closed";
+        if (impl->stopping.load() || toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+            why = "server stopped";
+        else if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
+            why = "idle timeout";
+        if (ctx->log.note.empty() || ctx->log.note == "client closed" || ctx->stream)
+            ctx->log.note = why;
+        if (ctx->log.status == 0) ctx->log.status = 499;  // nginx's "client closed request"
+    }
+    ctx->log.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                            ctx->start)
+                      .count();
+    try {
+        impl->log(LogKind::request, format_request_log(ctx->log));
+    } catch (...) {
+    }
+    delete ctx;
+    impl->request_finished();
+}
+
+__attribute__((format(printf, 2, 0))) void on_mhd_log(void* cls, const char* fmt, va_list ap) {
+    char buf[512];
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    std::string m(buf);
+    while (!m.empty() && (m.back() == '\n' || m.back() == '\r' || m.back() == ' ')) m.pop_back();
+    try {
+        static_cast<Impl*>(cls)->mhd_message(m);
+    } catch (...) {
+    }
+}
+
+}  // namespace
+
+HttpServer::HttpServer(ServeOptions opts, std::shared_ptr<TokenKeeper> keeper,
+                       std::shared_ptr<Proxy> proxy)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->opts = std::move(opts);
+    impl_->keeper = std::move(keeper);
+    impl_->proxy = std::move(proxy);
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+int HttpServer::start() {
+    const ListenAddress& l = impl_->opts.listen;
+    sockaddr_storage ss{};
+    if (l.ipv6) {
+        sockaddr_in6 in6{};
+        in6.sin6_family = AF_INET6;
+        in6.sin6_port = htons(static_cast<uint16_t>(l.port));
+        ::inet_pton(AF_INET6, l.ip.c_str(), &in6.sin6_addr);
+        std::memcpy(&ss, &in6, sizeof in6);
+    } else {
+        sockaddr_in in{};
+        in.sin_family = AF_INET;
+        in.sin_port = htons(static_cast<uint16_t>(l.port));
+        ::inet_pton(AF_INET, l.ip.c_str(), &in.sin_addr);
+        std::memcpy(&ss, &in, sizeof in);
+    }
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                         MHD_USE_ITC | MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    if (l.ipv6) flags |= MHD_USE_IPv6;
+    {
+        std::lock_guard<std::mutex> lk(impl_->start_mu);
+        impl_->starting = true;
+        impl_->start_message.clear();
+    }
+    impl_->daemon = MHD_start_daemon(
+        flags, static_cast<uint16_t>(l.port), nullptr, nullptr, &on_access, impl_.get(),
+        MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&ss),
+        MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(impl_->opts.max_connections),
+        MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned int>(impl_->opts.idle_timeout_s),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory,
+        MHD_OPTION_NOTIFY_COMPLETED, &on_completed, impl_.get(),
+        MHD_OPTION_EXTERNAL_LOGGER, &on_mhd_log, impl_.get(),
+        MHD_OPTION_END);
+    std::string why;
+    {
+        std::lock_guard<std::mutex> lk(impl_->start_mu);
+        impl_->starting = false;
+        why = impl_->start_message;
+    }
+    if (!impl_->daemon)
+        throw Error(Exit::unavailable, "cannot listen on " + l.host + ":" + std::to_string(l.port) +
+                                           (why.empty() ? std::string() : ": " + why));
+    const MHD_DaemonInfo* info = MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info && info->port ? info->port : l.port;
+}
+
+void HttpServer::quiesce() {
+    impl_->draining = true;
+    if (!impl_->daemon) return;
+    const MHD_socket fd = MHD_quiesce_daemon(impl_->daemon);
+    if (fd != MHD_INVALID_SOCKET) ::close(fd);
+}
+
+uint64_t HttpServer::in_flight() const {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    return impl_->in_flight;
+}
+
+bool HttpServer::wait_idle(std::chrono::milliseconds wait) {
+    std::unique_lock<std::mutex> lk(impl_->mu);
+    return impl_->cv.wait_for(lk, wait, [this] { return impl_->in_flight == 0; });
+}
+
+void HttpServer::stop() {
+    impl_->draining = true;
+    impl_->stopping = true;
+    if (impl_->daemon) {
+        MHD_stop_daemon(impl_->daemon);
+        impl_->daemon = nullptr;
+    }
+}
+
+}  // namespace copilot

@@ -1,0 +1,698 @@
+#!/usr/bin/env bats
+# copilot-serve against the fake GitHub server: each route with and without
+# /v1, streams relayed byte for byte, the token refreshed on schedule and on a
+# 401, the device flow while nobody is logged in, client keys, limits,
+# concurrent streams, clients that leave, upstreams that die, and draining on
+# SIGTERM. Every test starts its own server on an ephemeral port and reads
+# the port from its "listening on" line.
+
+load helpers/common
+
+setup_file() { fake_start; }
+teardown_file() { fake_stop; }
+
+setup() {
+  common_setup
+  export PATH="${COPILOT_UTILS_BIN:-$REPO/bin}:$PATH"
+  exec </dev/null
+  # The library exchanges this GitHub token (valid on the fake) for Copilot tokens.
+  export GITHUB_COPILOT_TOKEN=ghu_fake_valid
+  SERVE_PID=
+  SERVE_ERR="$BATS_TEST_TMPDIR/serve.err"
+  BG_PIDS=()
+}
+
+teardown() {
+  local p running="${SERVE_PID:-}"
+  for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  serve_stop
+  # Every server a test left running must stop cleanly on SIGTERM, and no
+  # run may have tripped a sanitizer (make check SANITIZE=1).
+  if [[ -f "$SERVE_ERR" ]] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$SERVE_ERR"; then
+    cat "$SERVE_ERR" >&2
+    return 1
+  fi
+  if [[ -n "$running" && "$SERVE_STATUS" != 0 ]]; then
+    echo "copilot-serve exited with $SERVE_STATUS on SIGTERM:" >&2
+    cat "$SERVE_ERR" >&2
+    return 1
+  fi
+}
+
+# Starts copilot-serve in the background (listening on $SERVE_LISTEN, default
+# 127.0.0.1:0) and sets SERVE_URL from its "listening on" line.
+serve_start() {
+  : >"$SERVE_ERR"
+  copilot-serve --listen "${SERVE_LISTEN:-127.0.0.1:0}" "$@" \
+    </dev/null >"$BATS_TEST_TMPDIR/serve.out" 2>"$SERVE_ERR" 3>&- &
+  SERVE_PID=$!
+  local i url
+  for ((i = 0; i < 300; i++)); do
+    url="$(sed -n 's|^copilot-serve: listening on \(http://[^ ]*\)$|\1|p' "$SERVE_ERR")"
+    if [[ -n "$url" ]]; then
+      # 0.0.0.0 is where it listens, not where to connect
+      SERVE_URL="${url/0.0.0.0/127.0.0.1}"
+      SERVE_PORT="${url##*:}"
+      return 0
+    fi
+    if ! kill -0 "$SERVE_PID" 2>/dev/null; then
+      echo "copilot-serve exited at startup:" >&2
+      cat "$SERVE_ERR" >&2
+      SERVE_PID=
+      return 1
+    fi
+    sleep 0.05
+  done
+  echo "copilot-serve said no 'listening on' line within 15 s:" >&2
+  cat "$SERVE_ERR" >&2
+  return 1
+}
+
+# Stops it (SIGTERM, then SIGKILL after 10 s); sets SERVE_STATUS.
+serve_stop() {
+  local pid="${SERVE_PID:-}" i
+  SERVE_PID=
+  SERVE_STATUS=
+  [[ -n "$pid" ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 200; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null
+  SERVE_STATUS=$?
+}
+
+# req METHOD PATH [curl args]: STATUS, BODY and the headers file $HDRS.
+req() {
+  local method="$1" path="$2"
+  shift 2
+  HDRS="$BATS_TEST_TMPDIR/headers"
+  STATUS="$(curl -sS --noproxy '*' -m 30 -X "$method" -o "$BATS_TEST_TMPDIR/body" \
+    -D "$HDRS" -w '%{http_code}' "$@" "$SERVE_URL$path")"
+  BODY="$(cat "$BATS_TEST_TMPDIR/body")"
+}
+
+# The value of a response header from the last req.
+header() { sed -n "s/^$1: *\\(.*\\)\\r\$/\\1/Ip" "$HDRS" | head -n1; }
+
+chat_json() {  # chat_json PROMPT [true|false]
+  python3 -c 'import json, sys
+print(json.dumps({"model": "gpt-4.1", "stream": sys.argv[2] == "true",
+                  "messages": [{"role": "user", "content": sys.argv[1]}]}))' "$1" "${2:-false}"
+}
+
+# The text of an SSE chat stream on stdin: the content deltas joined.
+stream_text() {
+  python3 -c 'import json, sys
+out = []
+for line in sys.stdin.read().split("\n"):
+    if line.startswith("data: ") and line != "data: [DONE]":
+        for c in json.loads(line[6:]).get("choices", []):
+            out.append(c.get("delta", {}).get("content") or "")
+print("".join(out))'
+}
+
+# Whether a stream file ends with the [DONE] event.
+ends_with_done() { tail -c 14 "$1" | cmp -s - <(printf 'data: [DONE]\n\n'); }
+
+# Established TCP connections from the server process to the fake server.
+upstream_connections() {
+  python3 - "$SERVE_PID" "$FAKE_PORT" <<'EOF'
+import os, sys
+pid, port = sys.argv[1], int(sys.argv[2])
+inodes = set()
+for fd in os.listdir("/proc/%s/fd" % pid):
+    try:
+        link = os.readlink("/proc/%s/fd/%s" % (pid, fd))
+    except OSError:
+        continue
+    if link.startswith("socket:["):
+        inodes.add(link[8:-1])
+n = 0
+for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    try:
+        lines = open(table).read().splitlines()[1:]
+    except OSError:
+        continue
+    for line in lines:
+        f = line.split()
+        if int(f[2].split(":")[1], 16) == port and f[3] == "01" and f[9] in inodes:
+            n += 1
+print(n)
+EOF
+}
+
+# eventually 'SHELL CONDITION': waits up to 10 s for it to hold (evaluated
+# afresh each time, so "$(...)" inside the quotes is re-run).
+eventually() {
+  local i
+  for ((i = 0; i < 200; i++)); do
+    eval "$1" && return 0
+    sleep 0.05
+  done
+  eval "$1"
+}
+
+log_lines() { grep -E '^copilot-serve: [0-9a-f.:]+ [A-Z]+ ' "$SERVE_ERR" || true; }
+
+# --- command line -------------------------------------------------------------
+
+@test "--help prints the usage on stdout and exits 0" {
+  run --separate-stderr copilot-serve --help
+  assert_success
+  assert_output --partial "usage: copilot-serve"
+  assert_output --partial "--api-key-file FILE"
+  assert_equal "$stderr" ""
+}
+
+@test "--version prints the version" {
+  run --separate-stderr copilot-serve --version
+  assert_success
+  assert_output --regexp '^copilot-serve [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "a malformed --listen is a usage error" {
+  run --separate-stderr -64 copilot-serve --listen 4141
+  assert_output ""
+  [[ "$stderr" == *"--listen 4141: expected ADDR:PORT"* ]]
+}
+
+@test "a non-loopback --listen without --api-key-file is refused" {
+  run --separate-stderr -64 copilot-serve --listen 0.0.0.0:0
+  [[ "$stderr" == *"not a loopback address"*"--api-key-file"* ]]
+}
+
+@test "without a login and with --no-login it exits 66" {
+  unset GITHUB_COPILOT_TOKEN
+  run --separate-stderr -66 copilot-serve --listen 127.0.0.1:0 --no-login
+  [[ "$stderr" == *"not logged in to github.com"* ]]
+  assert_equal "$(fake_count device_code)" "0"
+}
+
+@test "a revoked GitHub token fails at startup with 77" {
+  export GITHUB_COPILOT_TOKEN=ghu_fake_revoked
+  run --separate-stderr -77 copilot-serve --listen 127.0.0.1:0
+  [[ "$stderr" == *"GitHub token is invalid or revoked"* ]]
+  [[ "$stderr" != *ghu_fake_revoked* ]]
+}
+
+@test "a port in use is reported with exit 69" {
+  serve_start
+  run --separate-stderr -69 copilot-serve --listen "127.0.0.1:$SERVE_PORT"
+  [[ "$stderr" == *"cannot listen on 127.0.0.1:$SERVE_PORT"* ]]
+}
+
+@test "it listens on an ephemeral port, says where, and stops on SIGTERM with 0" {
+  serve_start
+  [[ "$SERVE_URL" =~ ^http://127\.0\.0\.1:[0-9]+$ ]]
+  [[ "$SERVE_PORT" != 0 ]]
+  assert_equal "$(cat "$BATS_TEST_TMPDIR/serve.out")" ""
+  serve_stop
+  assert_equal "$SERVE_STATUS" "0"
+  grep -q '^copilot-serve: SIGTERM: not accepting connections' "$SERVE_ERR"
+  grep -q '^copilot-serve: stopped$' "$SERVE_ERR"
+}
+
+# --- routes -------------------------------------------------------------------
+
+@test "POST /v1/chat/completions relays a non-streamed answer" {
+  serve_start
+  req POST /v1/chat/completions -H 'Content-Type: application/json' -d "$(chat_json "hello there")"
+  assert_equal "$STATUS" "200"
+  assert_equal "$(json_get - '["object"]' <<<"$BODY")" "chat.completion"
+  assert_equal "$(json_get - '["choices"][0]["message"]["content"]' <<<"$BODY")" "You said: hello there"
+  assert_equal "$(json_get - '["usage"]["total_tokens"]' <<<"$BODY")" "6"
+  [[ "$(header Content-Type)" == application/json* ]]
+  # the upstream saw the request as the client sent it, at its own path
+  assert_equal "$(fake_last chat '["path"]')" "/chat/completions"
+  assert_equal "$(fake_last chat '["body"]')" "$(chat_json "hello there")"
+}
+
+@test "POST /chat/completions without /v1 works the same" {
+  serve_start
+  req POST /chat/completions -d "$(chat_json "no prefix")"
+  assert_equal "$STATUS" "200"
+  assert_equal "$(json_get - '["choices"][0]["message"]["content"]' <<<"$BODY")" "You said: no prefix"
+}
+
+@test "the upstream gets the Copilot token and headers, never the client's Authorization" {
+  serve_start
+  req POST /v1/chat/completions -H 'Authorization: Bearer sk-client-secret' -d "$(chat_json hi)"
+  assert_equal "$STATUS" "200"
+  local h
+  h="$(fake_last chat '["headers"]')"
+  [[ "$(json_get - '["authorization"]' <<<"$h")" == "Bearer tid=fake1;"* ]]
+  assert_equal "$(json_get - '["editor-version"]' <<<"$h")" "vscode/1.104.3"
+  assert_equal "$(json_get - '["copilot-integration-id"]' <<<"$h")" "vscode-chat"
+  assert_equal "$(json_get - '["openai-intent"]' <<<"$h")" "conversation-panel"
+  [[ "$(json_get - '["x-request-id"]' <<<"$h")" =~ ^[0-9a-f-]{36}$ ]]
+  run fake_log
+  refute_output --partial "sk-client-secret"
+}
+
+@test "a streamed answer is relayed in order with the same bytes the upstream sent" {
+  # A hand-written stream with a comment, CRLF line ends, a multi-byte
+  # character, written in 7-byte pieces: whatever the reads look like, the
+  # client gets exactly these bytes.
+  local sse
+  sse=$'data: {"id":"x","choices":[{"index":0,"delta":{"content":"h\xc3\xa9llo"}}]}\r\n\r\n: keep-alive\n\ndata: {"id":"x","choices":[{"index":0,"delta":{"content":" w\xe2\x82\xacrld"}}]}\n\ndata: [DONE]\n\n'
+  printf '%s' "$sse" >"$BATS_TEST_TMPDIR/expected"
+  fake_script chat "[{\"body\": $(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1], encoding="utf-8", newline="").read()))' "$BATS_TEST_TMPDIR/expected"), \"split\": 7}]"
+  serve_start
+  curl -sS -N --noproxy '*' -m 30 -D "$BATS_TEST_TMPDIR/h" -o "$BATS_TEST_TMPDIR/got" \
+    -d "$(chat_json "stream please" true)" "$SERVE_URL/v1/chat/completions"
+  cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/got"
+  grep -qi '^content-type: text/event-stream' "$BATS_TEST_TMPDIR/h"
+  grep -qi '^transfer-encoding: chunked' "$BATS_TEST_TMPDIR/h"
+}
+
+@test "a generated stream comes out as it does straight from the upstream" {
+  fake_config '{"reply": "one two three four five six seven eight nine ten eleven twelve"}'
+  serve_start
+  curl -sS -N --noproxy '*' -m 30 -o "$BATS_TEST_TMPDIR/proxied" \
+    -d "$(chat_json "x" true)" "$SERVE_URL/chat/completions"
+  curl -sS -N --noproxy '*' -m 30 -o "$BATS_TEST_TMPDIR/direct" \
+    -H "Authorization: Bearer $(fake_copilot_token)" -H 'Editor-Version: vscode/1.104.3' \
+    -d "$(chat_json "x" true)" "$FAKE_URL/chat/completions"
+  # only the clock and the request counter differ between the two
+  local norm='s/"created":[0-9]+/"created":T/g; s/chatcmpl-fake[0-9]+/chatcmpl-fakeN/g'
+  diff <(sed -E "$norm" "$BATS_TEST_TMPDIR/direct") <(sed -E "$norm" "$BATS_TEST_TMPDIR/proxied")
+  assert_equal "$(stream_text <"$BATS_TEST_TMPDIR/proxied")" "one two three four five six seven eight nine ten eleven twelve"
+  ends_with_done "$BATS_TEST_TMPDIR/proxied"
+}
+
+@test "GET /v1/models answers OpenAI's list shape with Copilot's models" {
+  serve_start
+  req GET /v1/models
+  assert_equal "$STATUS" "200"
+  assert_equal "$(json_get - '["object"]' <<<"$BODY")" "list"
+  local ids
+  ids="$(python3 -c 'import json, sys
+d = json.load(sys.stdin)
+assert all(m["object"] == "model" and "owned_by" in m and "created" in m for m in d["data"])
+print(" ".join(m["id"] for m in d["data"]))' <<<"$BODY")"
+  assert_equal "$ids" "gpt-4.1 gpt-4o gpt-4o-mini gpt-5-mini claude-sonnet-4 o3-mini text-embedding-3-small"
+  assert_equal "$(json_get - '["data"][0]["owned_by"]' <<<"$BODY")" "Azure OpenAI"
+  assert_equal "$(fake_last models '["path"]')" "/models"
+}
+
+@test "GET /models without /v1 works the same" {
+  serve_start
+  req GET /models
+  assert_equal "$STATUS" "200"
+  assert_equal "$(json_get - '["data"][0]["id"]' <<<"$BODY")" "gpt-4.1"
+}
+
+@test "POST /v1/embeddings and /embeddings relay the vectors" {
+  serve_start
+  local direct
+  direct="$(curl -sS --noproxy '*' -H "Authorization: Bearer $(fake_copilot_token)" \
+    -H 'Editor-Version: vscode/1.104.3' -d '{"input":"hello"}' "$FAKE_URL/embeddings")"
+  for path in /v1/embeddings /embeddings; do
+    req POST "$path" -d '{"input":"hello"}'
+    assert_equal "$STATUS" "200"
+    assert_equal "$BODY" "$direct"
+  done
+  assert_equal "$(fake_last embeddings '["path"]')" "/embeddings"
+}
+
+@test "GET /healthz reports the login state and token expiry without secrets" {
+  serve_start
+  req GET /healthz
+  assert_equal "$STATUS" "200"
+  assert_equal "$(json_get - '["status"]' <<<"$BODY")" "ok"
+  assert_equal "$(json_get - '["logged_in"]' <<<"$BODY")" "true"
+  local exp
+  exp="$(fake_state | python3 -c 'import json, sys
+print(list(json.load(sys.stdin)["copilot_tokens"].values())[0]["expires_at"])')"
+  assert_equal "$(json_get - '["token_expires_at"]' <<<"$BODY")" "$exp"
+  [[ "$BODY" != *tid=* && "$BODY" != *ghu_* ]]
+  req GET /v1/healthz
+  assert_equal "$STATUS" "200"
+  # no upstream request for a health check
+  assert_equal "$(fake_count chat)" "0"
+  assert_equal "$(fake_count models)" "0"
+}
+
+@test "unknown routes get 404 and wrong methods 405, both OpenAI-style" {
+  serve_start
+  req GET /v1/completions
+  assert_equal "$STATUS" "404"
+  assert_equal "$(json_get - '["error"]["type"]' <<<"$BODY")" "invalid_request_error"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "unknown_route"
+  req GET /v1/chat/completions
+  assert_equal "$STATUS" "405"
+  assert_equal "$(header Allow)" "POST"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "method_not_allowed"
+  req POST /v1/models -d '{}'
+  assert_equal "$STATUS" "405"
+  assert_equal "$(header Allow)" "GET, HEAD"
+  assert_equal "$(fake_count chat)" "0"
+}
+
+@test "a body that is not a JSON object gets 400 without reaching the upstream" {
+  serve_start
+  req POST /v1/chat/completions -d 'not json'
+  assert_equal "$STATUS" "400"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "invalid_json"
+  assert_equal "$(fake_count chat)" "0"
+}
+
+# --- upstream errors ---------------------------------------------------------------
+
+@test "upstream errors are relayed with their status, Retry-After and an OpenAI-style body" {
+  fake_script chat '[{"status": 429, "retry_after": 7}]'
+  fake_script models '[{"status": 500, "body": "oops, upstream broke", "content_type": "text/plain"}]'
+  serve_start
+  req POST /v1/chat/completions -d "$(chat_json hi)"
+  assert_equal "$STATUS" "429"
+  assert_equal "$(header Retry-After)" "7"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "rate_limited"
+  req GET /v1/models
+  assert_equal "$STATUS" "500"
+  assert_equal "$(json_get - '["error"]["message"]' <<<"$BODY")" "oops, upstream broke"
+  assert_equal "$(json_get - '["error"]["type"]' <<<"$BODY")" "server_error"
+  # relayed, not retried: the client decides
+  assert_equal "$(fake_count chat)" "1"
+  assert_equal "$(fake_count models)" "1"
+}
+
+@test "a model the upstream does not support is relayed as its 400" {
+  serve_start
+  req POST /v1/chat/completions -d '{"model":"gpt-99","messages":[{"role":"user","content":"x"}]}'
+  assert_equal "$STATUS" "400"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "model_not_supported"
+}
+
+@test "an upstream that dies mid-stream ends the client's stream with an SSE error event" {
+  fake_script chat '[{"stream": {"chunks": ["one ", "two ", "three"], "no_empty_first": true}, "cut": 200}]'
+  serve_start
+  curl -sS -N --noproxy '*' -m 30 -o "$BATS_TEST_TMPDIR/got" -w '%{http_code}' \
+    -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" >"$BATS_TEST_TMPDIR/code"
+  assert_equal "$(cat "$BATS_TEST_TMPDIR/code")" "200"
+  # the first 200 bytes as the upstream sent them, then the error event on its own
+  local got last
+  got="$(cat "$BATS_TEST_TMPDIR/got")"
+  [[ "$got" == 'data: {"id":"chatcmpl-fake1"'* ]]
+  last="$(tail -n 2 "$BATS_TEST_TMPDIR/got" | head -n 1)"
+  [[ "$last" == "data: "* ]]
+  assert_equal "$(json_get - '["error"]["code"]' <<<"${last#data: }")" "upstream_error"
+  [[ "$(json_get - '["error"]["message"]' <<<"${last#data: }")" == *"broke in the middle of the answer"* ]]
+  [[ "$(tail -c 2 "$BATS_TEST_TMPDIR/got" | od -An -c | tr -d ' ')" == '\n\n' ]]
+  eventually 'grep -q "note=\"upstream cut off\"" "$SERVE_ERR"'
+}
+
+# --- the token ------------------------------------------------------------------------
+
+@test "the token is refreshed on the service's schedule (refresh_in - 60 s)" {
+  fake_config '{"refresh_in": 62}'
+  serve_start
+  assert_equal "$(fake_count copilot_token)" "1"
+  eventually '[ "$(fake_count copilot_token)" -ge 2 ]'
+  # not before it was due (2 s after the first exchange, to the second)
+  fake_log copilot_token | python3 -c 'import json, sys
+r = json.load(sys.stdin)["requests"]
+assert r[1]["time"] - r[0]["time"] >= 1.0, r'
+  # requests now go out with a newer token
+  req POST /v1/chat/completions -d "$(chat_json hi)"
+  assert_equal "$STATUS" "200"
+  [[ "$(fake_last chat '["headers"]["authorization"]')" != "Bearer tid=fake1;"* ]]
+}
+
+@test "a token the upstream calls expired is refreshed once and the request retried" {
+  serve_start
+  assert_equal "$(fake_count copilot_token)" "1"
+  fake_ctl POST /_control/expire '{}' >/dev/null
+  req POST /v1/chat/completions -d "$(chat_json "after expiry")"
+  assert_equal "$STATUS" "200"
+  assert_equal "$(json_get - '["choices"][0]["message"]["content"]' <<<"$BODY")" "You said: after expiry"
+  assert_equal "$(fake_count copilot_token)" "2"
+  assert_equal "$(fake_count chat)" "2"
+  fake_log chat | python3 -c 'import json, sys
+r = json.load(sys.stdin)["requests"]
+assert r[0]["status"] == 401 and r[1]["status"] == 200, r
+assert r[0]["headers"]["authorization"].startswith("Bearer tid=fake1;")
+assert r[1]["headers"]["authorization"].startswith("Bearer tid=fake2;")'
+}
+
+@test "a stream is retried with a fresh token after a 401 too" {
+  fake_script chat '[{"status": 401, "body": "unauthorized: token expired\n", "content_type": "text/plain"}]'
+  serve_start
+  curl -sS -N --noproxy '*' -m 30 -o "$BATS_TEST_TMPDIR/got" \
+    -d "$(chat_json "streamed retry" true)" "$SERVE_URL/v1/chat/completions"
+  assert_equal "$(stream_text <"$BATS_TEST_TMPDIR/got")" "You said: streamed retry"
+  assert_equal "$(fake_count copilot_token)" "2"
+}
+
+@test "a second 401 is relayed to the client after one refresh" {
+  fake_script chat '[{"status": 401, "body": "unauthorized: token expired\n", "content_type": "text/plain", "repeat": 2}]'
+  serve_start
+  req POST /v1/chat/completions -d "$(chat_json hi)"
+  assert_equal "$STATUS" "401"
+  assert_equal "$(json_get - '["error"]["message"]' <<<"$BODY")" "unauthorized: token expired"
+  assert_equal "$(json_get - '["error"]["type"]' <<<"$BODY")" "authentication_error"
+  assert_equal "$(fake_count copilot_token)" "2"
+  assert_equal "$(fake_count chat)" "2"
+}
+
+@test "without a login it runs the device flow, answers 503 meanwhile, then serves" {
+  unset GITHUB_COPILOT_TOKEN
+  fake_config '{"approval": "manual", "interval": 1}'
+  serve_start
+  eventually 'grep -q "to log in to GitHub, enter code" "$SERVE_ERR"'
+  local code
+  code="$(sed -n 's/^copilot-serve: to log in to GitHub, enter code \([A-Z0-9-]*\) at .*/\1/p' "$SERVE_ERR")"
+  [[ "$code" =~ ^[A-Z]{4}-[0-9]{4}$ ]]
+  grep -q "enter code $code at $FAKE_URL/login/device\$" "$SERVE_ERR"
+
+  req POST /v1/chat/completions -d "$(chat_json hi)"
+  assert_equal "$STATUS" "503"
+  assert_equal "$(json_get - '["error"]["message"]' <<<"$BODY")" \
+    "waiting for GitHub login: enter $code at $FAKE_URL/login/device"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "login_required"
+  assert_equal "$(header Retry-After)" "5"
+  req GET /healthz
+  assert_equal "$(json_get - '["status"]' <<<"$BODY")" "waiting_for_login"
+  assert_equal "$(json_get - '["user_code"]' <<<"$BODY")" "$code"
+  assert_equal "$(fake_count chat)" "0"
+
+  fake_approve "$code"
+  eventually '[ "$(curl -s --noproxy "*" -o /dev/null -w "%{http_code}" -d "$(chat_json hi)" "$SERVE_URL/v1/chat/completions")" = 200 ]'
+  # stored like copilot-login stores it
+  local auth="$XDG_CONFIG_HOME/copilot-utils/auth/github.com.json"
+  assert_file_exists "$auth"
+  assert_equal "$(stat -c %a "$auth")" "600"
+  assert_equal "$(json_get "$auth" '["oauth_token"]')" "ghu_fake_1"
+  assert_equal "$(json_get "$auth" '["user"]')" "octocat"
+  grep -q '^copilot-serve: logged in to github.com as octocat' "$SERVE_ERR"
+  run grep -c 'ghu_fake_1' "$SERVE_ERR"
+  assert_output "0"
+}
+
+# --- clients -------------------------------------------------------------------------
+
+@test "with --api-key-file a client must send the key" {
+  printf 'sk-local-test-key\n' >"$BATS_TEST_TMPDIR/key"
+  chmod 600 "$BATS_TEST_TMPDIR/key"
+  serve_start --api-key-file "$BATS_TEST_TMPDIR/key"
+  req POST /v1/chat/completions -d "$(chat_json hi)"
+  assert_equal "$STATUS" "401"
+  assert_equal "$(header WWW-Authenticate)" "Bearer"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "invalid_api_key"
+  req POST /v1/chat/completions -H 'Authorization: Bearer sk-local-test-kez' -d "$(chat_json hi)"
+  assert_equal "$STATUS" "401"
+  req GET /healthz
+  assert_equal "$STATUS" "401"
+  assert_equal "$(fake_count chat)" "0"
+  req POST /v1/chat/completions -H 'Authorization: Bearer sk-local-test-key' -d "$(chat_json hi)"
+  assert_equal "$STATUS" "200"
+  [[ "$(fake_last chat '["headers"]["authorization"]')" == "Bearer tid=fake1;"* ]]
+  run fake_log
+  refute_output --partial "sk-local-test-key"
+  run grep -c 'sk-local-test' "$SERVE_ERR"
+  assert_output "0"
+}
+
+@test "a key file readable by others gets a warning" {
+  printf 'sk-local-test-key\n' >"$BATS_TEST_TMPDIR/key"
+  chmod 644 "$BATS_TEST_TMPDIR/key"
+  serve_start --api-key-file "$BATS_TEST_TMPDIR/key"
+  grep -q "warning: --api-key-file .* is readable by others (mode 0644)" "$SERVE_ERR"
+}
+
+@test "a non-loopback --listen with a key warns and serves clients that have the key" {
+  printf 'sk-local-test-key\n' >"$BATS_TEST_TMPDIR/key"
+  chmod 600 "$BATS_TEST_TMPDIR/key"
+  SERVE_LISTEN=0.0.0.0:0 serve_start --api-key-file "$BATS_TEST_TMPDIR/key"
+  grep -q '^copilot-serve: listening on http://0.0.0.0:' "$SERVE_ERR"
+  grep -q 'warning: listening on a non-loopback address' "$SERVE_ERR"
+  req GET /v1/models -H 'Authorization: Bearer sk-local-test-key'
+  assert_equal "$STATUS" "200"
+  req GET /v1/models
+  assert_equal "$STATUS" "401"
+}
+
+@test "a body past --max-body gets 413 and never reaches the upstream" {
+  serve_start --max-body 1K
+  python3 -c 'import json; print(json.dumps({"model": "gpt-4.1", "messages": [{"role": "user", "content": "x" * 2000}]}))' >"$BATS_TEST_TMPDIR/big"
+  req POST /v1/chat/completions --data-binary @"$BATS_TEST_TMPDIR/big"
+  assert_equal "$STATUS" "413"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "request_too_large"
+  # no Content-Length (chunked upload): counted as it arrives
+  req POST /v1/chat/completions -H 'Transfer-Encoding: chunked' --data-binary @"$BATS_TEST_TMPDIR/big"
+  assert_equal "$STATUS" "413"
+  # exactly the cap is fine
+  python3 -c 'import json
+b = {"model": "gpt-4.1", "messages": [{"role": "user", "content": ""}]}
+pad = 1024 - len(json.dumps(b))
+b["messages"][0]["content"] = "y" * pad
+s = json.dumps(b); assert len(s) == 1024
+print(s, end="")' >"$BATS_TEST_TMPDIR/exact"
+  req POST /v1/chat/completions --data-binary @"$BATS_TEST_TMPDIR/exact"
+  assert_equal "$STATUS" "200"
+  assert_equal "$(fake_count chat)" "1"
+}
+
+@test "the default body cap is 16 MiB" {
+  serve_start
+  head -c $((16 * 1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$BATS_TEST_TMPDIR/huge"
+  req POST /v1/chat/completions --data-binary @"$BATS_TEST_TMPDIR/huge"
+  assert_equal "$STATUS" "413"
+  assert_equal "$(fake_count chat)" "0"
+}
+
+@test "20 concurrent streams all complete" {
+  # each stream written in 64-byte pieces with pauses, so that they overlap
+  fake_script chat '[{"stream": {"split": 64}, "repeat": 20}]'
+  serve_start
+  local i pids=()
+  for i in $(seq 1 20); do
+    curl -sS -N --noproxy '*' -m 60 -o "$BATS_TEST_TMPDIR/s$i" \
+      -d "$(chat_json "stream number $i" true)" "$SERVE_URL/v1/chat/completions" 3>&- &
+    pids+=($!)
+  done
+  BG_PIDS=("${pids[@]}")
+  for i in "${!pids[@]}"; do wait "${pids[$i]}"; done
+  for i in $(seq 1 20); do
+    assert_equal "$(stream_text <"$BATS_TEST_TMPDIR/s$i")" "You said: stream number $i"
+    ends_with_done "$BATS_TEST_TMPDIR/s$i"
+  done
+  assert_equal "$(fake_count chat)" "20"
+  eventually '[ "$(log_lines | grep -c " stream status=200 ")" -eq 20 ]'
+}
+
+@test "a client that disconnects mid-stream frees the upstream connection" {
+  # a stream that would drip for minutes
+  fake_script chat '[{"stream": {"repeat_chunk": "x", "count": 100000}, "drip": 0.001}]'
+  serve_start
+  curl -sS -N --noproxy '*' -m 2 -o "$BATS_TEST_TMPDIR/got" \
+    -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- &
+  local client=$!
+  BG_PIDS=("$client")
+  # streaming: bytes reach the client while the upstream is still sending
+  eventually '[ -s "$BATS_TEST_TMPDIR/got" ]'
+  assert_equal "$(upstream_connections)" "1"
+  wait "$client" || true  # curl gives up after 2 s (exit 28)
+  head -c 6 "$BATS_TEST_TMPDIR/got" | grep -q '^data: '
+  eventually '[ "$(upstream_connections)" = 0 ]'
+  eventually 'grep -q " stream status=200 .*note=\"client closed\"" "$SERVE_ERR"'
+}
+
+@test "a client that leaves before the answer begins is logged as 499 and frees the upstream" {
+  fake_script chat '[{"delay": 2}]'
+  serve_start
+  run curl -sS --noproxy '*' -m 0.5 -d "$(chat_json "slow" true)" "$SERVE_URL/v1/chat/completions"
+  assert_failure 28
+  eventually 'grep -q " stream status=499 .*note=\"client closed\"" "$SERVE_ERR"'
+  # once the delayed answer begins, the upstream transfer sees nobody wants it
+  eventually '[ "$(fake_log chat | json_get - "[\"requests\"][0][\"status\"]")" = 200 ]'
+  eventually '[ "$(upstream_connections)" = 0 ]'
+}
+
+@test "SIGTERM stops accepting, lets a stream in flight finish, and exits 0" {
+  fake_config '{"reply": "a b c d e f g h i j k l m n o p q r s t u v w x y z"}'
+  fake_script chat '[{"stream": {"split": 16}}]'
+  serve_start
+  curl -sS -N --noproxy '*' -m 60 -o "$BATS_TEST_TMPDIR/got" \
+    -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" 3>&- &
+  local client=$!
+  BG_PIDS=("$client")
+  eventually '[ -s "$BATS_TEST_TMPDIR/got" ]'
+  local pid=$SERVE_PID
+  kill -TERM "$pid"
+  # no new connections
+  eventually '! curl -s --noproxy "*" -m 2 -o /dev/null "$SERVE_URL/healthz"'
+  wait "$client"
+  assert_equal "$(stream_text <"$BATS_TEST_TMPDIR/got")" "a b c d e f g h i j k l m n o p q r s t u v w x y z"
+  ends_with_done "$BATS_TEST_TMPDIR/got"
+  local status=0
+  wait "$pid" || status=$?
+  SERVE_PID=
+  assert_equal "$status" "0"
+  grep -q '^copilot-serve: SIGTERM: not accepting connections; waiting up to 10 s for 1 request in flight$' "$SERVE_ERR"
+  grep -q '^copilot-serve: stopped$' "$SERVE_ERR"
+}
+
+@test "a stream longer than --grace is cut at the end of the grace period" {
+  fake_script chat '[{"stream": {"repeat_chunk": "x", "count": 100000}, "drip": 0.001}]'
+  serve_start --grace 1
+  curl -sS -N --noproxy '*' -m 60 -o "$BATS_TEST_TMPDIR/got" \
+    -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- &
+  local client=$!
+  BG_PIDS=("$client")
+  eventually '[ -s "$BATS_TEST_TMPDIR/got" ]'
+  local pid=$SERVE_PID status=0
+  kill -INT "$pid"
+  wait "$pid" || status=$?
+  SERVE_PID=
+  assert_equal "$status" "0"
+  wait "$client" || true
+  run -1 ends_with_done "$BATS_TEST_TMPDIR/got"
+  grep -q '^copilot-serve: SIGINT: not accepting connections; waiting up to 1 s for 1 request in flight$' "$SERVE_ERR"
+  grep -q 'warning: stopping with 1 request unfinished' "$SERVE_ERR"
+}
+
+@test "an upstream that never answers does not keep the server from exiting" {
+  fake_script chat '[{"hang": true}]'
+  serve_start --grace 0
+  curl -sS --noproxy '*' -m 30 -o /dev/null -d "$(chat_json x)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- &
+  BG_PIDS=($!)
+  eventually '[ "$(fake_count chat)" = 1 ]'
+  local pid=$SERVE_PID status=0
+  kill -TERM "$pid"
+  wait "$pid" || status=$?
+  SERVE_PID=
+  assert_equal "$status" "0"
+  grep -q 'warning: exiting with 1 upstream transfer still open' "$SERVE_ERR"
+}
+
+# --- the log ----------------------------------------------------------------------------
+
+@test "one log line per request, without prompts or tokens" {
+  serve_start
+  req POST /v1/chat/completions -d "$(chat_json "purple-elephant-42")"
+  curl -sS -N --noproxy '*' -o /dev/null -d "$(chat_json "purple-elephant-43" true)" "$SERVE_URL/chat/completions"
+  req GET /v1/models
+  req GET /v1/nothing
+  eventually '[ "$(log_lines | wc -l)" -eq 4 ]'
+  run log_lines
+  assert_line --index 0 --regexp '^copilot-serve: 127\.0\.0\.1 POST /v1/chat/completions model=gpt-4\.1 status=200 bytes=[0-9]+ ms=[0-9]+\.[0-9]$'
+  assert_line --index 1 --regexp '^copilot-serve: 127\.0\.0\.1 POST /chat/completions model=gpt-4\.1 stream status=200 bytes=[0-9]+ ms=[0-9.]+$'
+  assert_line --index 2 --regexp '^copilot-serve: 127\.0\.0\.1 GET /v1/models model=- status=200 bytes=[0-9]+ ms=[0-9.]+$'
+  assert_line --index 3 --regexp '^copilot-serve: 127\.0\.0\.1 GET /v1/nothing model=- status=404 bytes=[0-9]+ ms=[0-9.]+ note="unknown_route"$'
+  run cat "$SERVE_ERR"
+  refute_output --partial "purple-elephant"
+  refute_output --partial "tid="
+  refute_output --partial "ghu_"
+}
+
+@test "--quiet keeps only what people must see" {
+  serve_start --quiet
+  req GET /v1/models
+  assert_equal "$STATUS" "200"
+  serve_stop
+  assert_equal "$(log_lines)" ""
+  grep -q '^copilot-serve: listening on ' "$SERVE_ERR"
+}

@@ -1,0 +1,659 @@
+// Unit tests for copilot-serve's proxy logic (lib/serve.cc): everything but
+// the libmicrohttpd glue, which the Bats suite drives over real sockets.
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <thread>
+
+#include "check.h"
+#include "json.h"
+#include "serve.h"
+
+using copilot::Error;
+using copilot::Exit;
+using namespace std::chrono_literals;
+
+namespace {
+
+rapidjson::Document parse(const std::string& s) {
+    return copilot::json_parse(s, {"test", Exit::protocol}, false);
+}
+
+std::string str(const copilot::JsonValue& v, const char* key) {
+    auto it = v.FindMember(key);
+    if (it == v.MemberEnd() || !it->value.IsString()) return "<none>";
+    return it->value.GetString();
+}
+
+int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+copilot::CopilotToken token(const std::string& value, int64_t refresh_in = 1500,
+                            int64_t ttl = 1800) {
+    copilot::CopilotToken t;
+    t.host = "github.com";
+    t.token = value;
+    t.fetched_at = now();
+    t.refresh_in = refresh_in;
+    t.expires_at = now() + ttl;
+    t.api_url = "https://api.individual.githubcopilot.com";
+    return t;
+}
+
+// Polls `cond` for up to 10 s: a bound on a hang, not a timing assertion.
+template <typename F>
+bool eventually(F cond) {
+    for (int i = 0; i < 1000; ++i) {
+        if (cond()) return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return cond();
+}
+
+}  // namespace
+
+// --- listen addresses and sizes ------------------------------------------------------
+
+TEST(listen_parses_ipv4_ipv6_and_localhost) {
+    auto a = copilot::parse_listen("127.0.0.1:4141");
+    CHECK_EQ(a.ip, "127.0.0.1");
+    CHECK_EQ(a.port, 4141);
+    CHECK(a.loopback);
+    CHECK(!a.ipv6);
+    CHECK_EQ(copilot::listen_url(a, 4141), "http://127.0.0.1:4141");
+
+    auto b = copilot::parse_listen("[::1]:0");
+    CHECK(b.ipv6);
+    CHECK(b.loopback);
+    CHECK_EQ(b.port, 0);
+    CHECK_EQ(copilot::listen_url(b, 5000), "http://[::1]:5000");
+
+    auto c = copilot::parse_listen("localhost:8080");
+    CHECK_EQ(c.ip, "127.0.0.1");
+    CHECK(c.loopback);
+
+    auto d = copilot::parse_listen("0.0.0.0:4141");
+    CHECK(!d.loopback);
+    auto e = copilot::parse_listen("[::]:4141");
+    CHECK(!e.loopback);
+    CHECK(copilot::parse_listen("127.8.9.10:1").loopback);
+}
+
+TEST(listen_refuses_what_is_not_an_address_and_port) {
+    for (const char* bad : {"", "4141", "127.0.0.1", "127.0.0.1:", ":4141", "127.0.0.1:65536",
+                            "127.0.0.1:-1", "127.0.0.1:http", "::1:4141", "[::1]4141", "[::1",
+                            "example.com:80", "256.1.1.1:80", "[127.0.0.1]:80"})
+        CHECK_THROWS(copilot::parse_listen(bad), Exit::usage);
+    CHECK_THROWS_MSG(copilot::parse_listen("4141"), Exit::usage, "ADDR:PORT");
+}
+
+TEST(loopback_client_addresses) {
+    CHECK(copilot::is_loopback_ip("127.0.0.1"));
+    CHECK(copilot::is_loopback_ip("127.255.0.3"));
+    CHECK(copilot::is_loopback_ip("::1"));
+    CHECK(copilot::is_loopback_ip("::ffff:127.0.0.1"));
+    CHECK(!copilot::is_loopback_ip("::ffff:10.0.0.1"));
+    CHECK(!copilot::is_loopback_ip("10.0.0.1"));
+    CHECK(!copilot::is_loopback_ip("fe80::1"));
+    CHECK(!copilot::is_loopback_ip(""));
+    CHECK(!copilot::is_loopback_ip("localhost"));
+}
+
+TEST(sizes_take_k_m_g_suffixes) {
+    CHECK_EQ(copilot::parse_size("1048576", "--max-body"), size_t{1048576});
+    CHECK_EQ(copilot::parse_size("16M", "--max-body"), size_t{16} << 20);
+    CHECK_EQ(copilot::parse_size("512k", "--max-body"), size_t{512} << 10);
+    CHECK_EQ(copilot::parse_size("1G", "--max-body"), size_t{1} << 30);
+    CHECK_EQ(copilot::parse_size("2MiB", "--max-body"), size_t{2} << 20);
+    for (const char* bad : {"", "0", "M", "12X", "-1", "1.5M", "99999999999999", "2000G"})
+        CHECK_THROWS_MSG(copilot::parse_size(bad, "--max-body"), Exit::usage, "--max-body");
+}
+
+// --- routes -----------------------------------------------------------------------------
+
+TEST(every_route_answers_with_and_without_v1) {
+    using copilot::Route;
+    for (const char* prefix : {"", "/v1"}) {
+        const std::string p = prefix;
+        auto chat = copilot::match_route("POST", p + "/chat/completions");
+        CHECK(chat.route == Route::chat);
+        CHECK_EQ(chat.upstream_path, "/chat/completions");
+        auto models = copilot::match_route("GET", p + "/models");
+        CHECK(models.route == Route::models);
+        CHECK_EQ(models.upstream_path, "/models");
+        CHECK(copilot::match_route("HEAD", p + "/models").route == Route::models);
+        auto emb = copilot::match_route("POST", p + "/embeddings");
+        CHECK(emb.route == Route::embeddings);
+        CHECK_EQ(emb.upstream_path, "/embeddings");
+        CHECK(copilot::match_route("GET", p + "/healthz").route == Route::healthz);
+    }
+}
+
+TEST(unknown_paths_and_wrong_methods_are_told_apart) {
+    using copilot::Route;
+    CHECK(copilot::match_route("GET", "/").route == Route::not_found);
+    CHECK(copilot::match_route("GET", "/v1").route == Route::not_found);
+    CHECK(copilot::match_route("GET", "/v2/models").route == Route::not_found);
+    CHECK(copilot::match_route("GET", "/v1/v1/models").route == Route::not_found);
+    CHECK(copilot::match_route("GET", "/models/").route == Route::not_found);
+    CHECK(copilot::match_route("POST", "/completions").route == Route::not_found);
+    auto m = copilot::match_route("GET", "/v1/chat/completions");
+    CHECK(m.route == Route::wrong_method);
+    CHECK_EQ(m.allow, "POST");
+    auto g = copilot::match_route("POST", "/models");
+    CHECK(g.route == Route::wrong_method);
+    CHECK_EQ(g.allow, "GET, HEAD");
+}
+
+// --- client authentication ----------------------------------------------------------------
+
+TEST(keys_compare_exactly) {
+    CHECK(copilot::constant_time_equals("sk-local-123", "sk-local-123"));
+    CHECK(!copilot::constant_time_equals("sk-local-12", "sk-local-123"));
+    CHECK(!copilot::constant_time_equals("sk-local-1234", "sk-local-123"));
+    CHECK(!copilot::constant_time_equals("sk-local-124", "sk-local-123"));
+    CHECK(!copilot::constant_time_equals("", "sk"));
+    CHECK(!copilot::constant_time_equals("", ""));  // an empty key never matches
+}
+
+TEST(bearer_credentials_are_read_from_the_header) {
+    CHECK(copilot::bearer_credentials("Bearer abc") == std::optional<std::string>("abc"));
+    CHECK(copilot::bearer_credentials("bearer   abc  ") == std::optional<std::string>("abc"));
+    CHECK(copilot::bearer_credentials("BEARER\tabc") == std::optional<std::string>("abc"));
+    CHECK(!copilot::bearer_credentials("Basic abc"));
+    CHECK(!copilot::bearer_credentials("Bearer"));
+    CHECK(!copilot::bearer_credentials("Bearer "));
+    CHECK(!copilot::bearer_credentials("Bearerabc"));
+    CHECK(!copilot::bearer_credentials(""));
+}
+
+// --- bodies -------------------------------------------------------------------------------
+
+TEST(openai_errors_have_the_openai_shape) {
+    auto d = parse(copilot::openai_error("no such \"route\"", "invalid_request_error", "x"));
+    CHECK(d.IsObject() && d["error"].IsObject());
+    CHECK_EQ(str(d["error"], "message"), "no such \"route\"");
+    CHECK_EQ(str(d["error"], "type"), "invalid_request_error");
+    CHECK_EQ(str(d["error"], "code"), "x");
+    CHECK(d["error"]["param"].IsNull());
+    auto n = parse(copilot::openai_error("m", "server_error"));
+    CHECK(n["error"]["code"].IsNull());
+    CHECK_EQ(std::string(copilot::error_type_for_status(401)), "authentication_error");
+    CHECK_EQ(std::string(copilot::error_type_for_status(403)), "permission_error");
+    CHECK_EQ(std::string(copilot::error_type_for_status(429)), "rate_limit_error");
+    CHECK_EQ(std::string(copilot::error_type_for_status(502)), "server_error");
+    CHECK_EQ(std::string(copilot::error_type_for_status(413)), "invalid_request_error");
+}
+
+TEST(request_bodies_give_their_model_and_stream_flag) {
+    auto f = copilot::inspect_request_body(
+        R"({"model":"gpt-4.1","stream":true,"messages":[{"role":"user","content":"secret"}]})");
+    CHECK(f.json_object);
+    CHECK_EQ(f.model, "gpt-4.1");
+    CHECK(f.stream);
+    auto g = copilot::inspect_request_body(R"({"model":"x","stream":"yes"})");
+    CHECK(!g.stream);
+    auto h = copilot::inspect_request_body(R"({"messages":[]})");
+    CHECK(h.json_object);
+    CHECK_EQ(h.model, "");
+    CHECK(!copilot::inspect_request_body("[1,2]").json_object);
+    CHECK(!copilot::inspect_request_body("{").json_object);
+    CHECK(!copilot::inspect_request_body("").json_object);
+}
+
+TEST(the_model_list_gets_openai_fields) {
+    std::string out = copilot::openai_models(
+        R"({"data":[{"id":"gpt-4.1","vendor":"Azure OpenAI","capabilities":{"type":"chat"}},)"
+        R"({"id":"m2","object":"model","owned_by":"me","created":5},{"name":"no id"},7],)"
+        R"("object":"list"})");
+    auto d = parse(out);
+    CHECK_EQ(str(d, "object"), "list");
+    CHECK(d["data"].IsArray());
+    CHECK_EQ(d["data"].Size(), 2u);
+    const auto& a = d["data"][0];
+    CHECK_EQ(str(a, "id"), "gpt-4.1");
+    CHECK_EQ(str(a, "object"), "model");
+    CHECK_EQ(str(a, "owned_by"), "Azure OpenAI");
+    CHECK(a["created"].IsInt());
+    CHECK(a["capabilities"].IsObject());  // Copilot's own fields stay
+    CHECK_EQ(str(d["data"][1], "owned_by"), "me");
+    CHECK_EQ(d["data"][1]["created"].GetInt(), 5);
+    // a bare array is a list too
+    auto b = parse(copilot::openai_models(R"([{"id":"x"}])"));
+    CHECK_EQ(str(b["data"][0], "owned_by"), "github-copilot");
+    CHECK_THROWS(copilot::openai_models("{}"), Exit::protocol);
+    CHECK_THROWS(copilot::openai_models("not json"), Exit::protocol);
+    CHECK_THROWS(copilot::openai_models(R"({"data":{}})"), Exit::protocol);
+}
+
+TEST(upstream_errors_become_openai_errors) {
+    const std::string tok = "tid=secret;exp=1:abcdef";
+    // already OpenAI-shaped: relayed as it is (with the token masked)
+    std::string same = R"({"error":{"message":"The requested model is not supported.","code":"model_not_supported","param":"model","type":"invalid_request_error"}})";
+    CHECK_EQ(copilot::upstream_error_body(400, same, tok), same);
+    std::string echoed = copilot::upstream_error_body(
+        401, R"({"error":{"message":"bad token tid=secret;exp=1:abcdef"}})", tok);
+    CHECK(echoed.find("abcdef") == std::string::npos);
+    // text: wrapped
+    auto d = parse(copilot::upstream_error_body(401, "unauthorized: token expired\n", tok));
+    CHECK_EQ(str(d["error"], "message"), "unauthorized: token expired");
+    CHECK_EQ(str(d["error"], "type"), "authentication_error");
+    // {"message": ...}
+    auto g = parse(copilot::upstream_error_body(403, R"({"message":"nope","code":"forbidden"})", tok));
+    CHECK_EQ(str(g["error"], "message"), "nope");
+    CHECK_EQ(str(g["error"], "code"), "forbidden");
+    // nothing at all
+    auto e = parse(copilot::upstream_error_body(502, "", tok));
+    CHECK_EQ(str(e["error"], "message"), "the Copilot API answered HTTP 502");
+    CHECK_EQ(str(e["error"], "type"), "server_error");
+}
+
+TEST(the_sse_error_event_never_joins_a_half_written_event) {
+    const std::string ev = copilot::sse_error_event("boom", "data: x\n\n");
+    CHECK(ev.rfind("data: {\"error\":", 0) == 0);
+    CHECK(ev.size() > 2 && ev.substr(ev.size() - 2) == "\n\n");
+    auto d = parse(ev.substr(6, ev.size() - 8));
+    CHECK_EQ(str(d["error"], "message"), "boom");
+    CHECK_EQ(str(d["error"], "code"), "upstream_error");
+    CHECK_EQ(copilot::sse_error_event("boom", "").rfind("data: ", 0), size_t{0});
+    CHECK_EQ(copilot::sse_error_event("boom", "x\r\n\r\n").rfind("data: ", 0), size_t{0});
+    CHECK_EQ(copilot::sse_error_event("boom", "x\r\r").rfind("data: ", 0), size_t{0});
+    CHECK_EQ(copilot::sse_error_event("boom", "data: {\"a\":").rfind("\n\ndata: ", 0), size_t{0});
+    CHECK_EQ(copilot::sse_error_event("boom", "data: x\n").rfind("\n\ndata: ", 0), size_t{0});
+    CHECK_EQ(copilot::sse_error_event("boom", "data: x\r\n").rfind("\n\ndata: ", 0), size_t{0});
+}
+
+// --- the request log ----------------------------------------------------------------------
+
+TEST(the_request_log_line_has_every_field) {
+    copilot::RequestLog r;
+    r.client = "127.0.0.1";
+    r.method = "POST";
+    r.path = "/v1/chat/completions";
+    r.model = "gpt-4.1";
+    r.status = 200;
+    r.bytes = 1834;
+    r.ms = 12.345;
+    r.stream = true;
+    CHECK_EQ(copilot::format_request_log(r),
+             "127.0.0.1 POST /v1/chat/completions model=gpt-4.1 stream status=200 bytes=1834 "
+             "ms=12.3");
+    r.stream = false;
+    r.model.clear();
+    r.note = "client closed";
+    CHECK_EQ(copilot::format_request_log(r),
+             "127.0.0.1 POST /v1/chat/completions model=- status=200 bytes=1834 ms=12.3 "
+             "note=\"client closed\"");
+}
+
+TEST(the_request_log_line_cannot_be_forged_by_a_client) {
+    copilot::RequestLog r;
+    r.client = "::1";
+    r.method = "GET";
+    r.path = "/x\ncopilot-serve: 127.0.0.1 GET /fake \"quoted\"";
+    r.model = std::string("gpt\r\n\x1b[31m") + std::string(500, 'm');
+    const std::string line = copilot::format_request_log(r);
+    CHECK(line.find('\n') == std::string::npos);
+    CHECK(line.find('\r') == std::string::npos);
+    CHECK(line.find('\x1b') == std::string::npos);
+    CHECK(line.find('"') == std::string::npos);
+    CHECK(line.size() < 400);
+}
+
+// --- the relay queue ------------------------------------------------------------------------
+
+TEST(the_queue_keeps_order_and_ends) {
+    copilot::RelayQueue q(1024);
+    CHECK(q.push("hello "));
+    CHECK(q.push("world"));
+    q.finish("!", "note");
+    char buf[4];
+    size_t n = 0;
+    std::string got;
+    for (;;) {
+        auto r = q.pull(buf, sizeof buf, &n, 0ms);
+        if (r == copilot::RelayQueue::Pull::end) break;
+        CHECK(r == copilot::RelayQueue::Pull::data);
+        if (r != copilot::RelayQueue::Pull::data) break;
+        got.append(buf, n);
+    }
+    CHECK_EQ(got, "hello world!");
+    CHECK_EQ(q.bytes_out(), uint64_t{12});
+    CHECK_EQ(q.note(), "note");
+}
+
+TEST(the_queue_waits_for_bytes_then_times_out) {
+    copilot::RelayQueue q(1024);
+    char buf[8];
+    size_t n = 99;
+    CHECK(q.pull(buf, sizeof buf, &n, 1ms) == copilot::RelayQueue::Pull::timeout);
+    CHECK_EQ(n, size_t{0});
+}
+
+TEST(a_full_queue_holds_the_producer_until_the_consumer_reads) {
+    copilot::RelayQueue q(10);
+    CHECK(q.push("0123456789"));  // full now
+    std::atomic<bool> pushed{false};
+    std::thread producer([&] {
+        q.push("abc");
+        pushed = true;
+    });
+    std::this_thread::sleep_for(50ms);
+    CHECK(!pushed.load());  // still blocked: nothing was read
+    CHECK(q.queued() == 10);
+    char buf[16];
+    size_t n = 0;
+    CHECK(q.pull(buf, 4, &n, 0ms) == copilot::RelayQueue::Pull::data);
+    CHECK_EQ(n, size_t{4});
+    producer.join();
+    CHECK(pushed.load());
+    CHECK_EQ(q.queued(), size_t{9});
+}
+
+TEST(cancelling_the_queue_stops_a_blocked_producer) {
+    copilot::RelayQueue q(4);
+    CHECK(q.push("full"));
+    std::atomic<int> result{-1};
+    std::thread producer([&] { result = q.push("more") ? 1 : 0; });
+    std::this_thread::sleep_for(20ms);
+    q.cancel();
+    producer.join();
+    CHECK_EQ(result.load(), 0);
+    CHECK(!q.push("again"));
+    char buf[8];
+    size_t n = 0;
+    CHECK(q.pull(buf, sizeof buf, &n, 0ms) == copilot::RelayQueue::Pull::cancelled);
+}
+
+// --- the token keeper -----------------------------------------------------------------------
+
+TEST(the_keeper_holds_the_first_token_and_its_api_url) {
+    ::unsetenv("COPILOT_API_URL");
+    copilot::TokenKeeperOptions o;
+    o.fetch = [](bool) { return token("tid=one"); };
+    copilot::TokenKeeper k(o);
+    k.start();
+    auto s = k.status();
+    CHECK(s.ready());
+    CHECK_EQ(s.token, "tid=one");
+    CHECK_EQ(s.api_url, "https://api.individual.githubcopilot.com");
+    CHECK(s.refresh_at >= s.fetched_at + 1500 - 60 - 1);
+    CHECK(s.refresh_at <= s.fetched_at + 1500 - 60 + 1);
+    ::setenv("COPILOT_API_URL", "http://127.0.0.1:9/", 1);
+    copilot::TokenKeeper k2(o);
+    k2.start();
+    CHECK_EQ(k2.status().api_url, "http://127.0.0.1:9");
+    o.api_url = "http://127.0.0.1:7";
+    copilot::TokenKeeper k3(o);
+    k3.start();
+    CHECK_EQ(k3.status().api_url, "http://127.0.0.1:7");
+    ::unsetenv("COPILOT_API_URL");
+}
+
+TEST(the_keeper_refreshes_on_the_services_schedule) {
+    std::atomic<int> calls{0};
+    copilot::TokenKeeperOptions o;
+    // refresh_in 62: due 2 s after the fetch (refresh_in - 60)
+    o.fetch = [&](bool force) {
+        CHECK(!force);  // a scheduled refresh goes through the cache and its lock
+        ++calls;
+        return token("tid=" + std::to_string(calls.load()), 62);
+    };
+    copilot::TokenKeeper k(o);
+    const auto t0 = std::chrono::steady_clock::now();
+    k.start();
+    CHECK_EQ(k.status().token, "tid=1");
+    CHECK(eventually([&] { return calls.load() >= 2; }));
+    CHECK(std::chrono::steady_clock::now() - t0 >= 900ms);  // not before it was due
+    CHECK(eventually([&] { return k.status().token == "tid=2"; }));
+    k.stop();
+}
+
+TEST(one_rejected_token_makes_one_refresh_for_all_requests) {
+    std::atomic<int> calls{0};
+    copilot::TokenKeeperOptions o;
+    o.fetch = [&](bool) {
+        int n = ++calls;
+        if (n > 1) std::this_thread::sleep_for(50ms);
+        return token("tid=" + std::to_string(n));
+    };
+    copilot::TokenKeeper k(o);
+    k.start();
+    std::optional<copilot::TokenStatus> a, b;
+    std::thread t1([&] { a = k.refresh_after_rejection("tid=1"); });
+    std::thread t2([&] { b = k.refresh_after_rejection("tid=1"); });
+    t1.join();
+    t2.join();
+    CHECK(a && b);
+    if (a && b) {
+        CHECK_EQ(a->token, "tid=2");
+        CHECK_EQ(b->token, "tid=2");
+    }
+    CHECK_EQ(calls.load(), 2);
+    CHECK_EQ(k.fetches(), uint64_t{2});
+    // a request that still carried the old token gets the new one at once
+    auto c = k.refresh_after_rejection("tid=1");
+    CHECK(c && c->token == "tid=2");
+    CHECK_EQ(calls.load(), 2);
+}
+
+TEST(the_keeper_fails_fast_when_waiting_cannot_help) {
+    copilot::TokenKeeperOptions o;
+    o.fetch = [](bool) -> copilot::CopilotToken {
+        throw Error(Exit::permission, "GitHub token is invalid or revoked; run copilot-login");
+    };
+    copilot::TokenKeeper k(o);
+    CHECK_THROWS_MSG(k.start(), Exit::permission, "revoked");
+
+    copilot::TokenKeeperOptions n;
+    n.device_login = false;
+    n.fetch = [](bool) -> copilot::CopilotToken {
+        throw Error(Exit::no_auth, "not logged in to github.com: run copilot-login");
+    };
+    copilot::TokenKeeper k2(n);
+    CHECK_THROWS(k2.start(), Exit::no_auth);
+}
+
+TEST(a_temporary_failure_at_start_leaves_the_server_up_and_unavailable) {
+    copilot::TokenKeeperOptions o;
+    o.fetch = [](bool) -> copilot::CopilotToken {
+        throw Error(Exit::temp, "cannot reach api.github.com: timed out");
+    };
+    copilot::TokenKeeper k(o);
+    k.start();
+    auto s = k.status();
+    CHECK(s.state == copilot::TokenStatus::State::unavailable);
+    CHECK_EQ(s.problem, "cannot reach api.github.com: timed out");
+}
+
+TEST(without_a_login_the_keeper_runs_the_device_flow_and_then_serves) {
+    std::atomic<bool> logged_in{false};
+    std::atomic<bool> approve{false};
+    copilot::TokenKeeperOptions o;
+    o.fetch = [&](bool) -> copilot::CopilotToken {
+        if (!logged_in) throw Error(Exit::no_auth, "not logged in to github.com: run copilot-login");
+        return token("tid=after-login");
+    };
+    o.login = [&](const std::function<bool()>& cancelled,
+                  const std::function<void(const copilot::PendingLogin&)>& on_code) {
+        copilot::PendingLogin p;
+        p.user_code = "WDJB-4837";
+        p.verification_uri = "https://github.com/login/device";
+        on_code(p);
+        while (!approve) {
+            if (cancelled()) throw Error(Exit::interrupted, "interrupted");
+            std::this_thread::sleep_for(5ms);
+        }
+        logged_in = true;
+    };
+    std::vector<std::string> notices;
+    std::mutex mu;
+    o.log = [&](copilot::LogKind kind, const std::string& m) {
+        std::lock_guard<std::mutex> lk(mu);
+        if (kind == copilot::LogKind::notice) notices.push_back(m);
+    };
+    copilot::TokenKeeper k(o);
+    k.start();
+    CHECK(eventually([&] { return !k.status().user_code.empty(); }));
+    auto s = k.status();
+    CHECK(s.state == copilot::TokenStatus::State::login_pending);
+    CHECK_EQ(s.problem, "waiting for GitHub login: enter WDJB-4837 at https://github.com/login/device");
+    {
+        std::lock_guard<std::mutex> lk(mu);
+        bool shown = false;
+        for (const auto& n : notices)
+            if (n.find("WDJB-4837") != std::string::npos) shown = true;
+        CHECK(shown);
+    }
+    approve = true;
+    CHECK(eventually([&] { return k.status().ready(); }));
+    CHECK_EQ(k.status().token, "tid=after-login");
+    CHECK(k.status().user_code.empty());
+}
+
+TEST(stopping_the_keeper_cancels_a_pending_login) {
+    copilot::TokenKeeperOptions o;
+    o.fetch = [](bool) -> copilot::CopilotToken {
+        throw Error(Exit::no_auth, "not logged in");
+    };
+    std::atomic<bool> cancelled_seen{false};
+    o.login = [&](const std::function<bool()>& cancelled,
+                  const std::function<void(const copilot::PendingLogin&)>&) {
+        while (!cancelled()) std::this_thread::sleep_for(5ms);
+        cancelled_seen = true;
+        throw Error(Exit::interrupted, "interrupted");
+    };
+    copilot::TokenKeeper k(o);
+    k.start();
+    std::this_thread::sleep_for(20ms);
+    k.stop();  // returns: the login loop saw the cancel
+    CHECK(cancelled_seen.load());
+}
+
+TEST(an_expired_token_is_not_served) {
+    copilot::TokenKeeperOptions o;
+    o.fetch = [](bool) { return token("tid=old", 1500, -5); };
+    copilot::TokenKeeper k(o);
+    k.start();
+    auto s = k.status();
+    CHECK(s.state == copilot::TokenStatus::State::unavailable);
+    CHECK(s.problem.find("expired") != std::string::npos);
+    k.stop();
+}
+
+TEST(health_reports_state_and_expiry_without_secrets) {
+    copilot::TokenStatus s;
+    s.state = copilot::TokenStatus::State::ready;
+    s.token = "tid=secret:mac";
+    s.api_url = "https://api.githubcopilot.com";
+    s.expires_at = 2000;
+    s.refresh_at = 1500;
+    const std::string h = copilot::health_json(s, "github.com", 1000, 3);
+    CHECK(h.find("secret") == std::string::npos);
+    auto d = parse(h);
+    CHECK_EQ(str(d, "status"), "ok");
+    CHECK(d["logged_in"].GetBool());
+    CHECK_EQ(d["token_expires_at"].GetInt64(), int64_t{2000});
+    CHECK_EQ(d["token_expires_in"].GetInt64(), int64_t{1000});
+    CHECK_EQ(d["token_refresh_at"].GetInt64(), int64_t{1500});
+    CHECK_EQ(d["requests_in_flight"].GetInt64(), int64_t{3});
+
+    copilot::TokenStatus w;
+    w.state = copilot::TokenStatus::State::login_pending;
+    w.user_code = "ABCD-1234";
+    w.verification_uri = "https://github.com/login/device";
+    w.problem = "waiting for GitHub login: enter ABCD-1234 at https://github.com/login/device";
+    auto e = parse(copilot::health_json(w, "github.com", 1000, 0));
+    CHECK_EQ(str(e, "status"), "waiting_for_login");
+    CHECK(!e["logged_in"].GetBool());
+    CHECK(e["token_expires_at"].IsNull());
+    CHECK_EQ(str(e, "user_code"), "ABCD-1234");
+}
+
+// --- the proxy (no network needed) ---------------------------------------------------------
+
+TEST(requests_wait_with_503_while_the_login_is_pending) {
+    copilot::TokenKeeperOptions o;
+    o.fetch = [](bool) -> copilot::CopilotToken { throw Error(Exit::no_auth, "not logged in"); };
+    o.login = [](const std::function<bool()>& cancelled,
+                 const std::function<void(const copilot::PendingLogin&)>& on_code) {
+        copilot::PendingLogin p;
+        p.user_code = "WDJB-4837";
+        p.verification_uri = "https://github.com/login/device";
+        on_code(p);
+        while (!cancelled()) std::this_thread::sleep_for(5ms);
+        throw Error(Exit::interrupted, "interrupted");
+    };
+    auto k = std::make_shared<copilot::TokenKeeper>(o);
+    k->start();
+    CHECK(eventually([&] { return !k->status().user_code.empty(); }));
+    auto proxy = std::make_shared<copilot::Proxy>(k);
+    copilot::ProxyRequest req;
+    req.route = copilot::Route::chat;
+    req.upstream_path = "/chat/completions";
+    req.body = R"({"model":"gpt-4.1","messages":[]})";
+    auto ex = proxy->start(req);
+    CHECK(ex->wait_head(10s));
+    auto head = ex->head();
+    CHECK_EQ(head.status, 503L);
+    CHECK(!head.stream);
+    auto d = parse(head.body);
+    CHECK_EQ(str(d["error"], "message"),
+             "waiting for GitHub login: enter WDJB-4837 at https://github.com/login/device");
+    bool retry_after = false;
+    for (const auto& [name, value] : head.headers)
+        if (name == "Retry-After") retry_after = true;
+    CHECK(retry_after);
+    CHECK(proxy->wait_idle(10s));
+    k->stop();
+}
+
+TEST(an_unreachable_upstream_is_a_502_without_the_token) {
+    copilot::TokenKeeperOptions o;
+    o.api_url = "http://127.0.0.1:9";  // discard: nothing listens there
+    o.fetch = [](bool) { return token("tid=never-shown"); };
+    auto k = std::make_shared<copilot::TokenKeeper>(o);
+    k->start();
+    auto proxy = std::make_shared<copilot::Proxy>(k);
+    for (bool stream : {false, true}) {
+        copilot::ProxyRequest req;
+        req.route = copilot::Route::chat;
+        req.upstream_path = "/chat/completions";
+        req.facts.stream = stream;
+        req.body = R"({"model":"gpt-4.1","messages":[]})";
+        auto ex = proxy->start(req);
+        CHECK(ex->wait_head(30s));
+        auto head = ex->head();
+        CHECK_EQ(head.status, 502L);
+        CHECK(head.body.find("cannot reach the Copilot API") != std::string::npos);
+        CHECK(head.body.find("never-shown") == std::string::npos);
+    }
+    CHECK(proxy->wait_idle(10s));
+    k->stop();
+}
+
+TEST(many_exchanges_at_once_all_get_their_answer_and_the_workers_end) {
+    copilot::TokenKeeperOptions o;
+    o.device_login = true;
+    o.fetch = [](bool) -> copilot::CopilotToken { throw Error(Exit::temp, "offline"); };
+    auto k = std::make_shared<copilot::TokenKeeper>(o);
+    k->prime();  // no background thread: the state stays "unavailable"
+    auto proxy = std::make_shared<copilot::Proxy>(k);
+    std::vector<std::shared_ptr<copilot::Exchange>> all;
+    for (int round = 0; round < 3; ++round) {  // later rounds reuse the idle workers
+        for (int i = 0; i < 40; ++i) {
+            copilot::ProxyRequest req;
+            req.route = copilot::Route::models;
+            req.upstream_path = "/models";
+            all.push_back(proxy->start(req));
+        }
+        CHECK(proxy->wait_idle(10s));
+    }
+    for (auto& ex : all) {
+        CHECK(ex->wait_head(10s));
+        CHECK_EQ(ex->head().status, 503L);
+        CHECK(ex->done());
+    }
+    CHECK_EQ(proxy->running(), size_t{0});
+    proxy.reset();  // returns: idle workers are told to end
+}

@@ -147,6 +147,7 @@ Flags parse_flags(int argc, char** argv) {
     f.req.min_ttl = parse_seconds("--min-ttl", r["min-ttl"].as<std::string>());
     f.req.force_refresh = r.count("refresh") > 0;
     f.req.use_cache = r.count("no-cache") == 0;
+    f.req.cache_required = true;  // an unwritable cache exits 74 (copilot-token(1))
     if (r.count("auth")) f.auth = r["auth"].as<std::string>();
     f.json = r.count("json") > 0;
     f.no_stdin = r.count("no-stdin") > 0;

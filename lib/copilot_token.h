@@ -62,6 +62,9 @@ struct TokenRequest {
     int64_t min_ttl = 300;
     bool force_refresh = false;  // --refresh
     bool use_cache = true;       // --no-cache: neither read nor write
+    // copilot-token, whose job includes the cache: a cache that cannot be
+    // locked or written is an error (Error(io)) rather than a warning.
+    bool cache_required = false;
     // Optional hooks for --verbose: what happened (cache hit/miss, exchange),
     // never a token; and each HTTP retry.
     std::function<void(const std::string&)> log;

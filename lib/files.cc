@@ -1,8 +1,10 @@
 #include "files.h"
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -37,6 +39,28 @@ bool write_all(int fd, const char* p, size_t n) {
         n -= static_cast<size_t>(w);
     }
     return true;
+}
+
+// A writer killed between creating its temp file and the rename (kill -9,
+// a crash) leaves ".BASE.tmp.PID.XXXXXX" behind. The next writer of BASE
+// removes those whose process is gone; a live writer's file is never touched.
+void remove_stale_temps(const std::string& dir, const std::string& base) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) return;  // best effort: mkstemp below reports real problems
+    const std::string prefix = "." + base + ".tmp.";
+    while (dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.compare(0, prefix.size(), prefix) != 0) continue;
+        const std::string rest = name.substr(prefix.size());
+        const size_t dot = rest.find('.');
+        if (dot == 0 || dot == std::string::npos || dot > 9 ||
+            rest.find_first_not_of("0123456789") != dot)
+            continue;  // not one of ours (or from before pids were in the name)
+        const pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, dot)));
+        if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH)
+            ::unlinkat(::dirfd(d), name.c_str(), 0);
+    }
+    ::closedir(d);
 }
 
 }  // namespace
@@ -95,7 +119,8 @@ void write_file_atomic(const std::string& path, const std::string& data, mode_t 
     const std::string dir = dir_name(path);
     if (private_dir) make_dirs(dir, 0700, true);
     std::string base = path.substr(path.find_last_of('/') + 1);
-    std::string tmpl = dir + "/." + base + ".tmp.XXXXXX";
+    remove_stale_temps(dir, base);
+    std::string tmpl = dir + "/." + base + ".tmp." + std::to_string(::getpid()) + ".XXXXXX";
     int fd = ::mkstemp(tmpl.data());
     if (fd < 0) io_error("write", path, errno);
     int err = 0;

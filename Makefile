@@ -83,6 +83,7 @@ $(OUT)/tests/%: tests/unit/%.cc tests/unit/check.h $(LIB)
 # --- dependencies ---------------------------------------------------------
 DEB_PACKAGES = g++ make libcurl4-openssl-dev rapidjson-dev libcxxopts-dev \
 	bats bats-support bats-assert bats-file python3 curl jq groff-base man-db \
+	openssl strace time \
 	libmicrohttpd-dev
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

@@ -1,4 +1,5 @@
 #include "auth_state.h"
+#include "text.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -12,13 +13,6 @@ namespace copilot {
 
 namespace {
 
-std::string trim(std::string_view s) {
-    size_t b = 0, e = s.size();
-    while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\n' || s[b] == '\r')) ++b;
-    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n' || s[e - 1] == '\r'))
-        --e;
-    return std::string(s.substr(b, e - b));
-}
 
 void check_token_text(const std::string& token, const JsonSource& src) {
     if (token.empty()) throw Error(src.code, src.what + ": field 'oauth_token' is empty");

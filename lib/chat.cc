@@ -1,4 +1,5 @@
 #include "chat.h"
+#include "text.h"
 
 #include <cstdint>
 
@@ -25,22 +26,8 @@ void note(const LogFn& log, const std::string& message) {
     if (log) log(message);
 }
 
-std::string trim(std::string_view s) {
-    size_t b = 0, e = s.size();
-    while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n')) ++b;
-    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' || s[e - 1] == '\n'))
-        --e;
-    return std::string(s.substr(b, e - b));
-}
 
-std::string strip_slashes(std::string url) {
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    return url;
-}
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-    return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
-}
 
 // Lenient readers for answers: a missing or mistyped optional field is
 // treated as absent, so a server's extra or odd fields never break a chat.

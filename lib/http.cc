@@ -1,4 +1,5 @@
 #include "http.h"
+#include "text.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -211,14 +212,6 @@ bool is_loopback_ipv6(const std::string& h) {
     return std::memcmp(&a, &in6addr_loopback, sizeof a) == 0;
 }
 
-std::string trim(std::string_view s) {
-    size_t b = 0, e = s.size();
-    while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
-    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' ||
-                     s[e - 1] == '\n'))
-        --e;
-    return std::string(s.substr(b, e - b));
-}
 
 // ---------------------------------------------------------------------------
 // HTTP dates (RFC 9110 5.6.7): IMF-fixdate, RFC 850, asctime.

@@ -1,4 +1,5 @@
 #include "serve.h"
+#include "text.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -29,22 +30,8 @@ bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
-bool starts_with(std::string_view s, std::string_view p) {
-    return s.size() >= p.size() && s.compare(0, p.size(), p) == 0;
-}
 
-std::string trim(std::string_view s) {
-    size_t b = 0, e = s.size();
-    while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r' || s[b] == '\n')) ++b;
-    while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r' || s[e - 1] == '\n'))
-        --e;
-    return std::string(s.substr(b, e - b));
-}
 
-std::string strip_slashes(std::string url) {
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    return url;
-}
 
 int64_t unix_now() { return static_cast<int64_t>(std::time(nullptr)); }
 

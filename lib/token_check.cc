@@ -1,4 +1,5 @@
 #include "token_check.h"
+#include "text.h"
 
 #include <cctype>
 #include <ctime>
@@ -10,12 +11,6 @@ namespace copilot {
 
 namespace {
 
-std::string trim(std::string_view s) {
-    size_t b = 0, e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-    return std::string(s.substr(b, e - b));
-}
 
 std::string utc_time(int64_t t) {
     std::time_t tt = static_cast<std::time_t>(t);

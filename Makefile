@@ -40,6 +40,8 @@ LIB       = lib/libcopilot.a
 endif
 
 ALLFLAGS = $(STDFLAGS) $(CXXFLAGS) $(SANFLAGS) -Ilib
+# Only cmd/ sees tool.h: lib/ must not print.
+CMDFLAGS = $(ALLFLAGS) -Icmd/shared
 
 TOOLS    = $(sort $(patsubst cmd/%.cc,%,$(wildcard cmd/copilot-*.cc)))
 LIB_SRC  = $(sort $(wildcard lib/*.cc))
@@ -57,17 +59,22 @@ $(OUT)/lib/%.o: lib/%.cc
 	@mkdir -p $(@D)
 	$(CXX) $(ALLFLAGS) -MMD -MP -c -o $@ $<
 
+$(OUT)/cmd/shared/%.o: cmd/shared/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CMDFLAGS) -MMD -MP -c -o $@ $<
+
 $(OUT)/cmd/%.o: cmd/%.cc
 	@mkdir -p $(@D)
-	$(CXX) $(ALLFLAGS) -MMD -MP -c -o $@ $<
+	$(CXX) $(CMDFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-# cmd/tool.cc: what every executable shares (error reporting, output).
-CMD_COMMON = $(OUT)/cmd/tool.o
+# cmd/shared/tool.cc: what every executable shares (error reporting, output).
+# It lives apart from cmd/copilot-*.cc because it is not an executable.
+CMD_COMMON = $(OUT)/cmd/shared/tool.o
 # copilot-serve is the only tool with a server library.
 $(BIN)/copilot-serve: LDLIBS += -lmicrohttpd
 $(BIN)/%: $(OUT)/cmd/%.o $(CMD_COMMON) $(LIB)
@@ -78,7 +85,7 @@ $(OUT)/tests/%: tests/unit/%.cc tests/unit/check.h $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(ALLFLAGS) -Itests/unit -MMD -MP -o $@ $< $(LIB) $(LDLIBS)
 
--include $(wildcard $(OUT)/lib/*.d $(OUT)/cmd/*.d $(OUT)/tests/*.d)
+-include $(wildcard $(OUT)/lib/*.d $(OUT)/cmd/*.d $(OUT)/cmd/shared/*.d $(OUT)/tests/*.d)
 
 # --- dependencies ---------------------------------------------------------
 DEB_PACKAGES = g++ make libcurl4-openssl-dev rapidjson-dev libcxxopts-dev \

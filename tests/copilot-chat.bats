@@ -11,8 +11,6 @@ teardown_file() { fake_stop; }
 
 setup() {
   common_setup
-  # `make check` and the sanitizer run point COPILOT_UTILS_BIN at their build.
-  export PATH="${COPILOT_UTILS_BIN:-$REPO/bin}:$PATH"
   # An open stdin of the test runner must never look like a piped prompt.
   exec </dev/null
   # The library exchanges this GitHub token (valid on the fake) when it needs a Copilot token.
@@ -531,4 +529,17 @@ EOF
   echo "max RSS: 1 MB answer ${small} KiB, 50 MB answer ${big} KiB"
   # 50 times the answer, less than 8 MiB more memory
   (( big - small < 8192 ))
+}
+
+@test "the README pipeline login | token | chat works without a stored login" {
+  unset GITHUB_COPILOT_TOKEN
+  fake_config '{"interval": 1}' >/dev/null
+  # Exactly the line README.md shows.
+  run --separate-stderr bash -c 'set -o pipefail
+    copilot-login --output - | copilot-token --json | copilot-chat --token-file - "hello"'
+  assert_success
+  assert_output "You said: hello"
+  # One exchange verifies the login, one makes the token chat uses.
+  assert_equal "$(fake_count copilot_token)" "2"
+  assert_file_not_exists "$XDG_CONFIG_HOME/copilot-utils/auth/github.com.json"
 }

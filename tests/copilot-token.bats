@@ -10,8 +10,6 @@ teardown_file() { fake_stop; }
 
 setup() {
   common_setup
-  # `make check` and the sanitizer run point COPILOT_UTILS_BIN at their build.
-  export PATH="${COPILOT_UTILS_BIN:-$REPO/bin}:$PATH"
   # An open stdin of the test runner must never look like piped auth.
   exec </dev/null
   CACHE="$XDG_CACHE_HOME/copilot-utils/token/github.com.json"

@@ -11,8 +11,6 @@ teardown_file() { fake_stop; }
 
 setup() {
   common_setup
-  # `make check` and the sanitizer run point COPILOT_UTILS_BIN at their build.
-  export PATH="${COPILOT_UTILS_BIN:-$REPO/bin}:$PATH"
   unset DISPLAY WAYLAND_DISPLAY
   # An open stdin of the test runner must never look like piped input.
   exec </dev/null

@@ -271,7 +271,7 @@ struct Answer {
     char last = 0;
     void write(std::string_view text) {
         if (text.empty()) return;
-        tool::out(text, true);
+        tool::out(text);
         any = true;
         last = text.back();
     }

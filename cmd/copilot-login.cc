@@ -255,7 +255,7 @@ std::string save(const copilot::AuthState& st, const Flags& f) {
     check_interrupted();  // Ctrl-C before this point: nothing written
     const std::string doc = copilot::serialize_auth_state(st);
     if (f.output == "-") {
-        tool::out(doc, true);
+        tool::out(doc);
         return "standard output";
     }
     if (!f.output.empty()) {
@@ -333,7 +333,7 @@ int run_interactive(const Flags& f) {
 
 int run_start(const Flags& f) {
     copilot::PendingLogin p = copilot::request_device_code(f.host, f.client_id, f.scope, now());
-    tool::out(copilot::serialize_pending_login(p), true);
+    tool::out(copilot::serialize_pending_login(p));
     show_code(p, f, false);
     return 0;
 }

@@ -40,8 +40,7 @@ void write_fd(int fd, std::string_view text) {
 
 }  // namespace
 
-void out(std::string_view text, bool flush) {
-    (void)flush;  // stdout is written unbuffered with write(2): always "flushed"
+void out(std::string_view text) {
     write_fd(1, text);
 }
 

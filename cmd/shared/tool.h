@@ -23,9 +23,10 @@ struct Done {
 // broken stdout pipe -> quiet exit (like `cat | head`); std::bad_alloc -> 74.
 int run(const char* name, int argc, char** argv, int (*body)(int, char**));
 
-// Writes to stdout and flushes when `flush`. A closed pipe (EPIPE) ends the
+// Writes to stdout with write(2), so every call is already "flushed" (a
+// streamed answer appears as it arrives). A closed pipe (EPIPE) ends the
 // program quietly; other write errors throw Error(io).
-void out(std::string_view text, bool flush = false);
+void out(std::string_view text);
 
 // "prog: message" on stderr.
 void say(std::string_view message);

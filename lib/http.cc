@@ -42,6 +42,7 @@ struct CurlApi {
     CURLcode (*perform)(CURL*);
     CURLcode (*getinfo)(CURL*, CURLINFO, ...);
     void (*cleanup)(CURL*);
+    void (*reset)(CURL*);
     const char* (*strerror)(CURLcode);
     curl_slist* (*slist_append)(curl_slist*, const char*);
     void (*slist_free_all)(curl_slist*);
@@ -77,6 +78,7 @@ void load_curl_once() {
     else if (!resolve(lib, "curl_easy_perform", api.perform)) missing = "curl_easy_perform";
     else if (!resolve(lib, "curl_easy_getinfo", api.getinfo)) missing = "curl_easy_getinfo";
     else if (!resolve(lib, "curl_easy_cleanup", api.cleanup)) missing = "curl_easy_cleanup";
+    else if (!resolve(lib, "curl_easy_reset", api.reset)) missing = "curl_easy_reset";
     else if (!resolve(lib, "curl_easy_strerror", api.strerror)) missing = "curl_easy_strerror";
     else if (!resolve(lib, "curl_slist_append", api.slist_append)) missing = "curl_slist_append";
     else if (!resolve(lib, "curl_slist_free_all", api.slist_free_all))
@@ -312,6 +314,7 @@ struct Transfer {
     bool too_large = false;
     bool too_many_headers = false;
     bool stopped_by_callback = false;
+    bool cancelled = false;        // HttpRequest::cancelled said so
     bool refused_address = false;  // plain-http connect to a non-loopback address
     bool http_only_loopback = false;
     std::exception_ptr callback_error;
@@ -401,6 +404,18 @@ size_t on_write(char* data, size_t size, size_t n, void* userp) {
 // traffic for ~6 s and a short limit would not be kept.
 int on_progress(void* userp, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
     auto* t = static_cast<Transfer*>(userp);
+    if (t->req->cancelled) {
+        bool stop = true;
+        try {
+            stop = t->req->cancelled();
+        } catch (...) {
+            t->callback_error = std::current_exception();
+        }
+        if (stop) {
+            t->cancelled = true;
+            return 1;  // CURLE_ABORTED_BY_CALLBACK
+        }
+    }
     const auto now = std::chrono::steady_clock::now();
     if (dlnow != t->seen_down || ulnow != t->seen_up) {
         t->seen_down = dlnow;
@@ -441,13 +456,43 @@ curl_socket_t on_open_socket(void* userp, curlsocktype, curl_sockaddr* address) 
     return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
+// Each thread keeps one easy handle between requests, and with it libcurl's
+// connection cache: the next request to the same host reuses the open
+// connection (and TLS session) instead of paying for a new handshake.
+// That matters to copilot-serve, whose workers send request after request
+// to the Copilot API. curl_easy_reset() drops every option after a request
+// (the pointers into this request's memory among them) but keeps the
+// connections.
+struct ThreadHandle {
+    CURL* h = nullptr;
+    bool busy = false;  // a callback of this thread's transfer calls http_perform
+    ~ThreadHandle() {
+        if (h) g_curl.cleanup(h);
+    }
+};
+thread_local ThreadHandle t_handle;
+
 struct EasyHandle {
     const CurlApi& api;
-    CURL* h;
+    CURL* h = nullptr;
+    bool owned = false;  // a handle of its own (nested call): cleaned up, not kept
     curl_slist* headers = nullptr;
-    explicit EasyHandle(const CurlApi& a) : api(a), h(a.easy_init()) {}
+    explicit EasyHandle(const CurlApi& a) : api(a) {
+        if (!t_handle.busy) {
+            if (!t_handle.h) t_handle.h = a.easy_init();
+            h = t_handle.h;
+            t_handle.busy = h != nullptr;
+        } else {
+            h = a.easy_init();
+            owned = true;
+        }
+    }
     ~EasyHandle() {
-        if (h) api.cleanup(h);
+        if (h && owned) api.cleanup(h);
+        else if (h) {
+            api.reset(h);
+            t_handle.busy = false;
+        }
         if (headers) api.slist_free_all(headers);
     }
     EasyHandle(const EasyHandle&) = delete;
@@ -605,7 +650,7 @@ Outcome run_once(const CurlApi& api, const HttpRequest& req, const Timeouts& lim
     }
     set_long(e, CURLOPT_CONNECTTIMEOUT_MS, limits.connect_ms, "CONNECTTIMEOUT_MS");
     set_long(e, CURLOPT_TIMEOUT_MS, limits.total_ms, "TIMEOUT_MS");
-    if (limits.idle_s > 0) {
+    if (limits.idle_s > 0 || req.cancelled) {
         t.idle_ms = limits.idle_s * 1000;
         curl_xferinfo_callback progress_cb = on_progress;
         if (api.setopt(e.h, CURLOPT_XFERINFOFUNCTION, progress_cb) != CURLE_OK)
@@ -676,8 +721,27 @@ Outcome run_once(const CurlApi& api, const HttpRequest& req, const Timeouts& lim
     return out;
 }
 
-void sleep_ms(long ms) {
-    if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+// Sleeps `ms` before a retry, in short steps when the request can be
+// cancelled. False when it was.
+bool wait_unless_cancelled(const HttpRequest& req, long ms) {
+    if (!req.cancelled) {
+        if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        return true;
+    }
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    for (;;) {
+        if (req.cancelled()) return false;
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= end) return true;
+        std::this_thread::sleep_for(
+            std::min<std::chrono::steady_clock::duration>(end - now, std::chrono::milliseconds(50)));
+    }
+}
+
+HttpResponse cancelled_response() {
+    HttpResponse r;
+    r.aborted_by_callback = true;
+    return r;
 }
 
 }  // namespace
@@ -730,6 +794,7 @@ HttpResponse http_perform(const HttpRequest& req) {
     const int attempts = req.retry ? std::max(1, req.max_attempts) : 1;
 
     for (int attempt = 1;; ++attempt) {
+        if (req.cancelled && req.cancelled()) return cancelled_response();
         Transfer t;
         t.req = &req;
         Outcome o = run_once(api, req, limits, plain_http, t);
@@ -750,7 +815,7 @@ HttpResponse http_perform(const HttpRequest& req) {
                                             " bytes of headers");
         HttpResponse& r = t.resp;
         if (req.on_body && is_2xx(r.status) && o.code == CURLE_OK) r.body_streamed = true;
-        if (t.stopped_by_callback) {
+        if (t.stopped_by_callback || t.cancelled) {
             r.aborted_by_callback = true;
             return std::move(r);
         }
@@ -762,7 +827,7 @@ HttpResponse http_perform(const HttpRequest& req) {
             long wait = backoff_ms(attempt, 500, 8000);
             if (req.on_retry)
                 req.on_retry(attempt, wait, transfer_error(o.code, t, host, o.detail).what());
-            sleep_ms(wait);
+            if (!wait_unless_cancelled(req, wait)) return cancelled_response();
             continue;
         }
 
@@ -779,7 +844,7 @@ HttpResponse http_perform(const HttpRequest& req) {
             wait = std::min(backoff_ms(attempt, 500, 8000), std::max(0L, req.max_retry_wait_ms));
         }
         if (req.on_retry) req.on_retry(attempt, wait, "HTTP " + std::to_string(r.status));
-        sleep_ms(wait);
+        if (!wait_unless_cancelled(req, wait)) return cancelled_response();
     }
 }
 

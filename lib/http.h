@@ -44,6 +44,13 @@ struct HttpRequest {
     // buffered so they can be reported). Return false to stop the transfer.
     std::function<bool(std::string_view)> on_body;
 
+    // Polled while the transfer runs (at least once a second, even when
+    // nothing arrives) and during the waits between retries: true ends the
+    // request at once, with HttpResponse::aborted_by_callback set and no
+    // retry. copilot-serve uses it to stop the upstream of a client that
+    // left or of a server that is shutting down.
+    std::function<bool()> cancelled;
+
     // Called before each retry with the attempt number and the wait, so a
     // tool can say "retrying in 2 s" with --verbose.
     std::function<void(int attempt, long wait_ms, const std::string& reason)> on_retry;
@@ -54,13 +61,16 @@ struct HttpResponse {
     HeaderList headers;  // names lower-cased
     std::string body;    // buffered body (empty when streamed to on_body)
     bool body_streamed = false;
-    bool aborted_by_callback = false;
+    bool aborted_by_callback = false;  // on_body returned false, or cancelled() true
 
     // First header with this (case-insensitive) name, or "".
     std::string header(std::string_view name) const;
 };
 
-// Performs the request with retries as configured. Returns the final
+// Performs the request with retries as configured. Each thread keeps its
+// connections open between requests (libcurl's connection cache), so a
+// second request to the same host reuses the connection and its TLS
+// session. Returns the final
 // response whatever its status (after retries are spent, a 429 or 5xx is
 // returned, not thrown). Throws Error:
 //   usage      the URL is refused by the policy (before any connection)

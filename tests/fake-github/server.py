@@ -615,6 +615,9 @@ def validate_r(r):
 
 class QuietServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 overflows when a few dozen clients
+    # connect at once (bench/serve): SYN retransmits add a second.
+    request_queue_size = 128
     block_on_close = False
     allow_reuse_address = True
 
@@ -628,6 +631,10 @@ class QuietServer(http.server.ThreadingHTTPServer):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in separate writes; with Nagle's algorithm the
+    # body of an answer on a kept-alive connection would wait ~40 ms for the
+    # client's delayed ACK.
+    disable_nagle_algorithm = True
     server_version = "fake-github/1.0"
     sys_version = ""
 
@@ -693,7 +700,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         route = match_route(path)
         entry = {"method": self.command, "path": path, "query": query,
                  "headers": self.req_headers, "body": body.decode("utf-8", "replace"),
-                 "route": route, "time": time.time(), "status": None, "script": None}
+                 "route": route, "time": time.time(), "status": None, "script": None,
+                 "peer_port": self.client_address[1]}
         STATE.add_log(entry)
         r = None
         try:

@@ -2,6 +2,7 @@
 // backoff, form encoding) and http_perform against the fake GitHub server
 // (tests/fake-github/server.py), which this binary starts and stops itself.
 
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <csignal>
@@ -536,24 +537,39 @@ TEST(no_retry_when_disabled) {
     CHECK_EQ(log_count("user"), 1u);
 }
 
+// Runs f in a thread of its own: a thread's first request opens a new
+// connection. (On a reused connection, libcurl itself resends a request
+// that got no answer byte before the connection died, so a reset there
+// never reaches our retry logic.)
+template <typename F>
+void in_new_thread(F f) {
+    std::thread t(f);
+    t.join();
+}
+
 TEST(reset_is_retried) {
     NEED_SERVER();
     script("user", R"([{"reset":true}])");
-    HttpRequest r = user_request();
-    int retries = 0;
-    r.on_retry = [&](int, long, const std::string& reason) {
-        ++retries;
-        CHECK(reason.find("127.0.0.1") != std::string::npos);
-    };
-    HttpResponse resp = copilot::http_perform(r);
-    CHECK_EQ(resp.status, 200L);
-    CHECK_EQ(retries, 1);
+    in_new_thread([] {
+        HttpRequest r = user_request();
+        int retries = 0;
+        r.on_retry = [&](int, long, const std::string& reason) {
+            ++retries;
+            CHECK(reason.find("127.0.0.1") != std::string::npos);
+        };
+        HttpResponse resp = copilot::http_perform(r);
+        CHECK_EQ(resp.status, 200L);
+        CHECK_EQ(retries, 1);
+    });
     CHECK_EQ(log_count("user"), 2u);
 
     // Without retries, a reset is a temporary failure.
     script("user", R"([{"reset":true}])");
-    r.retry = false;
-    CHECK_THROWS_MSG(copilot::http_perform(r), Exit::temp, "cannot reach 127.0.0.1");
+    in_new_thread([] {
+        HttpRequest r = user_request();
+        r.retry = false;
+        CHECK_THROWS_MSG(copilot::http_perform(r), Exit::temp, "cannot reach 127.0.0.1");
+    });
 }
 
 TEST(connection_refused) {
@@ -743,4 +759,94 @@ TEST(large_post_with_100_continue) {
     CHECK_EQ(log["requests"].Size(), 1u);
     CHECK_EQ(log["requests"][0]["body"].GetStringLength(), r.body.size());
     CHECK_EQ(std::string(log["requests"][0]["headers"]["expect"].GetString()), "100-continue");
+}
+
+// --- connection reuse and cancellation ---------------------------------------------
+
+int64_t peer_port(const rapidjson::Value& entry) {
+    return entry.HasMember("peer_port") && entry["peer_port"].IsInt64()
+               ? entry["peer_port"].GetInt64()
+               : -1;
+}
+
+TEST(connection_reused_between_requests) {
+    NEED_SERVER();
+    for (int i = 0; i < 3; ++i) CHECK_EQ(copilot::http_perform(user_request()).status, 200L);
+    rapidjson::Document log = request_log("user");
+    CHECK_EQ(log["requests"].Size(), 3u);
+    const int64_t first = peer_port(log["requests"][0]);
+    CHECK(first > 0);
+    CHECK_EQ(peer_port(log["requests"][1]), first);
+    CHECK_EQ(peer_port(log["requests"][2]), first);
+}
+
+TEST(connection_dropped_by_server_is_replaced) {
+    NEED_SERVER();
+    // A reset kills the kept connection: the request is sent again on a new
+    // one (by libcurl, see in_new_thread), and the next request does not
+    // fail on the dead one.
+    CHECK_EQ(copilot::http_perform(user_request()).status, 200L);
+    script("user", R"([{"reset":true}])");
+    CHECK_EQ(copilot::http_perform(user_request()).status, 200L);
+    CHECK_EQ(copilot::http_perform(user_request()).status, 200L);
+    rapidjson::Document log = request_log("user");
+    CHECK_EQ(log["requests"].Size(), 4u);
+    CHECK(peer_port(log["requests"][2]) != peer_port(log["requests"][0]));
+}
+
+TEST(nested_request_from_a_callback_gets_its_own_handle) {
+    NEED_SERVER();
+    script("user", R"([{"big_body":200000}])");
+    HttpRequest r = user_request();
+    long inner = 0;
+    r.on_body = [&](std::string_view) {
+        if (inner == 0) inner = copilot::http_perform(user_request()).status;
+        return true;
+    };
+    HttpResponse outer = copilot::http_perform(r);
+    CHECK_EQ(outer.status, 200L);
+    CHECK(outer.body_streamed);
+    CHECK_EQ(inner, 200L);
+    CHECK_EQ(copilot::http_perform(user_request()).status, 200L);  // the thread's handle still works
+}
+
+TEST(cancelled_stops_a_silent_transfer) {
+    NEED_SERVER();
+    script("user", R"([{"hang":true}])");
+    HttpRequest r = user_request();
+    r.timeout_ms = 0;        // only the cancellation can end it
+    r.low_speed_time_s = 0;
+    // Cancelled once the server has the request and has gone silent.
+    const auto t0 = Clock::now();
+    r.cancelled = [&] { return ms_since(t0) > 700; };
+    HttpResponse resp = copilot::http_perform(r);
+    CHECK(resp.aborted_by_callback);
+    CHECK_EQ(resp.status, 0L);
+    CHECK_EQ(log_count("user"), 1u);
+    CHECK_EQ(copilot::http_perform(user_request()).status, 200L);
+}
+
+TEST(cancelled_during_retry_wait) {
+    NEED_SERVER();
+    script("user", R"([{"status":503,"retry_after":30}])");
+    HttpRequest r = user_request();
+    std::atomic<bool> stop{false};
+    r.on_retry = [&](int, long wait_ms, const std::string&) {
+        CHECK_EQ(wait_ms, 30000L);
+        stop = true;
+    };
+    r.cancelled = [&] { return stop.load(); };
+    HttpResponse resp = copilot::http_perform(r);
+    CHECK(resp.aborted_by_callback);
+    CHECK_EQ(resp.status, 0L);
+    CHECK_EQ(log_count("user"), 1u);
+}
+
+TEST(cancelled_before_start_sends_nothing) {
+    NEED_SERVER();
+    HttpRequest r = user_request();
+    r.cancelled = [] { return true; };
+    HttpResponse resp = copilot::http_perform(r);
+    CHECK(resp.aborted_by_callback);
+    CHECK_EQ(log_count("user"), 0u);
 }

@@ -30,7 +30,7 @@ The Copilot token is injected and refreshed here; answers, streams
 included, are relayed as they arrive. One line per request on stderr.
 
 Routes (also without /v1): POST /v1/chat/completions, GET /v1/models,
-POST /v1/embeddings, GET /healthz.
+GET /v1/models/ID, POST /v1/embeddings, GET /healthz.
 
   --listen ADDR:PORT     where to listen (default 127.0.0.1:4141; port 0
                          picks a free port); a non-loopback address needs

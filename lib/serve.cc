@@ -35,6 +35,21 @@ bool iequals(std::string_view a, std::string_view b) {
 
 int64_t unix_now() { return static_cast<int64_t>(std::time(nullptr)); }
 
+// Client-supplied text in a log line (or an error message): bounded, one
+// line, no quotes, ASCII.
+std::string log_field(std::string_view s, size_t max) {
+    std::string out;
+    for (char c : s) {
+        if (out.size() >= max) {
+            out += "...";
+            break;
+        }
+        const unsigned char u = static_cast<unsigned char>(c);
+        out += (u <= 0x20 || u >= 0x7f || c == '"') ? '?' : c;
+    }
+    return out;
+}
+
 }  // namespace
 
 // --- configuration ---------------------------------------------------------------
@@ -128,21 +143,26 @@ RouteMatch match_route(std::string_view method, std::string_view path) {
         const char* method;
         Route route;
         const char* upstream;
+        bool takes_id;  // `path` is a prefix and a non-empty {id} follows it
     };
     static const Entry table[] = {
-        {"/chat/completions", "POST", Route::chat, "/chat/completions"},
-        {"/models", "GET", Route::models, "/models"},
-        {"/embeddings", "POST", Route::embeddings, "/embeddings"},
-        {"/healthz", "GET", Route::healthz, ""},
+        {"/chat/completions", "POST", Route::chat, "/chat/completions", false},
+        {"/models", "GET", Route::models, "/models", false},
+        // no upstream route for one model: the list is fetched and searched
+        {"/models/", "GET", Route::models, "/models", true},
+        {"/embeddings", "POST", Route::embeddings, "/embeddings", false},
+        {"/healthz", "GET", Route::healthz, "", false},
     };
     if (starts_with(path, "/v1/")) path.remove_prefix(3);
     RouteMatch m;
     for (const auto& e : table) {
-        if (path != e.path) continue;
+        const std::string_view p = e.path;
+        if (e.takes_id ? !(path.size() > p.size() && starts_with(path, p)) : path != p) continue;
         const bool get = std::string_view(e.method) == "GET";
         if (method == e.method || (get && method == "HEAD")) {
             m.route = e.route;
             m.upstream_path = e.upstream;
+            if (e.takes_id) m.model_id = std::string(path.substr(p.size()));
         } else {
             m.route = Route::wrong_method;
             m.allow = get ? "GET, HEAD" : e.method;
@@ -245,45 +265,80 @@ RequestFacts inspect_request_body(std::string_view body) {
     return f;
 }
 
-std::string openai_models(std::string_view copilot_body) {
-    rapidjson::Document doc;
+namespace {
+
+// The entries of Copilot's model list (an object's "data", or a bare array),
+// parsed into `doc`. Error(protocol) when it is not a list.
+const JsonValue& model_list(rapidjson::Document& doc, std::string_view copilot_body) {
     doc.Parse<rapidjson::kParseIterativeFlag>(copilot_body.data(), copilot_body.size());
     if (doc.HasParseError())
         throw Error(Exit::protocol, "the Copilot API sent a model list that is not JSON");
-    const JsonValue* list = nullptr;
-    if (doc.IsArray()) {
-        list = &doc;
-    } else if (doc.IsObject()) {
+    if (doc.IsArray()) return doc;
+    if (doc.IsObject()) {
         auto d = doc.FindMember("data");
-        if (d != doc.MemberEnd() && d->value.IsArray()) list = &d->value;
+        if (d != doc.MemberEnd() && d->value.IsArray()) return d->value;
     }
-    if (!list) throw Error(Exit::protocol, "the Copilot API sent a model list without \"data\"");
+    throw Error(Exit::protocol, "the Copilot API sent a model list without \"data\"");
+}
 
+// The id of a usable entry (an object with a string "id"), else nullopt.
+std::optional<std::string_view> model_entry_id(const JsonValue& entry) {
+    if (!entry.IsObject()) return std::nullopt;
+    auto id = entry.FindMember("id");
+    if (id == entry.MemberEnd() || !id->value.IsString()) return std::nullopt;
+    return std::string_view(id->value.GetString(), id->value.GetStringLength());
+}
+
+// One entry in OpenAI's shape: Copilot's fields kept, the fields OpenAI
+// clients read added when missing.
+rapidjson::Value openai_model_entry(const JsonValue& entry,
+                                    rapidjson::Document::AllocatorType& alloc) {
+    rapidjson::Value e(entry, alloc);
+    if (!e.HasMember("object")) e.AddMember("object", "model", alloc);
+    if (!e.HasMember("created")) e.AddMember("created", 0, alloc);
+    if (!e.HasMember("owned_by")) {
+        auto vendor = entry.FindMember("vendor");
+        rapidjson::Value owner;
+        if (vendor != entry.MemberEnd() && vendor->value.IsString())
+            owner.SetString(vendor->value.GetString(), vendor->value.GetStringLength(), alloc);
+        else
+            owner.SetString("github-copilot", alloc);
+        e.AddMember("owned_by", owner, alloc);
+    }
+    return e;
+}
+
+}  // namespace
+
+std::string openai_models(std::string_view copilot_body) {
+    rapidjson::Document doc;
+    const JsonValue& list = model_list(doc, copilot_body);
     rapidjson::Document out;
     out.SetObject();
     auto& alloc = out.GetAllocator();
     rapidjson::Value data(rapidjson::kArrayType);
-    for (const auto& entry : list->GetArray()) {
-        if (!entry.IsObject()) continue;
-        auto id = entry.FindMember("id");
-        if (id == entry.MemberEnd() || !id->value.IsString()) continue;
-        rapidjson::Value e(entry, alloc);
-        if (!e.HasMember("object")) e.AddMember("object", "model", alloc);
-        if (!e.HasMember("created")) e.AddMember("created", 0, alloc);
-        if (!e.HasMember("owned_by")) {
-            auto vendor = entry.FindMember("vendor");
-            rapidjson::Value owner;
-            if (vendor != entry.MemberEnd() && vendor->value.IsString())
-                owner.SetString(vendor->value.GetString(), vendor->value.GetStringLength(), alloc);
-            else
-                owner.SetString("github-copilot", alloc);
-            e.AddMember("owned_by", owner, alloc);
-        }
-        data.PushBack(e, alloc);
-    }
+    for (const auto& entry : list.GetArray())
+        if (model_entry_id(entry)) data.PushBack(openai_model_entry(entry, alloc), alloc);
     out.AddMember("object", "list", alloc);
     out.AddMember("data", data, alloc);
     return json_dump(out);
+}
+
+std::optional<std::string> openai_model(std::string_view copilot_body, std::string_view id) {
+    rapidjson::Document doc;
+    const JsonValue& list = model_list(doc, copilot_body);
+    for (const auto& entry : list.GetArray()) {
+        if (model_entry_id(entry) != id) continue;
+        rapidjson::Document out;  // owns the copy's memory
+        return json_dump(openai_model_entry(entry, out.GetAllocator()));
+    }
+    return std::nullopt;
+}
+
+std::string model_not_found_body(std::string_view id) {
+    return openai_error("the model '" + log_field(id, 80) +
+                            "' does not exist; GET /v1/models lists the models there are",
+                        error_type_for_status(404), "model_not_found");
 }
 
 std::string upstream_error_body(long status, std::string_view body, const std::string& secret) {
@@ -323,24 +378,6 @@ std::string sse_error_event(std::string_view message, std::string_view tail) {
 }
 
 // --- the request log ------------------------------------------------------------
-
-namespace {
-
-// Client-supplied text in a log line: bounded, one line, no quotes, ASCII.
-std::string log_field(std::string_view s, size_t max) {
-    std::string out;
-    for (char c : s) {
-        if (out.size() >= max) {
-            out += "...";
-            break;
-        }
-        const unsigned char u = static_cast<unsigned char>(c);
-        out += (u <= 0x20 || u >= 0x7f || c == '"') ? '?' : c;
-    }
-    return out;
-}
-
-}  // namespace
 
 std::string format_request_log(const RequestLog& r) {
     char ms[32];
@@ -692,7 +729,7 @@ void TokenKeeper::run() {
 }
 
 std::string health_json(const TokenStatus& s, const std::string& host, int64_t now,
-                        uint64_t in_flight) {
+                        uint64_t in_flight, uint64_t upstream_in_flight) {
     using State = TokenStatus::State;
     const char* status = "starting";
     switch (s.state) {
@@ -718,6 +755,7 @@ std::string health_json(const TokenStatus& s, const std::string& host, int64_t n
     }
     if (!s.problem.empty()) w.field("problem", s.problem);
     w.field("requests_in_flight", static_cast<int64_t>(in_flight));
+    w.field("upstream_requests_in_flight", static_cast<int64_t>(upstream_in_flight));
     w.field("version", COPILOT_UTILS_VERSION);
     return w.str();
 }
@@ -821,6 +859,14 @@ void Exchange::cancel() {
     if (q) q->cancel();
 }
 
+bool Exchange::cancelled() const {
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (cancelled_) return true;
+    }
+    return gone_ && gone_();
+}
+
 bool Exchange::done() const {
     std::lock_guard<std::mutex> lk(mu_);
     return done_;
@@ -853,10 +899,21 @@ ProxyResponse relay_whole(const ProxyRequest& req, const HttpResponse& up,
     r.status = up.status;
     const bool ok = up.status >= 200 && up.status < 300;
     if (ok && req.route == Route::models) {
+        std::optional<std::string> body;
         try {
-            r.body = openai_models(up.body);
+            if (req.model_id.empty())
+                body = openai_models(up.body);
+            else
+                body = openai_model(up.body, req.model_id);
         } catch (const Error& e) {
             return error_response(502, e.what(), "bad_upstream_answer", "bad model list");
+        }
+        if (body) {
+            r.body = std::move(*body);
+        } else {
+            r.status = 404;
+            r.body = model_not_found_body(req.model_id);
+            r.note = "model_not_found";  // like the other errors the server itself answers
         }
         r.headers.push_back({"Content-Type", "application/json"});
     } else if (ok) {
@@ -961,6 +1018,32 @@ void Proxy::execute(Job& job) {
     ex.done_ = true;
 }
 
+ProxyResponse Proxy::answer(const ProxyRequest& req, std::function<bool()> gone) {
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        ++running_;
+    }
+    struct Done {  // counted out however the exchange ends
+        Proxy* p;
+        ~Done() {
+            std::lock_guard<std::mutex> lk(p->mu_);
+            --p->running_;
+            p->cv_.notify_all();
+        }
+    } done{this};
+    Exchange ex;
+    ex.gone_ = std::move(gone);
+    try {
+        run(ex, req);
+    } catch (const std::exception& e) {
+        ex.set_head(error_response(500, std::string("internal error: ") + e.what(),
+                                   "internal_error", "internal error"));
+    }
+    ex.set_head(error_response(500, "internal error: no answer", "internal_error",
+                               "internal error"));  // a no-op when run() answered
+    return ex.head();
+}
+
 size_t Proxy::running() const {
     std::lock_guard<std::mutex> lk(mu_);
     return running_;
@@ -1024,6 +1107,7 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
         r.timeout_ms = 0;  // answers take as long as they take...
         r.low_speed_time_s = opts_.low_speed_time_s;  // ...but a silent upstream is given up on
         r.max_body = opts_.max_answer;
+        r.cancelled = [&ex] { return ex.cancelled(); };
         if (stream) {
             r.on_body = [&](std::string_view bytes) -> bool {
                 if (!started) {

@@ -72,10 +72,15 @@ struct RouteMatch {
     Route route = Route::not_found;
     std::string upstream_path;  // "/chat/completions", "/models", "/embeddings"
     std::string allow;          // wrong_method: the method that is allowed
+    std::string model_id;       // models: the {id} of /models/{id}; "" for the list
 };
 
-// POST /chat/completions, GET /models, POST /embeddings, GET /healthz, each
-// also under /v1. HEAD goes where GET goes. `path` has no query string.
+// POST /chat/completions, GET /models, GET /models/{id}, POST /embeddings,
+// GET /healthz, each also under /v1. HEAD goes where GET goes. `path` has no
+// query string. The {id} is everything after "/models/", slashes included
+// (ids such as "ft:gpt-4o:org:x" or "org/model"); "/models/" with no id is
+// not a route. Copilot has no such upstream route: /models/{id} fetches the
+// upstream /models (upstream_path) and answers the one entry.
 RouteMatch match_route(std::string_view method, std::string_view path);
 
 // --- client authentication ------------------------------------------------------
@@ -115,6 +120,13 @@ RequestFacts inspect_request_body(std::string_view body);
 // "created" and "owned_by" when it lacks them. A bare array is accepted.
 // Error(protocol) when it is not a list.
 std::string openai_models(std::string_view copilot_body);
+// GET /models/{id}: the first entry of that list whose "id" is `id`, in the
+// same per-entry shape, or nullopt when there is none. Error(protocol) as
+// openai_models.
+std::optional<std::string> openai_model(std::string_view copilot_body, std::string_view id);
+// The 404 body for a model that is not in the list: OpenAI's code
+// "model_not_found", the id shortened and cleared as the log clears client text.
+std::string model_not_found_body(std::string_view id);
 
 // The body to send a client for an upstream error answer: the upstream's own
 // JSON when it already has an "error" object, else an OpenAI-style error
@@ -247,9 +259,12 @@ std::string serve_api_url(const std::optional<std::string>& flag, const CopilotT
 
 // GET /healthz: {"status":"ok"|"starting"|"waiting_for_login"|"unavailable",
 // "host", "logged_in", "token_expires_at", "token_expires_in",
-// "token_refresh_at", "api_url", "requests_in_flight", ...}. No secrets.
+// "token_refresh_at", "api_url", "requests_in_flight",
+// "upstream_requests_in_flight", ...}. No secrets. The last counts the
+// exchanges with the Copilot API not yet finished: one whose client left
+// or that the shutdown cancelled is finished within a second or so.
 std::string health_json(const TokenStatus& s, const std::string& host, int64_t now,
-                        uint64_t in_flight);
+                        uint64_t in_flight, uint64_t upstream_in_flight);
 
 // --- the relay --------------------------------------------------------------------
 
@@ -295,6 +310,7 @@ private:
 struct ProxyRequest {
     Route route = Route::not_found;
     std::string upstream_path;
+    std::string model_id;  // models: answer this one entry, not the list
     std::string body;
     RequestFacts facts;
 };
@@ -325,8 +341,11 @@ public:
     // Waits up to `wait`; true once the head is known.
     bool wait_head(std::chrono::milliseconds wait);
     ProxyResponse head() const;  // after wait_head returned true
-    // The client is gone or the server stops: the upstream is let go.
+    // The client is gone or the server stops: the upstream is let go (the
+    // transfer polls cancelled() and ends within a second, even when the
+    // upstream sends nothing).
     void cancel();
+    bool cancelled() const;
     bool done() const;  // the worker has finished with it
 
 private:
@@ -337,6 +356,7 @@ private:
     bool has_head_ = false;
     bool cancelled_ = false;
     bool done_ = false;
+    std::function<bool()> gone_;  // Proxy::answer: set before the exchange runs
     ProxyResponse head_;
     std::shared_ptr<RelayQueue> queue_;
 };
@@ -355,6 +375,12 @@ public:
     size_t running() const;
     // Waits up to `wait` for them to end; true when none is left.
     bool wait_idle(std::chrono::milliseconds wait);
+
+    // A buffered (not streamed) exchange in the caller's thread: its answer
+    // is waited for whole anyway, and a hand-over to a worker and back would
+    // cost two thread wake-ups per request. `gone` is polled while the
+    // upstream works: true (the client left, the server stops) lets it go.
+    ProxyResponse answer(const ProxyRequest& req, std::function<bool()> gone);
 
     // The exchange itself, in the caller's thread (what a worker runs).
     void run(Exchange& ex, const ProxyRequest& req);

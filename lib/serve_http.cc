@@ -201,7 +201,8 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
                                              [&] {
                                                  std::lock_guard<std::mutex> lk(impl->mu);
                                                  return impl->in_flight;
-                                             }());
+                                             }(),
+                                             impl->proxy->running());
         return answer(c, ctx, 200, body,
                       {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}});
     }
@@ -209,6 +210,8 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
     ProxyRequest pr;
     pr.route = ctx->route.route;
     pr.upstream_path = ctx->route.upstream_path;
+    pr.model_id = ctx->route.model_id;
+    ctx->log.model = pr.model_id;  // GET /models/{id}: the model asked about
     if (pr.route != Route::models) {
         pr.facts = inspect_request_body(ctx->body);
         if (!pr.facts.json_object)
@@ -219,10 +222,30 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
         pr.body = std::move(ctx->body);
     }
     ctx->body = std::string();
+    const int fd = connection_fd(c);
+
+    if (!(pr.route == Route::chat && pr.facts.stream)) {
+        // A buffered answer: the upstream exchange runs right here.
+        auto checked = std::chrono::steady_clock::now();
+        ProxyResponse whole = impl->proxy->answer(pr, [&]() -> bool {
+            if (impl->stopping.load()) return true;
+            // libcurl polls many times a second: look at the socket now and then.
+            const auto now = std::chrono::steady_clock::now();
+            if (now - checked < kPollStep) return false;
+            checked = now;
+            return peer_gone(fd);
+        });
+        if (impl->stopping.load())
+            return answer_error(c, ctx, 503, "the server is shutting down", "shutting_down",
+                                {{"Connection", "close"}});
+        if (whole.note == "cancelled" && peer_gone(fd)) return MHD_NO;  // nobody to answer
+        if (ctx->log.note.empty()) ctx->log.note = whole.note;
+        restart_idle_clock(c, static_cast<unsigned int>(impl->opts.idle_timeout_s));
+        return answer(c, ctx, whole.status, whole.body, whole.headers);
+    }
 
     std::shared_ptr<Exchange> ex = impl->proxy->start(std::move(pr));
     ctx->exchange = ex;
-    const int fd = connection_fd(c);
     while (!ex->wait_head(kPollStep)) {
         if (impl->stopping.load()) {
             ex->cancel();
@@ -296,7 +319,7 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
             return answer_error(c, ctx, 404,
                                 "unknown route " + std::string(method) + " " + url +
                                     " (try POST /v1/chat/completions, GET /v1/models, "
-                                    "POST /v1/embeddings, GET /healthz)",
+                                    "GET /v1/models/ID, POST /v1/embeddings, GET /healthz)",
                                 "unknown_route");
         if (ctx->route.route == Route::wrong_method)
             return answer_error(c, ctx, 405,

@@ -94,6 +94,27 @@ req() {
   BODY="$(cat "$BATS_TEST_TMPDIR/body")"
 }
 
+# raw_head PATH: a HEAD request over a plain socket, so that nothing hides a
+# body the server might send after the head. Prints the head (CRLFs as LFs,
+# without the blank line) and then "body bytes: N", N being what came after
+# the head before the server closed the connection.
+raw_head() {
+  python3 - "$SERVE_PORT" "$1" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+s.sendall(("HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" % sys.argv[2]).encode())
+got = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+head, _, rest = got.partition(b"\r\n\r\n")
+print(head.decode().replace("\r\n", "\n"))
+print("body bytes: %d" % len(rest))
+EOF
+}
+
 # The value of a response header from the last req.
 header() { sed -n "s/^$1: *\\(.*\\)\\r\$/\\1/Ip" "$HDRS" | head -n1; }
 
@@ -118,6 +139,11 @@ print("".join(out))'
 ends_with_done() { tail -c 14 "$1" | cmp -s - <(printf 'data: [DONE]\n\n'); }
 
 # Established TCP connections from the server process to the fake server.
+# Exchanges with the upstream not yet finished, from /healthz.
+upstream_in_flight() {
+  curl -sS --noproxy '*' -m 10 "$SERVE_URL/healthz" | jq -r .upstream_requests_in_flight
+}
+
 upstream_connections() {
   python3 - "$SERVE_PID" "$FAKE_PORT" <<'EOF'
 import os, sys
@@ -305,6 +331,127 @@ print(" ".join(m["id"] for m in d["data"]))' <<<"$BODY")"
   assert_equal "$(json_get - '["data"][0]["id"]' <<<"$BODY")" "gpt-4.1"
 }
 
+@test "GET /v1/models/{id} and /models/{id} answer that one entry of the list" {
+  serve_start
+  req GET /v1/models
+  local want
+  want="$(jq -cS '.data[] | select(.id == "claude-sonnet-4")' <<<"$BODY")"
+  [[ -n "$want" ]]
+  for path in /v1/models/claude-sonnet-4 /models/claude-sonnet-4; do
+    req GET "$path"
+    assert_equal "$STATUS" "200"
+    [[ "$(header Content-Type)" == application/json* ]]
+    # the entry exactly as the list has it, in OpenAI's shape
+    assert_equal "$(jq -cS . <<<"$BODY")" "$want"
+    assert_equal "$(json_get - '["id"]' <<<"$BODY")" "claude-sonnet-4"
+    assert_equal "$(json_get - '["object"]' <<<"$BODY")" "model"
+    assert_equal "$(json_get - '["owned_by"]' <<<"$BODY")" "Anthropic"
+    assert_equal "$(json_get - '["created"]' <<<"$BODY")" "0"
+    assert_equal "$(json_get - '["capabilities"]["family"]' <<<"$BODY")" "claude-sonnet-4"
+  done
+  # Copilot has no /models/{id}: each lookup is one GET of the upstream list
+  assert_equal "$(fake_count models)" "3"
+  assert_equal "$(fake_log models | jq -c '[.requests[] | [.method, .path]] | unique')" '[["GET","/models"]]'
+  eventually '[ "$(log_lines | grep -c " GET /models/claude-sonnet-4 model=claude-sonnet-4 status=200 ")" -eq 1 ]'
+}
+
+@test "model ids may hold ':', '/', '.' and percent-escapes" {
+  fake_config '{"models": ["ft:gpt-4o:org:x", "org/model.v2", "gpt-4.1"]}'
+  serve_start
+  for path in /v1/models/ft:gpt-4o:org:x /v1/models/ft%3Agpt-4o%3Aorg%3Ax /models/ft:gpt-4o:org:x; do
+    req GET "$path"
+    assert_equal "$STATUS" "200"
+    assert_equal "$(json_get - '["id"]' <<<"$BODY")" "ft:gpt-4o:org:x"
+    assert_equal "$(json_get - '["owned_by"]' <<<"$BODY")" "Fake"
+  done
+  # everything after /models/ is the id, slashes included
+  for path in /v1/models/org/model.v2 /v1/models/org%2Fmodel.v2; do
+    req GET "$path"
+    assert_equal "$STATUS" "200"
+    assert_equal "$(json_get - '["id"]' <<<"$BODY")" "org/model.v2"
+  done
+  req GET /v1/models/org
+  assert_equal "$STATUS" "404"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "model_not_found"
+  # the query string is not part of the id
+  req GET '/v1/models/gpt-4.1?whatever=1'
+  assert_equal "$STATUS" "200"
+  assert_equal "$(json_get - '["id"]' <<<"$BODY")" "gpt-4.1"
+}
+
+@test "an unknown model id gets 404 with an OpenAI-style body naming it" {
+  serve_start
+  for prefix in /v1 ""; do
+    req GET "$prefix/models/gpt-99"
+    assert_equal "$STATUS" "404"
+    [[ "$(header Content-Type)" == application/json* ]]
+    assert_equal "$(jq -c . <<<"$BODY")" '{"error":{"message":"the model '\''gpt-99'\'' does not exist; GET /v1/models lists the models there are","type":"invalid_request_error","param":null,"code":"model_not_found"}}'
+  done
+  # what the client sent is shortened and cleared before it is echoed
+  req GET "/v1/models/bad%0A%22id%22$(printf 'z%.0s' {1..200})"
+  assert_equal "$STATUS" "404"
+  local msg
+  msg="$(json_get - '["error"]["message"]' <<<"$BODY")"
+  [[ "$msg" == "the model 'bad??id?zzz"*"zzz...' does not exist; GET /v1/models lists the models there are" ]]
+  [[ "$msg" != *$'\n'* && "$msg" != *'"'* ]]
+  # each was a lookup in the list the upstream sent
+  assert_equal "$(fake_count models)" "3"
+  eventually '[ "$(log_lines | grep -c " GET /v1/models/gpt-99 model=gpt-99 status=404 bytes=[0-9]* ms=[0-9.]* note=\"model_not_found\"$")" -eq 1 ]'
+  # "/models/" without an id is no route at all
+  req GET /v1/models/
+  assert_equal "$STATUS" "404"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "unknown_route"
+  assert_equal "$(fake_count models)" "3"
+}
+
+@test "GET /v1/models/{id} relays upstream errors as GET /v1/models does" {
+  fake_script models '[{"status": 429, "retry_after": 3}, {"status": 500, "body": "oops, upstream broke", "content_type": "text/plain"}, {"body": {"data": "not a list"}}]'
+  serve_start
+  req GET /v1/models/gpt-4.1
+  assert_equal "$STATUS" "429"
+  assert_equal "$(header Retry-After)" "3"
+  # the upstream's own {"error":{...}}, relayed as it is
+  assert_equal "$(jq -c . <<<"$BODY")" '{"error":{"message":"Too Many Requests","code":"rate_limited"}}'
+  req GET /v1/models/gpt-4.1
+  assert_equal "$STATUS" "500"
+  assert_equal "$(json_get - '["error"]["message"]' <<<"$BODY")" "oops, upstream broke"
+  assert_equal "$(json_get - '["error"]["type"]' <<<"$BODY")" "server_error"
+  req GET /v1/models/gpt-4.1
+  assert_equal "$STATUS" "502"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "bad_upstream_answer"
+  assert_equal "$(fake_count models)" "3"
+}
+
+@test "HEAD on /models, /models/{id} and /healthz: 200, the headers, no body" {
+  serve_start
+  local path len
+  for path in /v1/models /models /v1/models/gpt-4o /models/gpt-4o; do
+    req GET "$path"
+    assert_equal "$STATUS" "200"
+    len="$(wc -c <"$BATS_TEST_TMPDIR/body")"
+    run --separate-stderr raw_head "$path"
+    assert_success
+    assert_line --index 0 "HTTP/1.1 200 OK"
+    assert_line --regexp '^Content-Type: application/json'
+    # the length of the body a GET gets, and none of its bytes
+    assert_line "Content-Length: $len"
+    assert_line --index -1 "body bytes: 0"
+  done
+  # the upstream got GETs (a HEAD is answered from a GET of the list)
+  assert_equal "$(fake_count models)" "8"
+  assert_equal "$(fake_log models | jq -c '[.requests[].method] | unique')" '["GET"]'
+  for path in /healthz /v1/healthz; do
+    run --separate-stderr raw_head "$path"
+    assert_success
+    assert_line --index 0 "HTTP/1.1 200 OK"
+    assert_line --regexp '^Content-Type: application/json'
+    assert_line --regexp '^Content-Length: [1-9][0-9]*$'
+    assert_line --index -1 "body bytes: 0"
+  done
+  eventually '[ "$(log_lines | grep -c " HEAD /healthz model=- status=200 ")" -eq 1 ]'
+  eventually '[ "$(log_lines | grep -c " HEAD /v1/models/gpt-4o model=gpt-4o status=200 ")" -eq 1 ]'
+}
+
 @test "POST /v1/embeddings and /embeddings relay the vectors" {
   serve_start
   local direct
@@ -349,7 +496,14 @@ print(list(json.load(sys.stdin)["copilot_tokens"].values())[0]["expires_at"])')"
   req POST /v1/models -d '{}'
   assert_equal "$STATUS" "405"
   assert_equal "$(header Allow)" "GET, HEAD"
+  for path in /v1/models/gpt-4.1 /models/gpt-4.1; do
+    req DELETE "$path"
+    assert_equal "$STATUS" "405"
+    assert_equal "$(header Allow)" "GET, HEAD"
+    assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "method_not_allowed"
+  done
   assert_equal "$(fake_count chat)" "0"
+  assert_equal "$(fake_count models)" "0"
 }
 
 @test "a body that is not a JSON object gets 400 without reaching the upstream" {
@@ -563,6 +717,49 @@ print(s, end="")' >"$BATS_TEST_TMPDIR/exact"
   assert_equal "$(fake_count chat)" "0"
 }
 
+@test "--max-connections: a connection past the limit is closed unanswered, and served once one ends" {
+  serve_start --max-connections 2 --verbose
+  # two idle connections take both places until "release" exists
+  python3 - "$SERVE_PORT" "$BATS_TEST_TMPDIR" <<'EOF' 3>&- &
+import os, socket, sys, time
+port, d = int(sys.argv[1]), sys.argv[2]
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+open(os.path.join(d, "held"), "w").close()
+for _ in range(1200):  # 60 s at most, should the test die
+    if os.path.exists(os.path.join(d, "release")):
+        break
+    time.sleep(0.05)
+for s in held:
+    s.close()
+EOF
+  BG_PIDS=($!)
+  eventually '[ -e "$BATS_TEST_TMPDIR/held" ]'
+  # the kernel completes the handshake, libmicrohttpd accepts and closes at
+  # once: end of file before a single byte
+  run --separate-stderr python3 - "$SERVE_PORT" <<'EOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
+print(repr(s.recv(1)))
+EOF
+  assert_success
+  assert_output "b''"
+  # curl's request races the close: an empty reply (52), or a reset (56)
+  # when the request was still unread in the socket that was closed
+  run --separate-stderr curl -sS --noproxy '*' -m 30 -o /dev/null -w '%{http_code}' "$SERVE_URL/healthz"
+  [[ "$status" == 52 || "$status" == 56 ]]
+  assert_output "000"
+  [[ "$stderr" == *"Empty reply from server"* || "$stderr" == *"Connection reset by peer"* ]]
+  # --verbose names the cause; neither attempt became a request: no request line
+  eventually '[ "$(grep -c "^copilot-serve: libmicrohttpd: Server reached connection limit. Closing inbound connection.$" "$SERVE_ERR")" -eq 2 ]'
+  assert_equal "$(log_lines)" ""
+  # once the held connections are gone, clients are served again
+  touch "$BATS_TEST_TMPDIR/release"
+  eventually '[ "$(curl -s --noproxy "*" -m 5 -o /dev/null -w "%{http_code}" "$SERVE_URL/healthz")" = 200 ]'
+  req GET /v1/models/gpt-4.1
+  assert_equal "$STATUS" "200"
+  assert_equal "$(json_get - '["id"]' <<<"$BODY")" "gpt-4.1"
+}
+
 @test "20 concurrent streams all complete" {
   # each stream written in 64-byte pieces with pauses, so that they overlap
   fake_script chat '[{"stream": {"split": 64}, "repeat": 20}]'
@@ -587,28 +784,36 @@ print(s, end="")' >"$BATS_TEST_TMPDIR/exact"
   # a stream that would drip for minutes
   fake_script chat '[{"stream": {"repeat_chunk": "x", "count": 100000}, "drip": 0.001}]'
   serve_start
+  # connections kept open for reuse (the token exchange's) are not the stream's
+  local kept
+  kept="$(upstream_connections)"
   curl -sS -N --noproxy '*' -m 2 -o "$BATS_TEST_TMPDIR/got" \
     -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- &
   local client=$!
   BG_PIDS=("$client")
   # streaming: bytes reach the client while the upstream is still sending
   eventually '[ -s "$BATS_TEST_TMPDIR/got" ]'
-  assert_equal "$(upstream_connections)" "1"
+  assert_equal "$(upstream_connections)" "$((kept + 1))"
+  assert_equal "$(upstream_in_flight)" "1"
   wait "$client" || true  # curl gives up after 2 s (exit 28)
   head -c 6 "$BATS_TEST_TMPDIR/got" | grep -q '^data: '
-  eventually '[ "$(upstream_connections)" = 0 ]'
+  # an aborted transfer's connection is closed, not kept for reuse
+  eventually '[ "$(upstream_connections)" = "$kept" ]'
+  eventually '[ "$(upstream_in_flight)" = 0 ]'
   eventually 'grep -q " stream status=200 .*note=\"client closed\"" "$SERVE_ERR"'
 }
 
 @test "a client that leaves before the answer begins is logged as 499 and frees the upstream" {
   fake_script chat '[{"delay": 2}]'
   serve_start
+  local kept
+  kept="$(upstream_connections)"
   run curl -sS --noproxy '*' -m 0.5 -d "$(chat_json "slow" true)" "$SERVE_URL/v1/chat/completions"
   assert_failure 28
   eventually 'grep -q " stream status=499 .*note=\"client closed\"" "$SERVE_ERR"'
   # once the delayed answer begins, the upstream transfer sees nobody wants it
-  eventually '[ "$(fake_log chat | json_get - "[\"requests\"][0][\"status\"]")" = 200 ]'
-  eventually '[ "$(upstream_connections)" = 0 ]'
+  eventually '[ "$(upstream_in_flight)" = 0 ]'
+  eventually '[ "$(upstream_connections)" = "$kept" ]'
 }
 
 @test "SIGTERM stops accepting, lets a stream in flight finish, and exits 0" {
@@ -654,18 +859,41 @@ print(s, end="")' >"$BATS_TEST_TMPDIR/exact"
   grep -q 'warning: stopping with 1 request unfinished' "$SERVE_ERR"
 }
 
-@test "an upstream that never answers does not keep the server from exiting" {
-  fake_script chat '[{"hang": true}]'
+@test "an upstream that never answers is let go at shutdown: the server stops cleanly" {
+  fake_script chat '[{"hang": true, "repeat": 2}]'
   serve_start --grace 0
+  # one buffered answer, one stream
   curl -sS --noproxy '*' -m 30 -o /dev/null -d "$(chat_json x)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- &
   BG_PIDS=($!)
-  eventually '[ "$(fake_count chat)" = 1 ]'
+  curl -sS -N --noproxy '*' -m 30 -o /dev/null -d "$(chat_json y true)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- &
+  BG_PIDS+=($!)
+  eventually '[ "$(fake_count chat)" = 2 ]'
+  assert_equal "$(upstream_in_flight)" "2"
   local pid=$SERVE_PID status=0
   kill -TERM "$pid"
   wait "$pid" || status=$?
   SERVE_PID=
   assert_equal "$status" "0"
-  grep -q 'warning: exiting with 1 upstream transfer still open' "$SERVE_ERR"
+  # The silent transfer was cancelled, not abandoned to _Exit.
+  run ! grep -q 'still open' "$SERVE_ERR"
+  grep -q '^copilot-serve: stopped$' "$SERVE_ERR"
+}
+
+@test "a silent upstream stream whose client left is let go before shutdown" {
+  fake_script chat '[{"hang": true}]'
+  serve_start --grace 0
+  curl -sS -N --noproxy '*' -m 1 -o /dev/null -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- || true
+  eventually 'grep -q "POST /v1/chat/completions .*status=499" "$SERVE_ERR"'
+  # the upstream has sent nothing, yet its transfer is cancelled (the hang
+  # lasts as long as the fake server does)
+  eventually '[ "$(upstream_in_flight)" = 0 ]'
+  local pid=$SERVE_PID status=0
+  kill -TERM "$pid"
+  wait "$pid" || status=$?
+  SERVE_PID=
+  assert_equal "$status" "0"
+  run ! grep -q 'still open' "$SERVE_ERR"
+  grep -q '^copilot-serve: stopped$' "$SERVE_ERR"
 }
 
 # --- the log ----------------------------------------------------------------------------

@@ -23,6 +23,19 @@ OUT="${BENCH_OUT:-$REPO/build/bench/serve}"
 DURATION=2 ROUNDS=5
 [[ -n "${BENCH_QUICK:-}" ]] && DURATION=1 ROUNDS=3
 CONC=(${BENCH_SERVE_CONC:-1 8 32})
+# BENCH_SERVE_PIN=1 (the default on 2 CPUs or more): the fake server and the
+# load run on CPU 0, copilot-serve on CPU 1. The real upstream is a remote
+# service whose CPU copilot-serve never takes; on a shared CPU every cycle
+# the proxy spends would be taken from the fake upstream and the clients,
+# and the ratio would measure that contention instead of what the hop adds.
+# BENCH_SERVE_PIN=0 shares every CPU (reported as such).
+PIN="${BENCH_SERVE_PIN:-}"
+if [[ -z "$PIN" ]]; then
+  PIN=0
+  [[ "$(nproc)" -ge 2 ]] && command -v taskset >/dev/null && PIN=1
+fi
+PIN_LOAD=() PIN_SERVE=()
+[[ "$PIN" == 1 ]] && PIN_LOAD=(taskset -c 0) PIN_SERVE=(taskset -c 1)
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "bench-serve: $*"; exit 1; }
@@ -51,7 +64,7 @@ export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"
 # A copy, so that a rebuild in the tree during the run cannot swap the binary.
 cp "$BIN/copilot-serve" "$TMP/copilot-serve"
 
-python3 "$REPO/tests/fake-github/server.py" --port-file "$TMP/port" --watch-pid $$ \
+"${PIN_LOAD[@]}" python3 "$REPO/tests/fake-github/server.py" --port-file "$TMP/port" --watch-pid $$ \
   </dev/null >/dev/null 2>"$TMP/fake.err" &
 FAKE_PID=$!
 for _ in $(seq 100); do [[ -s "$TMP/port" ]] && break; sleep 0.05; done
@@ -67,7 +80,7 @@ TOKEN="$(ctl POST /_control/mint '{"ttl": 7200}' | python3 -c 'import json,sys; 
 ctl POST /_control/config '{"token_ttl": 7200}' >/dev/null
 
 serve_start() {
-  "$TMP/copilot-serve" --listen 127.0.0.1:0 "$@" </dev/null 2>"$TMP/serve.err" &
+  "${PIN_SERVE[@]}" "$TMP/copilot-serve" --listen 127.0.0.1:0 "$@" </dev/null 2>"$TMP/serve.err" &
   SERVE_PID=$!
   local url=""
   for _ in $(seq 200); do
@@ -87,15 +100,25 @@ serve_stop() {
 load() {
   local label="$1" target="$2" round="$3" url="$4"
   shift 4
-  local json
-  json="$(python3 "$HERE/load.py" "$url" --duration "$DURATION" "$@")"
+  local json cpu0 cpu1
+  cpu0="$(serve_cpu_ticks)"
+  json="$("${PIN_LOAD[@]}" python3 "$HERE/load.py" "$url" --duration "$DURATION" "$@")"
+  cpu1="$(serve_cpu_ticks)"
   say "  $label $target #$round: $json"
   python3 -c 'import json, sys
 d = json.loads(sys.argv[1]); d["label"] = sys.argv[2]; d["target"] = sys.argv[3]; d["round"] = int(sys.argv[4])
-print(json.dumps(d))' "$json" "$label" "$target" "$round" >>"$OUT/results.jsonl"
+# copilot-serve CPU time (user + system) during the round, per request it answered
+if d["target"] == "serve" and d["ok"]:
+    d["serve_cpu_us_per_request"] = round((int(sys.argv[6]) - int(sys.argv[5])) * 1e6 / int(sys.argv[7]) / d["ok"], 1)
+print(json.dumps(d))' "$json" "$label" "$target" "$round" "$cpu0" "$cpu1" "$(getconf CLK_TCK)" >>"$OUT/results.jsonl"
 }
+# utime + stime of copilot-serve, in clock ticks (fields 14 and 15 of stat;
+# the command name in field 2 has no spaces).
+serve_cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVE_PID/stat"; }
 
-say "bench-serve: fake server $FAKE_URL, $ROUNDS rounds of $DURATION s per cell, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+pinning="every process shares every CPU"
+[[ "$PIN" == 1 ]] && pinning="fake server and load on CPU 0, copilot-serve on CPU 1"
+say "bench-serve: fake server $FAKE_URL, $ROUNDS rounds of $DURATION s per cell, $(nproc) CPUs ($pinning), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 serve_start
 say "bench-serve: copilot-serve $SERVE_URL"
 # the log lines go to a file, as they would to a journal
@@ -122,7 +145,7 @@ rss_run() {
   local idle
   idle="$(awk '/^VmRSS/ {print $2}' "/proc/$SERVE_PID/status")"
   ctl POST /_control/script '{"route": "chat", "responses": [{"stream": {"repeat_chunk": "'"$(printf 'x%.0s' $(seq 100))"'", "count": 6000}, "repeat": -1}]}' >/dev/null
-  python3 "$HERE/load.py" "$SERVE_URL/v1/chat/completions" -c 32 --duration 5 --stream "$@" >"$TMP/rss.json" &
+  "${PIN_LOAD[@]}" python3 "$HERE/load.py" "$SERVE_URL/v1/chat/completions" -c 32 --duration 5 --stream "$@" >"$TMP/rss.json" &
   local lp=$! peak=0 v
   while kill -0 "$lp" 2>/dev/null; do
     v="$(awk '/^VmRSS/ {print $2}' "/proc/$SERVE_PID/status" 2>/dev/null || echo 0)"
@@ -150,24 +173,27 @@ cells = {}
 for r in rows:
     cells.setdefault(r["label"], {}).setdefault(r["target"], {})[r["round"]] = r
 med = statistics.median
-# The floor is a direct request on a new connection, which is what
-# copilot-serve itself makes upstream; a direct request on a kept-alive
-# connection is shown too (the fake server stalls those ~40 ms, see README).
-print("| load | floor rps | serve rps | serve/floor | floor p50 ms | serve p50 ms | added p50 ms | keep-alive direct rps / p50 ms | errors |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+# The floor is a direct request on a kept-alive connection, the best a
+# client can do without copilot-serve (which itself keeps its upstream
+# connections open). A direct request on a new connection per request is
+# shown too.
+print("| load | floor rps | serve rps | serve/floor | floor p50 ms | serve p50 ms | added p50 ms | serve CPU µs/request | new-connection direct rps / p50 ms | errors |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for label, c in cells.items():
     if label.startswith("rss"):
         continue
-    f, s, k = c["direct-newconn"], c["serve"], c["direct"]
+    f, s, k = c["direct"], c["serve"], c["direct-newconn"]
     rounds = sorted(set(f) & set(s))
     ratio = med([s[i]["rps"] / f[i]["rps"] for i in rounds if f[i]["rps"]])
     added = med([s[i]["p50_ms"] - f[i]["p50_ms"] for i in rounds
                  if s[i]["p50_ms"] is not None and f[i]["p50_ms"] is not None])
     errors = sum(x["errors"] for t in (f, s, k) for x in t.values())
-    print("| %s | %.0f | %.0f | %.0f%% | %.2f | %.2f | %+.2f | %.0f / %.2f | %d |" % (
+    cpu = [x["serve_cpu_us_per_request"] for x in s.values() if "serve_cpu_us_per_request" in x]
+    print("| %s | %.0f | %.0f | %.0f%% | %.2f | %.2f | %+.2f | %s | %.0f / %.2f | %d |" % (
         label, med([x["rps"] for x in f.values()]), med([x["rps"] for x in s.values()]),
         100 * ratio, med([x["p50_ms"] for x in f.values()]), med([x["p50_ms"] for x in s.values()]),
-        added, med([x["rps"] for x in k.values()]), med([x["p50_ms"] for x in k.values()]), errors))
+        added, "%.0f" % med(cpu) if cpu else "-",
+        med([x["rps"] for x in k.values()]), med([x["p50_ms"] for x in k.values()]), errors))
 print()
 print("| memory | idle RSS | peak RSS (sampled) | VmHWM | streams done | errors |")
 print("|---|---:|---:|---:|---:|---:|")

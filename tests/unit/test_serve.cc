@@ -129,6 +129,34 @@ TEST(every_route_answers_with_and_without_v1) {
     }
 }
 
+TEST(models_by_id_take_everything_after_models_as_the_id) {
+    using copilot::Route;
+    for (const char* prefix : {"", "/v1"}) {
+        const std::string p = prefix;
+        for (const char* method : {"GET", "HEAD"}) {
+            auto m = copilot::match_route(method, p + "/models/gpt-4.1");
+            CHECK(m.route == Route::models);
+            CHECK_EQ(m.upstream_path, "/models");  // the list: Copilot has no /models/{id}
+            CHECK_EQ(m.model_id, "gpt-4.1");
+        }
+        CHECK_EQ(copilot::match_route("GET", p + "/models/ft:gpt-4o:org:x").model_id,
+                 "ft:gpt-4o:org:x");
+        CHECK_EQ(copilot::match_route("GET", p + "/models/org/model.v2").model_id, "org/model.v2");
+        CHECK_EQ(copilot::match_route("GET", p + "/models/v1/models").model_id, "v1/models");
+        auto w = copilot::match_route("POST", p + "/models/gpt-4.1");
+        CHECK(w.route == Route::wrong_method);
+        CHECK_EQ(w.allow, "GET, HEAD");
+        CHECK_EQ(w.model_id, "");
+        // "/models/" alone names no model: not a route (the list is at /models)
+        CHECK(copilot::match_route("GET", p + "/models/").route == Route::not_found);
+        CHECK(copilot::match_route("POST", p + "/models/").route == Route::not_found);
+    }
+    CHECK_EQ(copilot::match_route("GET", "/models").model_id, "");
+    CHECK(copilot::match_route("GET", "/modelsx").route == Route::not_found);
+    CHECK(copilot::match_route("GET", "/v2/models/gpt-4.1").route == Route::not_found);
+    CHECK(copilot::match_route("GET", "/chat/completions/x").route == Route::not_found);
+}
+
 TEST(unknown_paths_and_wrong_methods_are_told_apart) {
     using copilot::Route;
     CHECK(copilot::match_route("GET", "/").route == Route::not_found);
@@ -224,6 +252,53 @@ TEST(the_model_list_gets_openai_fields) {
     CHECK_THROWS(copilot::openai_models("{}"), Exit::protocol);
     CHECK_THROWS(copilot::openai_models("not json"), Exit::protocol);
     CHECK_THROWS(copilot::openai_models(R"({"data":{}})"), Exit::protocol);
+}
+
+TEST(one_model_has_the_shape_of_a_list_entry) {
+    const std::string list =
+        R"({"data":[{"id":"gpt-4.1","vendor":"Azure OpenAI","capabilities":{"type":"chat"}},)"
+        R"({"name":"no id"},7,{"id":"ft:gpt-4o:org:x","object":"model","owned_by":"me","created":5},)"
+        R"({"id":"gpt-4.1","vendor":"second"}],"object":"list"})";
+    auto one = copilot::openai_model(list, "gpt-4.1");
+    CHECK(one.has_value());
+    // byte for byte the entry the list gives (the first of two with that id)
+    auto all = parse(copilot::openai_models(list));
+    CHECK_EQ(*one, copilot::json_dump(all["data"][0]));
+    auto d = parse(*one);
+    CHECK_EQ(str(d, "id"), "gpt-4.1");
+    CHECK_EQ(str(d, "object"), "model");
+    CHECK_EQ(str(d, "owned_by"), "Azure OpenAI");
+    CHECK(d["created"].IsInt());
+    CHECK(d["capabilities"].IsObject());
+    auto ft = parse(*copilot::openai_model(list, "ft:gpt-4o:org:x"));
+    CHECK_EQ(str(ft, "owned_by"), "me");
+    CHECK_EQ(ft["created"].GetInt(), 5);
+    auto bare = parse(*copilot::openai_model(R"([{"id":"x"}])", "x"));
+    CHECK_EQ(str(bare, "owned_by"), "github-copilot");
+    // ids match exactly
+    CHECK(!copilot::openai_model(list, "GPT-4.1"));
+    CHECK(!copilot::openai_model(list, "gpt-4"));
+    CHECK(!copilot::openai_model(list, ""));
+    CHECK(!copilot::openai_model(list, "no id"));
+    CHECK_THROWS(copilot::openai_model("{}", "x"), Exit::protocol);
+    CHECK_THROWS(copilot::openai_model("not json", "x"), Exit::protocol);
+}
+
+TEST(an_unknown_model_gets_a_404_body_naming_it_cleanly) {
+    auto d = parse(copilot::model_not_found_body("gpt-99"));
+    CHECK_EQ(str(d["error"], "message"),
+             "the model 'gpt-99' does not exist; GET /v1/models lists the models there are");
+    CHECK_EQ(str(d["error"], "type"), copilot::error_type_for_status(404));
+    CHECK_EQ(str(d["error"], "type"), "invalid_request_error");
+    CHECK_EQ(str(d["error"], "code"), "model_not_found");
+    CHECK(d["error"]["param"].IsNull());
+    // what the client sent is shortened and cleared of control characters and quotes
+    auto e = parse(copilot::model_not_found_body("x\r\n\"\x1b[31m" + std::string(500, 'm')));
+    const std::string m = str(e["error"], "message");
+    CHECK(m.rfind("the model 'x????[31m", 0) == 0);
+    CHECK(m.find_first_of("\r\n\"\x1b") == std::string::npos);
+    CHECK(m.find("mmm...' does not exist") != std::string::npos);
+    CHECK(m.size() < 160);
 }
 
 TEST(upstream_errors_become_openai_errors) {
@@ -548,7 +623,7 @@ TEST(health_reports_state_and_expiry_without_secrets) {
     s.api_url = "https://api.githubcopilot.com";
     s.expires_at = 2000;
     s.refresh_at = 1500;
-    const std::string h = copilot::health_json(s, "github.com", 1000, 3);
+    const std::string h = copilot::health_json(s, "github.com", 1000, 3, 2);
     CHECK(h.find("secret") == std::string::npos);
     auto d = parse(h);
     CHECK_EQ(str(d, "status"), "ok");
@@ -557,13 +632,14 @@ TEST(health_reports_state_and_expiry_without_secrets) {
     CHECK_EQ(d["token_expires_in"].GetInt64(), int64_t{1000});
     CHECK_EQ(d["token_refresh_at"].GetInt64(), int64_t{1500});
     CHECK_EQ(d["requests_in_flight"].GetInt64(), int64_t{3});
+    CHECK_EQ(d["upstream_requests_in_flight"].GetInt64(), int64_t{2});
 
     copilot::TokenStatus w;
     w.state = copilot::TokenStatus::State::login_pending;
     w.user_code = "ABCD-1234";
     w.verification_uri = "https://github.com/login/device";
     w.problem = "waiting for GitHub login: enter ABCD-1234 at https://github.com/login/device";
-    auto e = parse(copilot::health_json(w, "github.com", 1000, 0));
+    auto e = parse(copilot::health_json(w, "github.com", 1000, 0, 0));
     CHECK_EQ(str(e, "status"), "waiting_for_login");
     CHECK(!e["logged_in"].GetBool());
     CHECK(e["token_expires_at"].IsNull());

@@ -221,9 +221,9 @@ int body(int argc, char** argv) {
     server.stop();
     keeper->stop();
     if (!proxy->wait_idle(std::chrono::seconds(2))) {
-        // An upstream transfer that sees no byte cannot be interrupted; the
-        // process ends without waiting for it (and without running static
-        // destructors under its feet).
+        // Cancelled transfers end within a second or so; one that still
+        // has not (a libcurl call that does not return) is not waited for,
+        // and static destructors must not run under its feet.
         tool::warn("exiting with " + plural(proxy->running(), "upstream transfer", "upstream transfers") +
                    " still open");
         std::_Exit(0);

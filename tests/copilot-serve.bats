@@ -780,6 +780,19 @@ EOF
   eventually '[ "$(log_lines | grep -c " stream status=200 ")" -eq 20 ]'
 }
 
+@test "requests on one client connection reuse one upstream connection" {
+  serve_start
+  # three requests on one kept-alive client connection
+  run -0 curl -sS --noproxy '*' -m 10 -o /dev/null -o /dev/null -o /dev/null \
+    -d "$(chat_json x)" "$SERVE_URL/v1/chat/completions" "$SERVE_URL/v1/chat/completions" \
+    "$SERVE_URL/v1/chat/completions"
+  fake_log chat >"$BATS_TEST_TMPDIR/log.json"
+  assert_equal "$(jq '.requests | length' "$BATS_TEST_TMPDIR/log.json")" "3"
+  # one client port upstream: the connection was kept, not opened per request
+  assert_equal "$(jq '[.requests[].peer_port] | unique | length' "$BATS_TEST_TMPDIR/log.json")" "1"
+  assert_equal "$(jq '[.requests[].status] | unique' -c "$BATS_TEST_TMPDIR/log.json")" "[200]"
+}
+
 @test "a client that disconnects mid-stream frees the upstream connection" {
   # a stream that would drip for minutes
   fake_script chat '[{"stream": {"repeat_chunk": "x", "count": 100000}, "drip": 0.001}]'

@@ -1147,8 +1147,13 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
                 return;
             }
             const bool timed_out = msg.find("timed out") != std::string::npos;
-            ex.set_head(error_response(timed_out ? 504 : 502, "cannot reach the Copilot API: " + msg,
-                                       "upstream_unreachable", "upstream unreachable"));
+            if (e.code() == Exit::protocol)  // reached, but the answer was cut off or too large
+                ex.set_head(error_response(502, "the Copilot API sent a broken answer: " + msg,
+                                           "bad_upstream_answer", "bad upstream answer"));
+            else
+                ex.set_head(error_response(timed_out ? 504 : 502,
+                                           "cannot reach the Copilot API: " + msg,
+                                           "upstream_unreachable", "upstream unreachable"));
             if (queue) queue->finish();
             return;
         }

@@ -512,6 +512,21 @@ EOF
   assert_equal "$(fake_last chat '["path"]')" /v1/chat/completions
 }
 
+@test "each request on a kept-alive connection is answered from its own body" {
+  tok="$(fake_copilot_token)"
+  local h=(-H "Authorization: Bearer $tok" -H "Editor-Version: $EV" -H 'Content-Type: application/json')
+  # curl --next sends the second request on the connection of the first
+  run -0 curl -sS --noproxy '*' -m 10 "${h[@]}" -o "$BATS_TEST_TMPDIR/a" \
+    --data-binary '{"model":"gpt-4.1","messages":[{"role":"user","content":"first"}]}' \
+    "$FAKE_URL/chat/completions" --next "${h[@]}" -o "$BATS_TEST_TMPDIR/b" \
+    --data-binary '{"model":"gpt-4.1","messages":[{"role":"user","content":"second"}]}' \
+    "$FAKE_URL/chat/completions"
+  assert_equal "$(json_get "$BATS_TEST_TMPDIR/a" '["choices"][0]["message"]["content"]')" "You said: first"
+  assert_equal "$(json_get "$BATS_TEST_TMPDIR/b" '["choices"][0]["message"]["content"]')" "You said: second"
+  # the same connection: one client port for both
+  assert_equal "$(fake_log chat | jq '[.requests[].peer_port] | unique | length')" 1
+}
+
 @test "config reply overrides the reply text" {
   fake_config '{"reply": "fixed answer"}'
   run chat "$(fake_copilot_token)" "$PLAIN_REQ"

@@ -696,6 +696,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         self.req_headers = self.lower_headers()
         self.req_body = body
+        # One handler serves every request of a kept-alive connection: what
+        # was parsed from the previous request's body must not answer this one.
+        self._req_json = None
         self.req_query = query
         route = match_route(path)
         entry = {"method": self.command, "path": path, "query": query,
@@ -877,7 +880,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # ---- request helpers
 
     def request_json(self):
-        if not hasattr(self, "_req_json"):
+        if getattr(self, "_req_json", None) is None:
             try:
                 v = json.loads(self.req_body.decode("utf-8")) if self.req_body else None
             except (ValueError, UnicodeDecodeError):

@@ -311,6 +311,7 @@ struct Transfer {
     long status_seen = 0;         // from the last status line
     size_t header_bytes = 0;
     size_t streamed_bytes = 0;    // bytes handed to on_body
+    bool head_reported = false;   // on_head called
     bool too_large = false;
     bool too_many_headers = false;
     bool stopped_by_callback = false;
@@ -377,6 +378,10 @@ size_t on_write(char* data, size_t size, size_t n, void* userp) {
     try {
         long status = t->status_seen;
         if (t->req->on_body && status >= 200 && status < 300) {
+            if (!t->head_reported) {
+                t->head_reported = true;
+                if (t->req->on_head) t->req->on_head(status, t->resp.headers);
+            }
             t->resp.body_streamed = true;
             t->streamed_bytes += len;
             if (!t->req->on_body(std::string_view(data, len))) {

@@ -43,6 +43,10 @@ struct HttpRequest {
     // HttpResponse::body (only for 2xx answers; error bodies are still
     // buffered so they can be reported). Return false to stop the transfer.
     std::function<bool(std::string_view)> on_body;
+    // Streaming: called once, just before the first on_body call, with the
+    // answer's status and headers (names lower-cased), so that a relay can
+    // pass them on before the body.
+    std::function<void(long status, const HeaderList& headers)> on_head;
 
     // Polled while the transfer runs (at least once a second, even when
     // nothing arrives) and during the waits between retries: true ends the

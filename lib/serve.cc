@@ -1078,6 +1078,8 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
     // space: that byte tells an event stream from a server that ignored
     // "stream": true and sent one JSON object.
     bool started = false;
+    long up_status = 200;  // a stream's status and type, from the upstream's head
+    std::string up_type;
     std::string lead;
     std::string tail;  // the last bytes relayed, to end a cut stream cleanly
     auto remember_tail = [&tail](std::string_view b) {
@@ -1109,6 +1111,12 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
         r.max_body = opts_.max_answer;
         r.cancelled = [&ex] { return ex.cancelled(); };
         if (stream) {
+            r.on_head = [&](long status, const HeaderList& headers) {
+                up_status = status;
+                for (const auto& [name, value] : headers)
+                    if (name == "content-type" && value.find_first_of("\r\n") == std::string::npos)
+                        up_type = value;
+            };
             r.on_body = [&](std::string_view bytes) -> bool {
                 if (!started) {
                     lead.append(bytes.data(), bytes.size());
@@ -1116,10 +1124,14 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
                     if (at == std::string::npos && lead.size() < 4096) return !queue->cancelled();
                     started = true;
                     ProxyResponse head;
-                    head.status = 200;
+                    head.status = up_status;
                     const bool json = at != std::string::npos && lead[at] == '{';
+                    // The upstream's own type when it gave one (an HTML error
+                    // page stays HTML); else what the first byte says.
                     head.headers.push_back(
-                        {"Content-Type", json ? "application/json" : "text/event-stream"});
+                        {"Content-Type", !up_type.empty() ? up_type
+                                         : json           ? "application/json"
+                                                          : "text/event-stream"});
                     head.headers.push_back({"Cache-Control", "no-cache"});
                     head.stream = queue;
                     ex.set_head(std::move(head));

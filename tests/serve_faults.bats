@@ -390,9 +390,8 @@ cell() {
     ;;
   relay)
     cmp -s "$body" <(upstream_body "$f" "$col") || why+=" the body was not relayed unchanged: $(head -c 200 "$body" 2>/dev/null);"
-    # A plain answer keeps the upstream's Content-Type; a stream's is
-    # chosen by copilot-serve (text/event-stream unless it is JSON).
-    if [[ "$col" == plain && "$f" == html ]]; then
+    # The upstream's Content-Type is kept, for a stream too.
+    if [[ "$f" == html ]]; then
       [[ "$ct" == text/html* ]] || why+=" Content-Type '$ct', expected the upstream's text/html;"
     fi
     ;;

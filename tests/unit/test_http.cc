@@ -850,3 +850,38 @@ TEST(cancelled_before_start_sends_nothing) {
     CHECK(resp.aborted_by_callback);
     CHECK_EQ(log_count("user"), 0u);
 }
+
+TEST(on_head_comes_once_before_the_body) {
+    NEED_SERVER();
+    script("user", R"([{"big_body":300000}])");
+    HttpRequest r = user_request();
+    int heads = 0;
+    long head_status = 0;
+    std::string type;
+    size_t body_before_head = 0, got = 0;
+    r.on_head = [&](long status, const copilot::HeaderList& headers) {
+        ++heads;
+        head_status = status;
+        body_before_head = got;
+        for (const auto& [name, value] : headers)
+            if (name == "content-type") type = value;
+    };
+    r.on_body = [&](std::string_view chunk) {
+        got += chunk.size();
+        return true;
+    };
+    HttpResponse resp = copilot::http_perform(r);
+    CHECK_EQ(resp.status, 200L);
+    CHECK_EQ(heads, 1);
+    CHECK_EQ(head_status, 200L);
+    CHECK_EQ(body_before_head, size_t{0});
+    CHECK(!type.empty());
+    CHECK_EQ(got, size_t{300000});
+
+    // An error answer is buffered, not streamed: no head either.
+    script("user", R"([{"status":404,"body":{"message":"Not Found"}}])");
+    heads = 0;
+    resp = copilot::http_perform(r);
+    CHECK_EQ(resp.status, 404L);
+    CHECK_EQ(heads, 0);
+}

@@ -235,10 +235,12 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
             checked = now;
             return peer_gone(fd);
         });
-        if (impl->stopping.load())
-            return answer_error(c, ctx, 503, "the server is shutting down", "shutting_down",
-                                {{"Connection", "close"}});
-        if (whole.note == "cancelled" && peer_gone(fd)) return MHD_NO;  // nobody to answer
+        if (whole.note == "cancelled") {  // an answer that came in time is still given
+            if (impl->stopping.load())
+                return answer_error(c, ctx, 503, "the server is shutting down", "shutting_down",
+                                    {{"Connection", "close"}});
+            if (peer_gone(fd)) return MHD_NO;  // nobody to answer
+        }
         if (ctx->log.note.empty()) ctx->log.note = whole.note;
         restart_idle_clock(c, static_cast<unsigned int>(impl->opts.idle_timeout_s));
         return answer(c, ctx, whole.status, whole.body, whole.headers);

@@ -74,7 +74,9 @@ struct HttpResponse {
 // Performs the request with retries as configured. Each thread keeps its
 // connections open between requests (libcurl's connection cache), so a
 // second request to the same host reuses the connection and its TLS
-// session. Returns the final
+// session. When a kept connection turns out to be dead, libcurl sends the
+// request again on a new one, as our retries do: only when no byte of the
+// answer had come. Returns the final
 // response whatever its status (after retries are spent, a 429 or 5xx is
 // returned, not thrown). Throws Error:
 //   usage      the URL is refused by the policy (before any connection)

@@ -15,7 +15,6 @@
 #include "github.h"
 #include "paths.h"
 #include "tool.h"
-#include "version.h"
 
 namespace {
 
@@ -109,14 +108,7 @@ Flags parse_flags(int argc, char** argv) {
         ("version", "");
     auto r = opts.parse(argc, argv);
 
-    if (r.count("help")) {
-        tool::out(kUsage);
-        throw tool::Done{0};
-    }
-    if (r.count("version")) {
-        tool::out("copilot-chat " COPILOT_UTILS_VERSION "\n");
-        throw tool::Done{0};
-    }
+    tool::help_or_version(r.count("help"), r.count("version"), kUsage);
 
     Flags f;
     f.words = r.unmatched();

@@ -21,7 +21,6 @@
 #include "github.h"
 #include "paths.h"
 #include "tool.h"
-#include "version.h"
 
 namespace {
 
@@ -109,14 +108,7 @@ Flags parse_flags(int argc, char** argv) {
     opts.parse_positional({"args"});
     auto r = opts.parse(argc, argv);
 
-    if (r.count("help")) {
-        tool::out(opts.help());
-        throw tool::Done{0};
-    }
-    if (r.count("version")) {
-        tool::out(std::string("copilot-login ") + COPILOT_UTILS_VERSION + "\n");
-        throw tool::Done{0};
-    }
+    tool::help_or_version(r.count("help"), r.count("version"), opts.help());
 
     Flags f;
     f.host = r["host"].as<std::string>();

@@ -15,7 +15,6 @@
 #include "paths.h"
 #include "serve.h"
 #include "tool.h"
-#include "version.h"
 
 namespace {
 
@@ -98,14 +97,7 @@ Flags parse_flags(int argc, char** argv) {
         ("h,help", "")
         ("version", "");
     auto r = opts.parse(argc, argv);
-    if (r.count("help")) {
-        tool::out(kUsage);
-        throw tool::Done{0};
-    }
-    if (r.count("version")) {
-        tool::out("copilot-serve " COPILOT_UTILS_VERSION "\n");
-        throw tool::Done{0};
-    }
+    tool::help_or_version(r.count("help"), r.count("version"), kUsage);
     if (!r.unmatched().empty()) tool::usage_error("unexpected argument '" + r.unmatched()[0] + "'");
 
     Flags f;

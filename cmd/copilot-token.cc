@@ -21,7 +21,6 @@
 #include "paths.h"
 #include "token_check.h"
 #include "tool.h"
-#include "version.h"
 
 namespace {
 
@@ -130,14 +129,7 @@ Flags parse_flags(int argc, char** argv) {
         ("version", "");
     auto r = opts.parse(ours, argv);
 
-    if (r.count("help")) {
-        tool::out(kUsage);
-        throw tool::Done{0};
-    }
-    if (r.count("version")) {
-        tool::out("copilot-token " COPILOT_UTILS_VERSION "\n");
-        throw tool::Done{0};
-    }
+    tool::help_or_version(r.count("help"), r.count("version"), kUsage);
     if (!r.unmatched().empty()) tool::usage_error("unexpected argument '" + r.unmatched()[0] + "'");
 
     Flags f;

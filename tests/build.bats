@@ -16,7 +16,7 @@ setup() {
     dest="$BATS_TEST_TMPDIR/dest"
     run make -s -C "$REPO" install DESTDIR="$dest" PREFIX=/usr
     assert_success
-    for t in copilot-login copilot-token copilot-chat; do
+    for t in copilot-login copilot-token copilot-chat copilot-serve; do
         assert_file_executable "$dest/usr/bin/$t"
     done
     for m in "$REPO"/man/*.[157]; do
@@ -50,7 +50,7 @@ setup() {
 }
 
 @test "every executable answers --help on stdout with status 0" {
-    for t in copilot-login copilot-token copilot-chat; do
+    for t in copilot-login copilot-token copilot-chat copilot-serve; do
         run --separate-stderr "${COPILOT_UTILS_BIN:-$REPO/bin}/$t" --help
         assert_success
         assert_output --partial "$t"
@@ -58,8 +58,20 @@ setup() {
     done
 }
 
+@test "every executable answers --version with its name and the version, on stdout" {
+    local version
+    version="$(sed -n 's/^#define COPILOT_UTILS_VERSION "\(.*\)"$/\1/p' "$REPO/lib/version.h")"
+    [ -n "$version" ]
+    for t in copilot-login copilot-token copilot-chat copilot-serve; do
+        run --separate-stderr "${COPILOT_UTILS_BIN:-$REPO/bin}/$t" --version
+        assert_success
+        assert_output "$t $version"
+        [ -z "$stderr" ]
+    done
+}
+
 @test "the tools do not link libcurl: the network stack is loaded on demand" {
-    for t in copilot-login copilot-token copilot-chat; do
+    for t in copilot-login copilot-token copilot-chat copilot-serve; do
         run ldd "${COPILOT_UTILS_BIN:-$REPO/bin}/$t"
         assert_success
         refute_output --partial "libcurl"

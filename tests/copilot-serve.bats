@@ -7,6 +7,7 @@
 # the port from its "listening on" line.
 
 load helpers/common
+load helpers/serve
 
 setup_file() { fake_start; }
 teardown_file() { fake_stop; }
@@ -15,73 +16,14 @@ setup() {
   common_setup
   export PATH="${COPILOT_UTILS_BIN:-$REPO/bin}:$PATH"
   exec </dev/null
-  # The library exchanges this GitHub token (valid on the fake) for Copilot tokens.
-  export GITHUB_COPILOT_TOKEN=ghu_fake_valid
-  SERVE_PID=
-  SERVE_ERR="$BATS_TEST_TMPDIR/serve.err"
+  serve_setup
   BG_PIDS=()
 }
 
 teardown() {
-  local p running="${SERVE_PID:-}"
+  local p
   for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  serve_stop
-  # Every server a test left running must stop cleanly on SIGTERM, and no
-  # run may have tripped a sanitizer (make check SANITIZE=1).
-  if [[ -f "$SERVE_ERR" ]] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$SERVE_ERR"; then
-    cat "$SERVE_ERR" >&2
-    return 1
-  fi
-  if [[ -n "$running" && "$SERVE_STATUS" != 0 ]]; then
-    echo "copilot-serve exited with $SERVE_STATUS on SIGTERM:" >&2
-    cat "$SERVE_ERR" >&2
-    return 1
-  fi
-}
-
-# Starts copilot-serve in the background (listening on $SERVE_LISTEN, default
-# 127.0.0.1:0) and sets SERVE_URL from its "listening on" line.
-serve_start() {
-  : >"$SERVE_ERR"
-  copilot-serve --listen "${SERVE_LISTEN:-127.0.0.1:0}" "$@" \
-    </dev/null >"$BATS_TEST_TMPDIR/serve.out" 2>"$SERVE_ERR" 3>&- &
-  SERVE_PID=$!
-  local i url
-  for ((i = 0; i < 300; i++)); do
-    url="$(sed -n 's|^copilot-serve: listening on \(http://[^ ]*\)$|\1|p' "$SERVE_ERR")"
-    if [[ -n "$url" ]]; then
-      # 0.0.0.0 is where it listens, not where to connect
-      SERVE_URL="${url/0.0.0.0/127.0.0.1}"
-      SERVE_PORT="${url##*:}"
-      return 0
-    fi
-    if ! kill -0 "$SERVE_PID" 2>/dev/null; then
-      echo "copilot-serve exited at startup:" >&2
-      cat "$SERVE_ERR" >&2
-      SERVE_PID=
-      return 1
-    fi
-    sleep 0.05
-  done
-  echo "copilot-serve said no 'listening on' line within 15 s:" >&2
-  cat "$SERVE_ERR" >&2
-  return 1
-}
-
-# Stops it (SIGTERM, then SIGKILL after 10 s); sets SERVE_STATUS.
-serve_stop() {
-  local pid="${SERVE_PID:-}" i
-  SERVE_PID=
-  SERVE_STATUS=
-  [[ -n "$pid" ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 200; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null
-  SERVE_STATUS=$?
+  serve_teardown
 }
 
 # req METHOD PATH [curl args]: STATUS, BODY and the headers file $HDRS.
@@ -118,12 +60,6 @@ EOF
 # The value of a response header from the last req.
 header() { sed -n "s/^$1: *\\(.*\\)\\r\$/\\1/Ip" "$HDRS" | head -n1; }
 
-chat_json() {  # chat_json PROMPT [true|false]
-  python3 -c 'import json, sys
-print(json.dumps({"model": "gpt-4.1", "stream": sys.argv[2] == "true",
-                  "messages": [{"role": "user", "content": sys.argv[1]}]}))' "$1" "${2:-false}"
-}
-
 # The text of an SSE chat stream on stdin: the content deltas joined.
 stream_text() {
   python3 -c 'import json, sys
@@ -139,11 +75,6 @@ print("".join(out))'
 ends_with_done() { tail -c 14 "$1" | cmp -s - <(printf 'data: [DONE]\n\n'); }
 
 # Established TCP connections from the server process to the fake server.
-# Exchanges with the upstream not yet finished, from /healthz.
-upstream_in_flight() {
-  curl -sS --noproxy '*' -m 10 "$SERVE_URL/healthz" | jq -r .upstream_requests_in_flight
-}
-
 upstream_connections() {
   python3 - "$SERVE_PID" "$FAKE_PORT" <<'EOF'
 import os, sys
@@ -169,19 +100,6 @@ for table in ("/proc/net/tcp", "/proc/net/tcp6"):
 print(n)
 EOF
 }
-
-# eventually 'SHELL CONDITION': waits up to 10 s for it to hold (evaluated
-# afresh each time, so "$(...)" inside the quotes is re-run).
-eventually() {
-  local i
-  for ((i = 0; i < 200; i++)); do
-    eval "$1" && return 0
-    sleep 0.05
-  done
-  eval "$1"
-}
-
-log_lines() { grep -E '^copilot-serve: [0-9a-f.:]+ [A-Z]+ ' "$SERVE_ERR" || true; }
 
 # --- command line -------------------------------------------------------------
 

@@ -20,6 +20,7 @@
 # teardown_file prints the matrix (case x step -> ok/FAIL) on the TAP stream.
 
 load helpers/common
+load helpers/matrix
 load helpers/state
 
 # The hang guard, in seconds: far beyond the worst documented give-up time of
@@ -39,7 +40,8 @@ setup_file() {
 
 teardown_file() {
   fake_stop
-  print_matrix >&3
+  print_matrix "fault matrix (case x step): ok = documented exit code, one-line cause on stderr," \
+    "no signal, no hang, files intact or replaced whole" case "${STEPS[@]}" >&3
 }
 
 setup() {
@@ -204,8 +206,6 @@ files_intact() {
   printf '%s' "$bad"
 }
 
-record() { printf '%s %s %s\n' "$1" "$2" "$3" >>"$MATRIX"; }
-
 # cell CASE STEP: runs one step under one fault; records ok or FAIL and
 # returns non-zero (with the reasons on stderr) when the cell fails.
 cell() {
@@ -295,31 +295,6 @@ row() {
     cell "$1" "$step" || failed=1
   done
   return "$failed"
-}
-
-print_matrix() {
-  [[ -s "$MATRIX" ]] || return 0
-  python3 - "$MATRIX" "${STEPS[@]}" <<'EOF'
-import sys
-path, steps = sys.argv[1], sys.argv[2:]
-rows, cells = [], {}
-for line in open(path):
-    case, step, result = line.split()
-    if case not in rows:
-        rows.append(case)
-    cells[(case, step)] = result
-width = max(len(r) for r in rows + ["case"])
-out = ["fault matrix (case x step): ok = documented exit code, one-line cause on stderr,",
-       "no signal, no hang, files intact or replaced whole",
-       "case".ljust(width) + "  " + "  ".join(steps)]
-for r in rows:
-    out.append(r.ljust(width) + "  " +
-               "  ".join(cells.get((r, s), "-").ljust(len(s)) for s in steps))
-tried = len(cells)
-ok = sum(1 for v in cells.values() if v == "ok")
-out.append("%d cells tried, %d ok, %d failed" % (tried, ok, tried - ok))
-print("\n".join("# " + line.rstrip() for line in out))
-EOF
 }
 
 # ------------------------------------------------------------------- the rows

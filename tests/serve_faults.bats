@@ -18,11 +18,13 @@
 # that status; no fake GitHub or Copilot token in the log or the answer; the
 # server alive afterwards (GET /healthz 200, a normal chat request answered)
 # and upstream_requests_in_flight back to 0. Hangs and stalls use the
-# documented COPILOT_TIMEOUT=1. teardown (copilot-serve.bats' check) wants a
+# documented COPILOT_TIMEOUT=1. teardown (serve_teardown) wants a
 # clean exit 0 on SIGTERM and no sanitizer report.
 # teardown_file prints the matrix (fault x column -> ok/FAIL) on the TAP stream.
 
 load helpers/common
+load helpers/matrix
+load helpers/serve
 
 # The hang guard (curl -m), in seconds: far beyond the longest documented
 # give-up time of a cell (COPILOT_TIMEOUT=1: about a second or two).
@@ -41,74 +43,20 @@ setup_file() {
 
 teardown_file() {
   fake_stop
-  print_matrix >&3
+  print_matrix "copilot-serve fault matrix (fault x column): ok = documented status and body," \
+    "one log line, no token, no hang, alive and idle afterwards" fault "${COLUMNS[@]}" >&3
 }
 
 setup() {
   common_setup
   exec </dev/null
-  # The library exchanges this GitHub token (valid on the fake) for Copilot tokens.
-  export GITHUB_COPILOT_TOKEN=ghu_fake_valid
-  SERVE_PID=
-  SERVE_ERR="$BATS_TEST_TMPDIR/serve.err"
+  serve_setup
   FWD_PID=
 }
 
 teardown() {
-  local running="${SERVE_PID:-}"
   fwd_stop
-  serve_stop
-  if [[ -f "$SERVE_ERR" ]] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$SERVE_ERR"; then
-    cat "$SERVE_ERR" >&2
-    return 1
-  fi
-  if [[ -n "$running" && "$SERVE_STATUS" != 0 ]]; then
-    echo "copilot-serve exited with $SERVE_STATUS on SIGTERM:" >&2
-    cat "$SERVE_ERR" >&2
-    return 1
-  fi
-}
-
-# ------------------------------------------------- the server (as in copilot-serve.bats)
-
-serve_start() {
-  : >"$SERVE_ERR"
-  copilot-serve --listen 127.0.0.1:0 "$@" \
-    </dev/null >"$BATS_TEST_TMPDIR/serve.out" 2>"$SERVE_ERR" 3>&- &
-  SERVE_PID=$!
-  local i url
-  for ((i = 0; i < 300; i++)); do
-    url="$(sed -n 's|^copilot-serve: listening on \(http://[^ ]*\)$|\1|p' "$SERVE_ERR")"
-    if [[ -n "$url" ]]; then
-      SERVE_URL="$url"
-      return 0
-    fi
-    if ! kill -0 "$SERVE_PID" 2>/dev/null; then
-      echo "copilot-serve exited at startup:" >&2
-      cat "$SERVE_ERR" >&2
-      SERVE_PID=
-      return 1
-    fi
-    sleep 0.05
-  done
-  echo "copilot-serve said no 'listening on' line within 15 s:" >&2
-  cat "$SERVE_ERR" >&2
-  return 1
-}
-
-serve_stop() {
-  local pid="${SERVE_PID:-}" i
-  SERVE_PID=
-  SERVE_STATUS=
-  [[ -n "$pid" ]] || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 200; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null
-  SERVE_STATUS=$?
+  serve_teardown
 }
 
 # fwd_start: a small TCP forwarder on $CLOSED_PORT to the fake server, so
@@ -160,28 +108,7 @@ fwd_stop() {
   FWD_PID=
 }
 
-chat_json() {  # chat_json PROMPT [true|false]
-  python3 -c 'import json, sys
-print(json.dumps({"model": "gpt-4.1", "stream": sys.argv[2] == "true",
-                  "messages": [{"role": "user", "content": sys.argv[1]}]}))' "$1" "${2:-false}"
-}
-
-# eventually 'SHELL CONDITION': waits up to 10 s for it to hold.
-eventually() {
-  local i
-  for ((i = 0; i < 200; i++)); do
-    eval "$1" && return 0
-    sleep 0.05
-  done
-  eval "$1"
-}
-
-log_lines() { grep -E '^copilot-serve: [0-9a-f.:]+ [A-Z]+ ' "$SERVE_ERR" || true; }
 nlog() { log_lines | wc -l; }
-
-upstream_in_flight() {
-  curl -sS --noproxy '*' -m 10 "$SERVE_URL/healthz" | jq -r .upstream_requests_in_flight
-}
 
 # send COLUMN OUT [BODY_FILE]: one client request; sets STATUS, SIZE,
 # CURL_RC and writes OUT.head (and the body to BODY_FILE, default OUT.body).
@@ -332,7 +259,6 @@ EOF
 
 # ------------------------------------------------------- one cell of the matrix
 
-record() { printf '%s %s %s\n' "$1" "$2" "$3" >>"$MATRIX"; }
 
 # cell FAULT COLUMN: one request under one fault; records ok or FAIL and
 # returns non-zero (with the reasons on stderr) when the cell fails.
@@ -470,31 +396,6 @@ row() {
     cell "$f" "$col" || failed=1
   done
   return "$failed"
-}
-
-print_matrix() {
-  [[ -s "$MATRIX" ]] || return 0
-  python3 - "$MATRIX" "${COLUMNS[@]}" <<'EOF'
-import sys
-path, cols = sys.argv[1], sys.argv[2:]
-rows, cells = [], {}
-for line in open(path):
-    case, col, result = line.split()
-    if case not in rows:
-        rows.append(case)
-    cells[(case, col)] = result
-width = max(len(r) for r in rows + ["fault"])
-out = ["copilot-serve fault matrix (fault x column): ok = documented status and body,",
-       "one log line, no token, no hang, alive and idle afterwards",
-       "fault".ljust(width) + "  " + "  ".join(cols)]
-for r in rows:
-    out.append(r.ljust(width) + "  " +
-               "  ".join(cells.get((r, c), "-").ljust(len(c)) for c in cols))
-tried = len(cells)
-ok = sum(1 for v in cells.values() if v == "ok")
-out.append("%d cells tried, %d ok, %d failed" % (tried, ok, tried - ok))
-print("\n".join("# " + line.rstrip() for line in out))
-EOF
 }
 
 # ------------------------------------------------------------------- the rows

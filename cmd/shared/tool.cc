@@ -10,6 +10,8 @@
 
 #include <cxxopts.hpp>
 
+#include "version.h"
+
 namespace tool {
 
 const char* prog = "copilot";
@@ -67,6 +69,17 @@ bool use_color(int fd) {
 
 void usage_error(const std::string& message) {
     throw copilot::Error(copilot::Exit::usage, message + " (see --help)");
+}
+
+void help_or_version(bool help, bool version, std::string_view usage) {
+    if (help) {
+        out(usage);
+        throw Done{0};
+    }
+    if (version) {
+        out(std::string(prog) + " " COPILOT_UTILS_VERSION "\n");
+        throw Done{0};
+    }
 }
 
 int run(const char* name, int argc, char** argv, int (*body)(int, char**)) {

@@ -45,4 +45,8 @@ bool use_color(int fd);
 // A usage error: throws Error(usage) with "message (see --help)".
 [[noreturn]] void usage_error(const std::string& message);
 
+// --help prints `usage`, --version "PROG VERSION"; either ends the tool
+// with 0 (throws Done). Nothing happens when neither was given.
+void help_or_version(bool help, bool version, std::string_view usage);
+
 }  // namespace tool

@@ -44,7 +44,7 @@ ALLFLAGS = $(STDFLAGS) $(CXXFLAGS) $(SANFLAGS) -Ilib
 CMDFLAGS = $(ALLFLAGS) -Icmd/shared
 
 TOOLS    = $(sort $(patsubst cmd/%.cc,%,$(wildcard cmd/copilot-*.cc)))
-LIB_SRC  = $(sort $(wildcard lib/*.cc))
+LIB_SRC  = $(sort $(wildcard lib/*/*.cc))
 LIB_OBJ  = $(LIB_SRC:lib/%.cc=$(OUT)/lib/%.o)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.cc))
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.cc=$(OUT)/tests/%)
@@ -85,7 +85,7 @@ $(OUT)/tests/%: tests/unit/%.cc tests/unit/check.h $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(ALLFLAGS) -Itests/unit -MMD -MP -o $@ $< $(LIB) $(LDLIBS)
 
--include $(wildcard $(OUT)/lib/*.d $(OUT)/cmd/*.d $(OUT)/cmd/shared/*.d $(OUT)/tests/*.d)
+-include $(wildcard $(OUT)/lib/*/*.d $(OUT)/cmd/*.d $(OUT)/cmd/shared/*.d $(OUT)/tests/*.d)
 
 # --- dependencies ---------------------------------------------------------
 DEB_PACKAGES = g++ make libcurl4-openssl-dev rapidjson-dev libcxxopts-dev \

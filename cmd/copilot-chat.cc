@@ -9,11 +9,11 @@
 
 #include <cxxopts.hpp>
 
-#include "chat.h"
-#include "errors.h"
-#include "files.h"
-#include "github.h"
-#include "paths.h"
+#include "api/chat.h"
+#include "util/errors.h"
+#include "util/files.h"
+#include "net/endpoints.h"
+#include "util/paths.h"
 #include "tool.h"
 
 namespace {

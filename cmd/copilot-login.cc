@@ -1,5 +1,5 @@
 // copilot-login: GitHub's OAuth device flow -> a long-lived GitHub token,
-// stored as auth state for copilot-token (DESIGN.md). Also the split flow
+// stored as auth state for copilot-token (ARCHITECTURE.md). Also the split flow
 // (--start / --poll), --with-token, --import, --status and --logout.
 #include <algorithm>
 #include <cerrno>
@@ -14,12 +14,12 @@
 
 #include <cxxopts.hpp>
 
-#include "auth_state.h"
-#include "copilot_token.h"
-#include "device_flow.h"
-#include "files.h"
-#include "github.h"
-#include "paths.h"
+#include "auth/auth_state.h"
+#include "auth/copilot_token.h"
+#include "auth/device_flow.h"
+#include "util/files.h"
+#include "net/endpoints.h"
+#include "util/paths.h"
 #include "tool.h"
 
 namespace {

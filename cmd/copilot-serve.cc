@@ -9,11 +9,11 @@
 
 #include <cxxopts.hpp>
 
-#include "errors.h"
-#include "github.h"
-#include "http.h"
-#include "paths.h"
-#include "serve.h"
+#include "util/errors.h"
+#include "net/endpoints.h"
+#include "net/http.h"
+#include "util/paths.h"
+#include "serve/serve.h"
 #include "tool.h"
 
 namespace {

@@ -13,13 +13,13 @@
 
 #include <cxxopts.hpp>
 
-#include "auth_state.h"
-#include "copilot_token.h"
-#include "errors.h"
-#include "files.h"
-#include "github.h"
-#include "paths.h"
-#include "token_check.h"
+#include "auth/auth_state.h"
+#include "auth/copilot_token.h"
+#include "util/errors.h"
+#include "util/files.h"
+#include "net/endpoints.h"
+#include "util/paths.h"
+#include "auth/token_check.h"
 #include "tool.h"
 
 namespace {

@@ -60,7 +60,7 @@ setup() {
 
 @test "every executable answers --version with its name and the version, on stdout" {
     local version
-    version="$(sed -n 's/^#define COPILOT_UTILS_VERSION "\(.*\)"$/\1/p' "$REPO/lib/version.h")"
+    version="$(sed -n 's/^#define COPILOT_UTILS_VERSION "\(.*\)"$/\1/p' "$REPO/lib/util/version.h")"
     [ -n "$version" ]
     for t in copilot-login copilot-token copilot-chat copilot-serve; do
         run --separate-stderr "${COPILOT_UTILS_BIN:-$REPO/bin}/$t" --version

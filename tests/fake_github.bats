@@ -1066,7 +1066,7 @@ EOF2
   done
 }
 
-@test "fake_token_json and fake_auth_json print the DESIGN.md documents" {
+@test "fake_token_json and fake_auth_json print the ARCHITECTURE.md documents" {
   json="$(fake_token_json 100)"
   assert_equal "$(json_get - '["host"]' <<<"$json")" github.com
   assert_equal "$(json_get - '["api_url"]' <<<"$json")" "$FAKE_URL"

@@ -10,7 +10,7 @@
 
 #include <cxxopts.hpp>
 
-#include "version.h"
+#include "util/version.h"
 
 namespace tool {
 

@@ -5,15 +5,15 @@
 //
 // The answer is what the target put in fake::script: a status, headers, a
 // body, and how to deliver a streamed body (split points; an optional
-// connection reset after some bytes), as libcurl and lib/http.cc would.
+// connection reset after some bytes), as libcurl and lib/net/http.cc would.
 #pragma once
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include "errors.h"
-#include "http.h"
+#include "util/errors.h"
+#include "net/http.h"
 
 namespace fake {
 

@@ -27,7 +27,7 @@ FUZZ_LDLIBS   = -ldl -lpthread
 # FUZZ_LIB_DIR: where the library sources come from (headers stay in lib/),
 # e.g. a copy with a candidate fix, built with its own FUZZ_OUT.
 FUZZ_LIB_DIR ?= lib
-FUZZ_LIB_SRC  = $(sort $(wildcard $(FUZZ_LIB_DIR)/*.cc))
+FUZZ_LIB_SRC  = $(sort $(wildcard $(FUZZ_LIB_DIR)/*/*.cc))
 FUZZ_LIB_OBJ  = $(FUZZ_LIB_SRC:$(FUZZ_LIB_DIR)/%.cc=$(FUZZ_OUT)/lib/%.o)
 FUZZ_LIB      = $(FUZZ_OUT)/libcopilot-fuzz.a
 FUZZ_ALL      = $(patsubst tests/fuzz/%.cc,%,$(sort $(wildcard tests/fuzz/fuzz_*.cc)))
@@ -64,7 +64,7 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.cc tests/fuzz/fuzz_common.h tests/fuzz/san
 	  -MMD -MP -o $@ $< $(if $(filter $(@F),$(FUZZ_WRAP_HTTP_TARGETS)),$(FUZZ_WRAP_HTTP)) \
 	  $(FUZZ_LIB) $(FUZZ_LDLIBS)
 
--include $(wildcard $(FUZZ_OUT)/lib/*.d $(FUZZ_OUT)/*.d)
+-include $(wildcard $(FUZZ_OUT)/lib/*/*.d $(FUZZ_OUT)/*.d)
 
 fuzz-build: fuzz-toolchain $(FUZZ_BINS)
 

@@ -4,7 +4,7 @@
 // is 64, like --host with such a name); a parsed state written out with
 // serialize_auth_state reads back to the same fields and the same text
 // (what the tools write they can read again).
-#include "auth_state.h"
+#include "auth/auth_state.h"
 #include "fuzz_common.h"
 
 using namespace copilot;

@@ -7,9 +7,9 @@
 // are non-empty and the chat selection has no duplicates.
 #include <set>
 
-#include "chat.h"
+#include "api/chat.h"
 #include "fuzz_common.h"
-#include "json.h"
+#include "util/json.h"
 
 using namespace copilot;
 

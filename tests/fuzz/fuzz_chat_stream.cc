@@ -10,10 +10,10 @@
 // one-line message that does not show the token; the outcome (text, result,
 // error) is the same whether the body arrives in one read or in many; with
 // --json the completion object parses.
-#include "chat.h"
+#include "api/chat.h"
 #include "fake_transport.h"
 #include "fuzz_common.h"
-#include "json.h"
+#include "util/json.h"
 
 using namespace copilot;
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "errors.h"
+#include "util/errors.h"
 
 // Stops the run with a one-line reason; libFuzzer saves the input as crash-*.
 #define FUZZ_CHECK(cond, what)                                                         \

@@ -14,12 +14,12 @@
 // document for that status; every message is one printable line; no message
 // shows a secret that was in play (the device code, the GitHub token, the
 // Copilot token), not even a fragment of one cut off by truncation.
-#include "chat.h"
-#include "copilot_token.h"
-#include "device_flow.h"
+#include "api/chat.h"
+#include "auth/copilot_token.h"
+#include "auth/device_flow.h"
 #include "fake_transport.h"
 #include "fuzz_common.h"
-#include "github.h"
+#include "net/endpoints.h"
 
 using namespace copilot;
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "fuzz_common.h"
-#include "json.h"
+#include "util/json.h"
 
 using namespace copilot;
 

@@ -8,9 +8,9 @@
 // (printable codes, an http(s) URI, a positive interval, a future expiry).
 #include <cctype>
 
-#include "device_flow.h"
+#include "auth/device_flow.h"
 #include "fuzz_common.h"
-#include "github.h"
+#include "net/endpoints.h"
 
 using namespace copilot;
 

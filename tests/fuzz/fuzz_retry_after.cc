@@ -8,13 +8,13 @@
 #include <string>
 
 #include "fuzz_common.h"
-#include "http.h"
+#include "net/http.h"
 
 using namespace copilot;
 
 namespace {
 
-constexpr long kCap = 1000000000L;  // lib/http.cc: kMaxRetryAfterSeconds
+constexpr long kCap = 1000000000L;  // lib/net/http.cc: kMaxRetryAfterSeconds
 
 }  // namespace
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "fuzz_common.h"
-#include "sse.h"
+#include "net/sse.h"
 
 using namespace copilot;
 

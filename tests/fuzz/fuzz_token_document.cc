@@ -6,10 +6,10 @@
 // a parsed document is written and read back to the same fields and text;
 // the --check summaries are produced for any numbers (the JSON one parses);
 // the chat reader never hands out a token with spaces or control bytes.
-#include "chat.h"
-#include "copilot_token.h"
+#include "api/chat.h"
+#include "auth/copilot_token.h"
 #include "fuzz_common.h"
-#include "token_check.h"
+#include "auth/token_check.h"
 
 using namespace copilot;
 

@@ -6,10 +6,10 @@
 // is_trusted_copilot_api_url accepts; the token document written from it
 // reads back to the same fields; the freshness test and the --check summary
 // cope with whatever numbers the server sent.
-#include "copilot_token.h"
+#include "auth/copilot_token.h"
 #include "fuzz_common.h"
-#include "github.h"
-#include "token_check.h"
+#include "net/endpoints.h"
+#include "auth/token_check.h"
 
 using namespace copilot;
 

@@ -9,10 +9,10 @@
 #include <cctype>
 #include <cstring>
 
-#include "chat.h"
-#include "copilot_token.h"
+#include "api/chat.h"
+#include "auth/copilot_token.h"
 #include "fuzz_common.h"
-#include "token_check.h"
+#include "auth/token_check.h"
 
 using namespace copilot;
 

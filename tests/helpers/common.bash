@@ -40,9 +40,9 @@
 #   fake_mint [JSON]               mint a Copilot token, print the envelope JSON
 #                                  (JSON: {"github_token": ..., "ttl": seconds})
 #   fake_copilot_token [TTL]       mint one and print only the token string
-#   fake_token_json [TTL]          print a Copilot token document (DESIGN.md format) for a
+#   fake_token_json [TTL]          print a Copilot token document (ARCHITECTURE.md format) for a
 #                                  freshly minted token, with api_url = $FAKE_URL
-#   fake_auth_json [GITHUB_TOKEN]  print an auth state document (DESIGN.md format), default
+#   fake_auth_json [GITHUB_TOKEN]  print an auth state document (ARCHITECTURE.md format), default
 #                                  token ghu_fake_valid (valid on the fake by default)
 #   json_get FILE|- [EXPR]         print a JSON value: EXPR is a chain of [..] subscripts,
 #                                  e.g. json_get - '["requests"][0]["headers"]["editor-version"]'

@@ -4,7 +4,7 @@
 #
 #   valid_doc KIND FILE   KIND: auth | token | pending | models; status 0 if
 #                         FILE is exactly one whole document of that kind
-#                         (DESIGN.md's fields and types, a final newline)
+#                         (ARCHITECTURE.md's fields and types, a final newline)
 #   temp_files DIR...     prints leftover temp files of an atomic write
 
 # shellcheck disable=SC2016 # jq programs, not shell

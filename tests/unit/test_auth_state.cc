@@ -2,11 +2,11 @@
 #include <string>
 #include <sys/stat.h>
 
-#include "auth_state.h"
+#include "auth/auth_state.h"
 #include "check.h"
-#include "files.h"
-#include "github.h"
-#include "paths.h"
+#include "util/files.h"
+#include "net/endpoints.h"
+#include "util/paths.h"
 
 using namespace copilot;
 

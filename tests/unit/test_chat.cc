@@ -8,9 +8,9 @@
 #include <unistd.h>
 #include <vector>
 
-#include "chat.h"
+#include "api/chat.h"
 #include "check.h"
-#include "files.h"
+#include "util/files.h"
 
 using namespace copilot;
 

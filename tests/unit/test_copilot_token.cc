@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "copilot_token.h"
-#include "files.h"
-#include "paths.h"
-#include "token_check.h"
+#include "auth/copilot_token.h"
+#include "util/files.h"
+#include "util/paths.h"
+#include "auth/token_check.h"
 
 using namespace copilot;
 

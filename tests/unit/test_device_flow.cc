@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "check.h"
-#include "device_flow.h"
+#include "auth/device_flow.h"
 
 using namespace copilot;
 

@@ -1,7 +1,7 @@
 #include <string>
 
 #include "check.h"
-#include "errors.h"
+#include "util/errors.h"
 
 using namespace copilot;
 

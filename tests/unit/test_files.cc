@@ -8,7 +8,7 @@
 #include <dirent.h>
 
 #include "check.h"
-#include "files.h"
+#include "util/files.h"
 
 using namespace copilot;
 

@@ -11,13 +11,13 @@
 #include <string>
 #include <thread>
 
-#include "chat.h"
+#include "api/chat.h"
 #include "check.h"
-#include "copilot_token.h"
-#include "device_flow.h"
-#include "github.h"
-#include "json.h"
-#include "token_check.h"
+#include "auth/copilot_token.h"
+#include "auth/device_flow.h"
+#include "net/endpoints.h"
+#include "util/json.h"
+#include "auth/token_check.h"
 
 using namespace copilot;
 
@@ -91,7 +91,7 @@ bool shows_secret_prefix(const std::string& msg, const std::string& secret) {
 
 }  // namespace
 
-// --- lib/json.cc (fixed) ------------------------------------------------------
+// --- lib/util/json.cc (fixed) ------------------------------------------------------
 
 // fuzz_json, fuzz_token_document: "\udc00" parsed into bytes that are not
 // UTF-8, so the token document written from it could not be read back.
@@ -151,7 +151,7 @@ TEST(a_number_too_big_for_a_double_is_refused) {
           "[1.7e308,-1.7e308,0.0]");
 }
 
-// --- lib/device_flow.cc (open) ----------------------------------------------------
+// --- lib/auth/device_flow.cc (open) ----------------------------------------------------
 
 // fuzz_pending_login: a device code answer was accepted with a
 // verification_uri that parse_pending_login refuses (non-ASCII, or longer
@@ -192,7 +192,7 @@ TEST(an_oauth_error_code_that_echoes_the_device_code_does_not_show_it) {
     }
 }
 
-// --- lib/chat.cc (open) -----------------------------------------------------------
+// --- lib/api/chat.cc (open) -----------------------------------------------------------
 
 // fuzz_error_envelope: one_line() cut server text at 300 characters and only
 // then masked the token, so a token echoed near the limit was shown cut off,
@@ -214,7 +214,7 @@ TEST(a_usage_chunk_with_huge_token_counts_does_not_overflow) {
     if (c.usage) CHECK(c.usage->total_tokens >= 0);
 }
 
-// --- lib/copilot_token.cc, lib/token_check.cc (open) -------------------------------
+// --- lib/auth/copilot_token.cc, lib/auth/token_check.cc (open) -------------------------------
 
 // fuzz_error_envelope: the 403 message was cut at 300 characters before the
 // GitHub token was masked (server_text), leaking most of an echoed token.

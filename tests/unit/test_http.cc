@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "http.h"
-#include "json.h"
+#include "net/http.h"
+#include "util/json.h"
 
 using copilot::Exit;
 using copilot::HttpRequest;

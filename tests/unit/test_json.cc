@@ -1,7 +1,7 @@
 #include <string>
 
 #include "check.h"
-#include "json.h"
+#include "util/json.h"
 
 using namespace copilot;
 

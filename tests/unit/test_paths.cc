@@ -2,7 +2,7 @@
 #include <string>
 
 #include "check.h"
-#include "paths.h"
+#include "util/paths.h"
 
 using namespace copilot;
 

@@ -1,4 +1,4 @@
-// Unit tests for copilot-serve's proxy logic (lib/serve.cc): everything but
+// Unit tests for copilot-serve's proxy logic (lib/serve/serve.cc): everything but
 // the libmicrohttpd glue, which the Bats suite drives over real sockets.
 #include <atomic>
 #include <chrono>
@@ -7,8 +7,8 @@
 #include <thread>
 
 #include "check.h"
-#include "json.h"
-#include "serve.h"
+#include "util/json.h"
+#include "serve/serve.h"
 
 using copilot::Error;
 using copilot::Exit;

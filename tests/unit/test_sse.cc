@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "check.h"
-#include "sse.h"
+#include "net/sse.h"
 
 using copilot::Exit;
 using copilot::SseEvent;

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "http.h"
+#include "net/http.h"
 
 namespace copilot {
 
@@ -37,7 +37,7 @@ bool is_trusted_copilot_api_url(const std::string& url, const std::string& host)
 // from a Copilot client), for the device flow and the token exchange.
 HeaderList editor_headers();
 
-// Every header of a Copilot API request (DESIGN.md, protocol 4) with
+// Every header of a Copilot API request (ARCHITECTURE.md, protocol 4) with
 // Authorization: Bearer <copilot_token> and a fresh X-Request-Id.
 HeaderList copilot_api_headers(const std::string& copilot_token);
 

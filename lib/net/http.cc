@@ -1,5 +1,5 @@
-#include "http.h"
-#include "text.h"
+#include "net/http.h"
+#include "util/text.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -20,7 +20,7 @@
 // Only for types and constants: libcurl is never linked (see load_curl).
 #include <curl/curl.h>
 
-#include "errors.h"
+#include "util/errors.h"
 
 namespace copilot {
 

@@ -1,13 +1,13 @@
-#include "auth_state.h"
-#include "text.h"
+#include "auth/auth_state.h"
+#include "util/text.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <dirent.h>
 
-#include "files.h"
-#include "github.h"
-#include "paths.h"
+#include "util/files.h"
+#include "net/endpoints.h"
+#include "util/paths.h"
 
 namespace copilot {
 

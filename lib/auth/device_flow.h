@@ -1,4 +1,4 @@
-// GitHub's OAuth device flow (RFC 8628, DESIGN.md protocol 1-2): request a
+// GitHub's OAuth device flow (RFC 8628, ARCHITECTURE.md protocol 1-2): request a
 // device code, poll for the token at the server's pace, and the pending-login
 // document that lets one process start a login and another finish it.
 //
@@ -15,9 +15,9 @@
 #include <string_view>
 #include <vector>
 
-#include "errors.h"
-#include "http.h"
-#include "json.h"
+#include "util/errors.h"
+#include "net/http.h"
+#include "util/json.h"
 
 namespace copilot {
 
@@ -25,7 +25,7 @@ constexpr int64_t kDefaultPollInterval = 5;  // s, when the server names none (R
 constexpr int64_t kDefaultCodeLifetime = 900;
 constexpr int64_t kSlowDownStep = 5;         // s added by each slow_down
 
-// DESIGN.md's pending-login document.
+// ARCHITECTURE.md's pending-login document.
 struct PendingLogin {
     std::string host;
     std::string client_id;
@@ -50,7 +50,7 @@ PendingLogin request_device_code(const std::string& host, const std::string& cli
 PendingLogin parse_device_code_answer(const HttpResponse& resp, const std::string& host,
                                       const std::string& client_id, int64_t now);
 
-// One JSON object and a newline, fields in DESIGN.md's order.
+// One JSON object and a newline, fields in ARCHITECTURE.md's order.
 std::string serialize_pending_login(const PendingLogin& p);
 // host, client_id, device_code and expires_at are required; errors (src.code)
 // name the field.

@@ -1,4 +1,4 @@
-#include "errors.h"
+#include "util/errors.h"
 
 namespace copilot {
 

@@ -8,7 +8,7 @@
 
 namespace copilot {
 
-// Exit status, the same in every tool (DESIGN.md). Values follow sysexits.h.
+// Exit status, the same in every tool (ARCHITECTURE.md). Values follow sysexits.h.
 enum class Exit : int {
     ok = 0,
     check_failed = 1,   // --check: token expired or valid for less than --min-ttl

@@ -1,5 +1,5 @@
 // The auth state document (a long-lived GitHub token for one host/profile)
-// and where a tool finds the GitHub token (DESIGN.md precedence).
+// and where a tool finds the GitHub token (ARCHITECTURE.md precedence).
 #pragma once
 
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "json.h"
+#include "util/json.h"
 
 namespace copilot {
 
@@ -24,7 +24,7 @@ struct AuthState {
 // Parses an auth state document. `host` and `oauth_token` are required;
 // other fields optional; unknown fields ignored. Errors (src.code) name the field.
 AuthState parse_auth_state(std::string_view json, const JsonSource& src);
-// One JSON object and a newline, fields in DESIGN.md's order.
+// One JSON object and a newline, fields in ARCHITECTURE.md's order.
 std::string serialize_auth_state(const AuthState& state);
 
 // The stored auth for host/profile: nullopt if there is none. Error(data)

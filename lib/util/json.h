@@ -13,7 +13,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "errors.h"
+#include "util/errors.h"
 
 namespace copilot {
 

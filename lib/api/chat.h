@@ -15,9 +15,9 @@
 #include <string_view>
 #include <vector>
 
-#include "copilot_token.h"
-#include "errors.h"
-#include "http.h"
+#include "auth/copilot_token.h"
+#include "util/errors.h"
+#include "net/http.h"
 
 namespace copilot {
 

@@ -10,11 +10,11 @@
 #include <string_view>
 #include <vector>
 
-#include "json.h"
+#include "util/json.h"
 
 namespace copilot {
 
-// DESIGN.md's token document.
+// ARCHITECTURE.md's token document.
 struct CopilotToken {
     std::string host;
     std::string token;      // secret: "tid=...;exp=...;...:mac"
@@ -91,7 +91,7 @@ std::optional<CopilotToken> read_token_cache(const std::string& host, const std:
 bool remove_token_cache(const std::string& host, const std::string& profile);
 
 // The Copilot API base a consumer should use: COPILOT_API_URL when set
-// (the explicit override of DESIGN.md), else the token's api_url.
+// (the explicit override of ARCHITECTURE.md), else the token's api_url.
 std::string effective_api_url(const CopilotToken& t);
 
 }  // namespace copilot

@@ -1,5 +1,5 @@
 // HTTP client for the toolkit: a thin layer over libcurl's easy interface
-// that adds the network policy of DESIGN.md (URL rules, timeouts, retries
+// that adds the network policy of ARCHITECTURE.md (URL rules, timeouts, retries
 // with backoff and Retry-After, capped bodies).
 //
 // libcurl is loaded with dlopen() on the first request, not linked: a tool

@@ -1,5 +1,5 @@
-#include "serve.h"
-#include "text.h"
+#include "serve/serve.h"
+#include "util/text.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -10,12 +10,12 @@
 #include <netinet/in.h>
 #include <system_error>
 
-#include "auth_state.h"
-#include "chat.h"
-#include "files.h"
-#include "github.h"
-#include "json.h"
-#include "version.h"
+#include "auth/auth_state.h"
+#include "api/chat.h"
+#include "util/files.h"
+#include "net/endpoints.h"
+#include "util/json.h"
+#include "util/version.h"
 
 namespace copilot {
 

@@ -1,8 +1,8 @@
-#include "sse.h"
+#include "net/sse.h"
 
 #include <algorithm>
 
-#include "errors.h"
+#include "util/errors.h"
 
 namespace copilot {
 

@@ -1,10 +1,10 @@
-#include "github.h"
+#include "net/endpoints.h"
 
 #include <cstdio>
 #include <cstdlib>
 #include <random>
 
-#include "errors.h"
+#include "util/errors.h"
 
 namespace copilot {
 

@@ -1,13 +1,13 @@
-#include "copilot_token.h"
+#include "auth/copilot_token.h"
 
 #include <algorithm>
 #include <cstdlib>
 
-#include "errors.h"
-#include "files.h"
-#include "github.h"
-#include "http.h"
-#include "paths.h"
+#include "util/errors.h"
+#include "util/files.h"
+#include "net/endpoints.h"
+#include "net/http.h"
+#include "util/paths.h"
 
 namespace copilot {
 

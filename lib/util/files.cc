@@ -1,4 +1,4 @@
-#include "files.h"
+#include "util/files.h"
 
 #include <cerrno>
 #include <csignal>
@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "paths.h"
+#include "util/errors.h"
+#include "util/paths.h"
 
 namespace copilot {
 

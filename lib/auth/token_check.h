@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "copilot_token.h"
+#include "auth/copilot_token.h"
 
 namespace copilot {
 

@@ -1,5 +1,5 @@
-#include "chat.h"
-#include "text.h"
+#include "api/chat.h"
+#include "util/text.h"
 
 #include <cstdint>
 
@@ -9,12 +9,12 @@
 #include <memory>
 #include <set>
 
-#include "auth_state.h"
-#include "files.h"
-#include "github.h"
-#include "json.h"
-#include "paths.h"
-#include "sse.h"
+#include "auth/auth_state.h"
+#include "util/files.h"
+#include "net/endpoints.h"
+#include "util/json.h"
+#include "util/paths.h"
+#include "net/sse.h"
 
 namespace copilot {
 

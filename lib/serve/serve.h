@@ -31,11 +31,11 @@
 #include <string_view>
 #include <thread>
 
-#include "copilot_token.h"
-#include "device_flow.h"
-#include "errors.h"
-#include "github.h"
-#include "http.h"
+#include "auth/copilot_token.h"
+#include "auth/device_flow.h"
+#include "util/errors.h"
+#include "net/endpoints.h"
+#include "net/http.h"
 
 namespace copilot {
 

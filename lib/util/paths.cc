@@ -1,8 +1,8 @@
-#include "paths.h"
+#include "util/paths.h"
 
 #include <cstdlib>
 
-#include "errors.h"
+#include "util/errors.h"
 
 namespace copilot {
 

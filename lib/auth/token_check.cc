@@ -1,11 +1,11 @@
-#include "token_check.h"
-#include "text.h"
+#include "auth/token_check.h"
+#include "util/text.h"
 
 #include <cctype>
 #include <ctime>
 
-#include "errors.h"
-#include "json.h"
+#include "util/errors.h"
+#include "util/json.h"
 
 namespace copilot {
 

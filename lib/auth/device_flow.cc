@@ -1,4 +1,4 @@
-#include "device_flow.h"
+#include "auth/device_flow.h"
 
 #include <algorithm>
 #include <chrono>
@@ -6,9 +6,9 @@
 #include <ctime>
 #include <thread>
 
-#include "copilot_token.h"
-#include "github.h"
-#include "paths.h"
+#include "auth/copilot_token.h"
+#include "net/endpoints.h"
+#include "util/paths.h"
 
 namespace copilot {
 

@@ -8,7 +8,7 @@
 // the access handler, for stream bytes in the content reader. The upstream
 // transfer runs in a thread of its own (Proxy::start) and hands bytes over
 // through a bounded RelayQueue.
-#include "serve.h"
+#include "serve/serve.h"
 
 #include <arpa/inet.h>
 #include <cerrno>

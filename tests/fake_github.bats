@@ -1,7 +1,10 @@
 #!/usr/bin/env bats
-# Tests of the fake GitHub server (tests/fake-github/server.py) and of the shared
-# harness (tests/helpers/common.bash): every route behaviour and every control knob,
-# observed from outside with curl.
+# The fake GitHub server's contract (tests/fake-github/server.py, README.md there):
+# its command line, the control API (/_control/*) and each of its calls, each
+# scripted fault, each request-log field, and the strictness the tool suites lean
+# on (the fake refuses what the real services refuse). What the tools do with the
+# default answers is tested in their own suites. Also the shared harness
+# (tests/helpers/common.bash). Observed from outside with curl.
 
 # shellcheck disable=SC2016,SC2119,SC2120
 load helpers/common
@@ -32,6 +35,17 @@ req() {
 # header NAME: value of a response header from the last req (CR stripped).
 header() {
   grep -i "^$1:" "$HDR" | head -n1 | cut -d: -f2- | sed -e 's/^ *//' -e 's/\r$//'
+}
+
+# refuses STATUS TEXT [curl args...] URL: the answer has STATUS and its body contains TEXT.
+refuses() {
+  local want="$1" text="$2" got
+  shift 2
+  got="$(req "$@")"
+  if [[ "$got" != "$want" || "$(cat "$B")" != *"$text"* ]]; then
+    echo "refuses: curl $* answered $got $(cat "$B"); want $want with: $text" >&2
+    return 1
+  fi
 }
 
 now_ms() { date +%s%3N; }
@@ -75,7 +89,7 @@ finish_chunk() {
 }
 normalise() { LC_ALL=C sed -E 's/"created":[0-9]{6,}/"created":T/g' "$1"; }
 
-# ---------------------------------------------------------------- process
+# ---------------------------------------------------------------- command line and process
 
 @test "the server prints its port first, writes the port file and listens on 127.0.0.1 only" {
   python3 "$FAKE_SERVER" --port-file "$BATS_TEST_TMPDIR/port" \
@@ -150,10 +164,83 @@ EOF
   assert_line 'rc=1 pid=[]'
 }
 
-@test "connections are kept alive between requests" {
-  run bash -c "curl -sv --noproxy '*' -o /dev/null -o /dev/null -H 'Authorization: token ghu_fake_valid' \
-    '$FAKE_URL/api/user' '$FAKE_URL/api/user' 2>&1 | grep -c 'Re-using existing connection'"
-  assert_output 1
+@test "a chunked or Expect: 100-continue request body is read whole" {
+  run req -H 'Transfer-Encoding: chunked' -H 'Accept: application/json' \
+    -d client_id=chunked -d scope=s "$FAKE_URL/login/device/code"
+  assert_output 200
+  assert_equal "$(fake_last device_code '["body"]')" 'client_id=chunked&scope=s'
+  run req -H 'Expect: 100-continue' -H 'Accept: application/json' \
+    -d client_id=expect "$FAKE_URL/login/device/code"
+  assert_output 200
+  assert_equal "$(fake_last device_code '["body"]')" 'client_id=expect'
+}
+
+@test "each request on a kept-alive connection is answered from its own body" {
+  tok="$(fake_copilot_token)"
+  local h=(-H "Authorization: Bearer $tok" -H "Editor-Version: $EV" -H 'Content-Type: application/json')
+  # curl --next sends the second request on the connection of the first
+  run -0 curl -sS --noproxy '*' -m 10 "${h[@]}" -o "$BATS_TEST_TMPDIR/a" \
+    --data-binary '{"model":"gpt-4.1","messages":[{"role":"user","content":"first"}]}' \
+    "$FAKE_URL/chat/completions" --next "${h[@]}" -o "$BATS_TEST_TMPDIR/b" \
+    --data-binary '{"model":"gpt-4.1","messages":[{"role":"user","content":"second"}]}' \
+    "$FAKE_URL/chat/completions"
+  assert_equal "$(json_get "$BATS_TEST_TMPDIR/a" '["choices"][0]["message"]["content"]')" "You said: first"
+  assert_equal "$(json_get "$BATS_TEST_TMPDIR/b" '["choices"][0]["message"]["content"]')" "You said: second"
+  # the same connection: one client port for both
+  assert_equal "$(fake_log chat | jq '[.requests[].peer_port] | unique | length')" 1
+}
+
+# ---------------------------------------------------------------- routes and strictness
+
+@test "every route answers at each of its paths, and HEAD wherever GET does" {
+  tok="$(fake_copilot_token)"
+  for p in /user /api/user /api/v3/user; do
+    run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL$p"
+    assert_output 200
+    assert_equal "$(json_get "$B" '["login"]')" octocat
+  done
+  run req -H 'Authorization: Bearer ghu_fake_valid' "$FAKE_URL/api/user"
+  assert_output 200
+  for p in /copilot_internal/v2/token /api/copilot_internal/v2/token /api/v3/copilot_internal/v2/token; do
+    run req -H 'Authorization: Bearer ghu_fake_valid' -H "Editor-Version: $EV" "$FAKE_URL$p"
+    assert_output 200
+  done
+  for p in /models /v1/models; do
+    run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" "$FAKE_URL$p"
+    assert_output 200
+    assert_equal "$(json_get "$B" '["object"]')" list
+  done
+  for p in /chat/completions /v1/chat/completions; do
+    run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" --data-binary "$PLAIN_REQ" "$FAKE_URL$p"
+    assert_output 200
+    assert_equal "$(json_get "$B" '["choices"][0]["message"]["content"]')" "You said: hello there"
+  done
+  for p in /embeddings /v1/embeddings; do
+    run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" --data-binary '{"input":"a"}' "$FAKE_URL$p"
+    assert_output 200
+  done
+  run req "$FAKE_URL/login/device"
+  assert_output 200
+  assert_equal "$(header Content-Type)" 'text/html; charset=utf-8'
+  # HEAD: the GET's status and headers (its Content-Length too), and no body
+  run python3 - "$FAKE_PORT" <<'EOF2'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"HEAD /api/user HTTP/1.1\r\nHost: x\r\nAuthorization: token ghu_fake_valid\r\n"
+          b"Connection: close\r\n\r\n")
+out = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    out += b
+head, _, body = out.partition(b"\r\n\r\n")
+length = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+print(head.split(b"\r\n")[0].decode(), int(length[0].split(b":")[1]) > 100, len(body))
+EOF2
+  assert_output 'HTTP/1.1 200 OK True 0'
+  run bash -c "curl -sS --noproxy '*' '$FAKE_URL/_control/log' | jq -c '[.requests[].route] | group_by(.) | map([.[0], length])'"
+  assert_output '[["chat",2],["copilot_token",3],["device_page",1],["embeddings",2],["models",2],["user",5]]'
 }
 
 @test "an unknown path answers 404 and is logged with a null route" {
@@ -167,63 +254,78 @@ EOF
   assert_equal "$(echo "$output" | json_get - '["requests"][0]["status"]')" 404
 }
 
-@test "a wrong method on a known route answers 405" {
-  run req -X POST "$FAKE_URL/api/user"
-  assert_output 405
+@test "the GitHub routes refuse what GitHub refuses" {
+  dc="$(device_code | json_get - '["device_code"]')"
+  local j=(-H 'Accept: application/json') g=grant_type=urn:ietf:params:oauth:grant-type:device_code
+  refuses 400 '"error":"incorrect_client_credentials"' "${j[@]}" -d scope=read:user "$FAKE_URL/login/device/code"
+  refuses 200 '"error":"incorrect_client_credentials"' "${j[@]}" -d "device_code=$dc" -d $g \
+    "$FAKE_URL/login/oauth/access_token"
+  refuses 200 '"error":"unsupported_grant_type"' "${j[@]}" -d client_id=Iv1.b507a08c87ecfe98 \
+    -d "device_code=$dc" -d grant_type=password "$FAKE_URL/login/oauth/access_token"
+  refuses 200 '"error":"incorrect_device_code","error_description":"The device_code provided is not valid.","error_uri":"https://docs.github.com/developers/apps/building-oauth-apps/authorizing-oauth-apps#error-codes-for-the-device-flow"}' \
+    "${j[@]}" -d client_id=Iv1.b507a08c87ecfe98 -d device_code=nope -d $g "$FAKE_URL/login/oauth/access_token"
+  refuses 200 '"error":"incorrect_client_credentials"' "${j[@]}" -d client_id=other \
+    -d "device_code=$dc" -d $g "$FAKE_URL/login/oauth/access_token"
+  refuses 401 '{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}' \
+    -H 'Authorization: token ghu_fake_bogus' "$FAKE_URL/api/user"
+  refuses 401 '"message":"Bad credentials"' "$FAKE_URL/api/user"
+  refuses 400 '"message":"Editor-Version header is required"' -H 'Authorization: token ghu_fake_valid' \
+    "$FAKE_URL/api/copilot_internal/v2/token"
+  refuses 401 '"message":"Bad credentials"' -H "Editor-Version: $EV" -H 'Authorization: token ghu_fake_nope' \
+    "$FAKE_URL/api/copilot_internal/v2/token"
+  refuses 401 '"message":"Bad credentials"' -H "Editor-Version: $EV" "$FAKE_URL/api/copilot_internal/v2/token"
+  refuses 405 '{"message":"Method Not Allowed","documentation_url":"https://docs.github.com/rest"}' \
+    -X POST "$FAKE_URL/api/user"
+  assert_equal "$(fake_last user '["route"]')" user
 }
 
-# ---------------------------------------------------------------- device flow
-
-@test "the device code answer has GitHub's fields and a verification URI on the fake" {
-  run device_code
-  assert_success
-  json="$output"
-  assert_regex "$(json_get - '["user_code"]' <<<"$json")" '^[A-Z]{4}-[0-9]{4}$'
-  assert_equal "$(json_get - '["verification_uri"]' <<<"$json")" "$FAKE_URL/login/device"
-  assert_equal "$(json_get - '["expires_in"]' <<<"$json")" 900
-  assert_equal "$(json_get - '["interval"]' <<<"$json")" 5
-  assert_regex "$(json_get - '["device_code"]' <<<"$json")" '^fake_device_code_'
-  assert_equal "$(fake_last device_code '["body"]')" 'client_id=Iv1.b507a08c87ecfe98&scope=read:user'
+@test "the Copilot routes refuse what the Copilot API refuses" {
+  tok="$(fake_copilot_token)"
+  local h=(-H "Authorization: Bearer $tok" -H "Editor-Version: $EV")
+  refuses 400 '{"error":{"message":"missing Editor-Version header","code":"bad_request"}}' \
+    -H "Authorization: Bearer $tok" --data-binary "$PLAIN_REQ" "$FAKE_URL/chat/completions"
+  refuses 400 '"code":"bad_request"' -H "Authorization: Bearer $tok" "$FAKE_URL/models"
+  refuses 401 'unauthorized: invalid token' -H "Editor-Version: $EV" \
+    -H 'Authorization: Bearer tid=fake1;exp=9999999999:abc' --data-binary "$PLAIN_REQ" "$FAKE_URL/chat/completions"
+  refuses 401 'unauthorized: invalid token' -H "Editor-Version: $EV" --data-binary "$PLAIN_REQ" \
+    "$FAKE_URL/chat/completions"
+  refuses 401 'unauthorized: invalid token' -H "Editor-Version: $EV" -H "Authorization: token $tok" \
+    "$FAKE_URL/models"
+  refuses 401 'unauthorized: token expired' -H "Editor-Version: $EV" \
+    -H "Authorization: Bearer $(fake_copilot_token 0)" --data-binary "$PLAIN_REQ" "$FAKE_URL/chat/completions"
+  assert_equal "$(header Content-Type)" 'text/plain; charset=utf-8'
+  assert_equal "$(cat "$B")" 'unauthorized: token expired'
+  refuses 400 '{"error":{"message":"invalid JSON body","code":"bad_request"}}' "${h[@]}" \
+    --data-binary '{"model":' "$FAKE_URL/chat/completions"
+  refuses 400 '"message":"messages must be a non-empty array","code":"bad_request"' "${h[@]}" \
+    --data-binary '{"model":"gpt-4.1"}' "$FAKE_URL/chat/completions"
+  refuses 400 '{"error":{"message":"The requested model is not supported.","code":"model_not_supported","param":"model","type":"invalid_request_error"}}' \
+    "${h[@]}" --data-binary '{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}' "$FAKE_URL/chat/completions"
+  refuses 400 '"code":"model_not_supported"' "${h[@]}" \
+    --data-binary '{"model":"text-embedding-3-small","messages":[{"role":"user","content":"x"}]}' "$FAKE_URL/chat/completions"
+  refuses 400 '"message":"input must be a string or an array of strings"' "${h[@]}" \
+    --data-binary '{"input":[]}' "$FAKE_URL/embeddings"
+  refuses 400 '"code":"model_not_supported"' "${h[@]}" --data-binary '{"model":"gpt-4.1","input":"a"}' \
+    "$FAKE_URL/embeddings"
+  refuses 405 '{"error":{"message":"Method Not Allowed","code":"error"}}' "${h[@]}" "$FAKE_URL/chat/completions"
+  assert_equal "$(fake_count chat)" 9
 }
 
-@test "the device code answer is form-encoded unless Accept asks for JSON" {
-  run req -d client_id=abc -d scope=read:user "$FAKE_URL/login/device/code"
+# ---------------------------------------------------------------- the GitHub side: device flow
+
+@test "the OAuth routes answer form-encoded unless Accept asks for JSON" {
+  run req -d client_id=Iv1.b507a08c87ecfe98 -d scope=read:user "$FAKE_URL/login/device/code"
   assert_output 200
   assert_equal "$(header Content-Type)" 'application/x-www-form-urlencoded; charset=utf-8'
   run cat "$B"
   assert_output --regexp '^device_code=fake_device_code_[^&]+&user_code=[A-Z]{4}-[0-9]{4}&verification_uri=http%3A%2F%2F127.0.0.1%3A[0-9]+%2Flogin%2Fdevice&expires_in=900&interval=5$'
-}
-
-@test "a device code request without client_id is a 400 error" {
-  run req -H 'Accept: application/json' -d scope=read:user "$FAKE_URL/login/device/code"
-  assert_output 400
-  assert_equal "$(json_get "$B" '["error"]')" incorrect_client_credentials
-}
-
-@test "config interval and expires_in appear in the device code answer" {
-  fake_config '{"interval": 1, "expires_in": 42}'
-  run device_code
-  assert_equal "$(json_get - '["interval"]' <<<"$output")" 1
-  assert_equal "$(json_get - '["expires_in"]' <<<"$output")" 42
-}
-
-@test "auto approval issues a ghu_fake token that /user and the exchange accept" {
-  dc="$(device_code | json_get - '["device_code"]')"
-  run poll "$dc"
-  assert_output 200
-  assert_equal "$(cat "$B")" '{"access_token":"ghu_fake_1","token_type":"bearer","scope":"read:user"}'
-  run req -H 'Authorization: token ghu_fake_1' "$FAKE_URL/api/user"
-  assert_output 200
-  run exchange ghu_fake_1
-  assert_output 200
-}
-
-@test "the access token answer is form-encoded without Accept: application/json" {
-  dc="$(device_code | json_get - '["device_code"]')"
+  dc="$(sed -E 's/^device_code=([^&]+)&.*/\1/' "$B")"
   run req -d client_id=Iv1.b507a08c87ecfe98 -d "device_code=$dc" \
     -d grant_type=urn:ietf:params:oauth:grant-type:device_code "$FAKE_URL/login/oauth/access_token"
   assert_output 200
   assert_equal "$(cat "$B")" 'access_token=ghu_fake_1&token_type=bearer&scope=read%3Auser'
+  run poll "$dc"
+  assert_equal "$(cat "$B")" '{"access_token":"ghu_fake_1","token_type":"bearer","scope":"read:user"}'
 }
 
 @test "the access token endpoint accepts a JSON body" {
@@ -235,27 +337,11 @@ EOF
   assert_equal "$(json_get "$B" '["access_token"]')" ghu_fake_1
 }
 
-@test "an unknown device code gets incorrect_device_code with status 200" {
-  run poll nope
-  assert_output 200
-  assert_equal "$(json_get "$B" '["error"]')" incorrect_device_code
-  assert_equal "$(json_get "$B" '["error_uri"]')" \
-    'https://docs.github.com/developers/apps/building-oauth-apps/authorizing-oauth-apps#error-codes-for-the-device-flow'
-}
-
-@test "a wrong grant_type gets unsupported_grant_type" {
-  dc="$(device_code | json_get - '["device_code"]')"
-  run req -H 'Accept: application/json' -d client_id=Iv1.b507a08c87ecfe98 -d "device_code=$dc" \
-    -d grant_type=password "$FAKE_URL/login/oauth/access_token"
-  assert_output 200
-  assert_equal "$(json_get "$B" '["error"]')" unsupported_grant_type
-}
-
-@test "a different client_id gets incorrect_client_credentials" {
-  dc="$(device_code | json_get - '["device_code"]')"
-  run req -H 'Accept: application/json' -d client_id=other -d "device_code=$dc" \
-    -d grant_type=urn:ietf:params:oauth:grant-type:device_code "$FAKE_URL/login/oauth/access_token"
-  assert_equal "$(json_get "$B" '["error"]')" incorrect_client_credentials
+@test "config interval and expires_in appear in the device code answer" {
+  fake_config '{"interval": 1, "expires_in": 42}'
+  run device_code
+  assert_equal "$(json_get - '["interval"]' <<<"$output")" 1
+  assert_equal "$(json_get - '["expires_in"]' <<<"$output")" 42
 }
 
 @test "manual approval stays authorization_pending until approved" {
@@ -305,31 +391,6 @@ EOF
   assert_equal "$(json_get "$B" '["error"]')" authorization_pending
 }
 
-@test "scripted errors are consumed in order with repeat, interval, then the default answer" {
-  fake_script access_token '[{"error": "authorization_pending", "repeat": 2},
-                             {"error": "slow_down", "interval": 10, "error_description": "calm down"}]'
-  dc="$(device_code | json_get - '["device_code"]')"
-  run poll "$dc"
-  assert_equal "$(json_get "$B" '["error"]')" authorization_pending
-  run poll "$dc"
-  assert_equal "$(json_get "$B" '["error"]')" authorization_pending
-  run poll "$dc"
-  assert_output 200
-  assert_equal "$(json_get "$B" '["error"]')" slow_down
-  assert_equal "$(json_get "$B" '["interval"]')" 10
-  assert_equal "$(json_get "$B" '["error_description"]')" "calm down"
-  run poll "$dc"
-  assert_equal "$(json_get "$B" '["access_token"]')" ghu_fake_1
-  assert_equal "$(fake_count access_token)" 4
-}
-
-@test "a scripted error takes its status from the response" {
-  fake_script access_token '[{"error": "device_flow_disabled", "status": 400}]'
-  run poll whatever
-  assert_output 400
-  assert_equal "$(json_get "$B" '["error"]')" device_flow_disabled
-}
-
 @test "enforce_interval answers slow_down to polls faster than the interval" {
   fake_config '{"enforce_interval": true, "approval": "manual", "interval": 5}'
   dc="$(device_code | json_get - '["device_code"]')"
@@ -340,79 +401,15 @@ EOF
   assert_equal "$(json_get "$B" '["interval"]')" 10
 }
 
-@test "the device page answers HTML" {
-  run req "$FAKE_URL/login/device"
-  assert_output 200
-  assert_equal "$(header Content-Type)" 'text/html; charset=utf-8'
-}
-
-# ---------------------------------------------------------------- /user
-
-@test "/user answers under /, /api and /api/v3 with token or Bearer" {
-  for p in /user /api/user /api/v3/user; do
-    run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL$p"
-    assert_output 200
-    assert_equal "$(json_get "$B" '["login"]')" octocat
-    assert_equal "$(json_get "$B" '["id"]')" 1
-  done
-  run req -H 'Authorization: Bearer ghu_fake_valid' "$FAKE_URL/api/user"
-  assert_output 200
-}
-
-@test "/user with a bad token is 401 Bad credentials" {
-  run req -H 'Authorization: token ghu_fake_bogus' "$FAKE_URL/api/user"
-  assert_output 401
-  assert_equal "$(json_get "$B" '["message"]')" "Bad credentials"
-  assert_equal "$(json_get "$B" '["documentation_url"]')" "https://docs.github.com/rest"
-}
-
 @test "config user changes the login" {
   fake_config '{"user": "hubot"}'
   run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/user"
   assert_equal "$(json_get "$B" '["login"]')" hubot
 }
 
-# ---------------------------------------------------------------- copilot token
+# ---------------------------------------------------------------- the GitHub side: the exchange
 
-@test "the exchange returns the Copilot envelope with a readable token" {
-  before="$(date +%s)"
-  run exchange ghu_fake_valid
-  assert_output 200
-  exp="$(json_get "$B" '["expires_at"]')"
-  (( exp >= before + 1800 && exp <= before + 1802 ))
-  assert_equal "$(json_get "$B" '["refresh_in"]')" 1500
-  assert_equal "$(json_get "$B" '["sku"]')" free_limited_copilot
-  assert_equal "$(json_get "$B" '["endpoints"]["api"]')" https://api.individual.githubcopilot.com
-  assert_equal "$(json_get "$B" '["chat_enabled"]')" true
-  assert_equal "$(json_get "$B" '["limited_user_quotas"]')" null
-  run json_get "$B" '["token"]'
-  assert_output --regexp "^tid=fake1;exp=$exp;sku=free_limited_copilot;proxy-ep=proxy.individual.githubcopilot.com;.*8kp=1:[0-9a-f]{64}$"
-  run fake_state
-  assert_equal "$(json_get - '["copilot_tokens"]' <<<"$output" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" 1
-}
-
-@test "the exchange answers under /copilot_internal, /api and /api/v3 and takes Bearer" {
-  for p in /copilot_internal/v2/token /api/copilot_internal/v2/token /api/v3/copilot_internal/v2/token; do
-    run req -H 'Authorization: Bearer ghu_fake_valid' -H "Editor-Version: $EV" "$FAKE_URL$p"
-    assert_output 200
-  done
-}
-
-@test "the exchange without Editor-Version is 400" {
-  run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/copilot_internal/v2/token"
-  assert_output 400
-  assert_equal "$(json_get "$B" '["message"]')" "Editor-Version header is required"
-}
-
-@test "the exchange with a bad or missing token is 401 Bad credentials" {
-  run exchange ghu_fake_nope
-  assert_output 401
-  assert_equal "$(json_get "$B" '["message"]')" "Bad credentials"
-  run req -H "Editor-Version: $EV" "$FAKE_URL/api/copilot_internal/v2/token"
-  assert_output 401
-}
-
-@test "config sku, refresh_in, token_ttl and api_endpoint shape the envelope" {
+@test "config sku, refresh_in, token_ttl and api_endpoint shape the envelope and the token" {
   fake_config '{"sku": "copilot_enterprise_seat", "refresh_in": 60, "token_ttl": 120,
                 "api_endpoint": "https://api.enterprise.githubcopilot.com"}'
   before="$(date +%s)"
@@ -422,7 +419,8 @@ EOF
   assert_equal "$(json_get "$B" '["endpoints"]["api"]')" https://api.enterprise.githubcopilot.com
   exp="$(json_get "$B" '["expires_at"]')"
   (( exp >= before + 120 && exp <= before + 122 ))
-  assert_regex "$(json_get "$B" '["token"]')" ';sku=copilot_enterprise_seat;'
+  run json_get "$B" '["token"]'
+  assert_output --regexp "^tid=fake1;exp=$exp;sku=copilot_enterprise_seat;proxy-ep=proxy.individual.githubcopilot.com;.*8kp=1:[0-9a-f]{64}$"
 }
 
 @test "config github_tokens replaces the default valid token" {
@@ -451,29 +449,19 @@ EOF
   assert_equal "$(json_get "$B" '["message"]')" "Not Found"
 }
 
-# ---------------------------------------------------------------- models
-
-@test "models lists the default models with capabilities" {
-  tok="$(fake_copilot_token)"
-  run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" "$FAKE_URL/models"
+@test "token_ttl 1 makes an exchanged token expire after a second" {
+  fake_config '{"token_ttl": 1}'
+  exchange ghu_fake_valid
+  tok="$(json_get "$B" '["token"]')"
+  run chat "$tok" "$PLAIN_REQ"
   assert_output 200
-  assert_equal "$(json_get "$B" '["object"]')" list
-  run python3 -c 'import json,sys; print(" ".join(m["id"] for m in json.load(open(sys.argv[1]))["data"]))' "$B"
-  assert_output "gpt-4.1 gpt-4o gpt-4o-mini gpt-5-mini claude-sonnet-4 o3-mini text-embedding-3-small"
-  assert_equal "$(json_get "$B" '["data"][0]["capabilities"]["limits"]["max_context_window_tokens"]')" 128000
-  assert_equal "$(json_get "$B" '["data"][0]["capabilities"]["supports"]["streaming"]')" true
-  assert_equal "$(json_get "$B" '["data"][-1]["capabilities"]["type"]')" embeddings
-  run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" "$FAKE_URL/v1/models"
-  assert_output 200
-}
-
-@test "models needs a valid Copilot token and Editor-Version" {
-  run req -H 'Authorization: Bearer tid=fake99;exp=1:00' -H "Editor-Version: $EV" "$FAKE_URL/models"
+  sleep 1.1
+  run chat "$tok" "$PLAIN_REQ"
   assert_output 401
-  assert_equal "$(cat "$B")" 'unauthorized: invalid token'
-  run req -H "Authorization: Bearer $(fake_copilot_token)" "$FAKE_URL/models"
-  assert_output 400
+  assert_equal "$(cat "$B")" 'unauthorized: token expired'
 }
+
+# ---------------------------------------------------------------- the Copilot side
 
 @test "config models replaces the list and strings expand to chat models" {
   fake_config '{"models": ["my-model"]}'
@@ -486,8 +474,6 @@ EOF
   run chat "$tok" "$PLAIN_REQ"
   assert_output 400
 }
-
-# ---------------------------------------------------------------- chat
 
 @test "a non-stream chat echoes the last user message with usage" {
   tok="$(fake_copilot_token)"
@@ -503,103 +489,212 @@ EOF
   assert_equal "$(fake_count chat)" 2
 }
 
-@test "/v1/chat/completions is the same route" {
-  tok="$(fake_copilot_token)"
-  run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" --data-binary "$PLAIN_REQ" \
-    "$FAKE_URL/v1/chat/completions"
-  assert_output 200
-  assert_equal "$(json_get "$B" '["choices"][0]["message"]["content"]')" "You said: hello there"
-  assert_equal "$(fake_last chat '["path"]')" /v1/chat/completions
-}
-
-@test "each request on a kept-alive connection is answered from its own body" {
-  tok="$(fake_copilot_token)"
-  local h=(-H "Authorization: Bearer $tok" -H "Editor-Version: $EV" -H 'Content-Type: application/json')
-  # curl --next sends the second request on the connection of the first
-  run -0 curl -sS --noproxy '*' -m 10 "${h[@]}" -o "$BATS_TEST_TMPDIR/a" \
-    --data-binary '{"model":"gpt-4.1","messages":[{"role":"user","content":"first"}]}' \
-    "$FAKE_URL/chat/completions" --next "${h[@]}" -o "$BATS_TEST_TMPDIR/b" \
-    --data-binary '{"model":"gpt-4.1","messages":[{"role":"user","content":"second"}]}' \
-    "$FAKE_URL/chat/completions"
-  assert_equal "$(json_get "$BATS_TEST_TMPDIR/a" '["choices"][0]["message"]["content"]')" "You said: first"
-  assert_equal "$(json_get "$BATS_TEST_TMPDIR/b" '["choices"][0]["message"]["content"]')" "You said: second"
-  # the same connection: one client port for both
-  assert_equal "$(fake_log chat | jq '[.requests[].peer_port] | unique | length')" 1
-}
-
 @test "config reply overrides the reply text" {
   fake_config '{"reply": "fixed answer"}'
   run chat "$(fake_copilot_token)" "$PLAIN_REQ"
   assert_equal "$(json_get "$B" '["choices"][0]["message"]["content"]')" "fixed answer"
 }
 
-@test "chat without Editor-Version is 400 bad_request" {
-  run req -H "Authorization: Bearer $(fake_copilot_token)" --data-binary "$PLAIN_REQ" \
-    "$FAKE_URL/chat/completions"
-  assert_output 400
-  assert_equal "$(cat "$B")" '{"error":{"message":"missing Editor-Version header","code":"bad_request"}}'
-}
-
-@test "chat with an unknown token is 401 invalid token" {
-  run chat 'tid=fake1;exp=9999999999:abc' "$PLAIN_REQ"
-  assert_output 401
-  assert_equal "$(cat "$B")" 'unauthorized: invalid token'
-  run chat '' "$PLAIN_REQ"
-  assert_output 401
-}
-
-@test "a Copilot token minted with ttl 0 is refused with 401 token expired" {
-  run chat "$(fake_copilot_token 0)" "$PLAIN_REQ"
-  assert_output 401
-  assert_equal "$(cat "$B")" 'unauthorized: token expired'
-  assert_equal "$(header Content-Type)" 'text/plain; charset=utf-8'
-}
-
-@test "token_ttl 1 makes an exchanged token expire after a second" {
-  fake_config '{"token_ttl": 1}'
-  exchange ghu_fake_valid
-  tok="$(json_get "$B" '["token"]')"
-  run chat "$tok" "$PLAIN_REQ"
+@test "embeddings answer an OpenAI-shaped list of small vectors" {
+  tok="$(fake_copilot_token)"
+  run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" \
+    --data-binary '{"model":"text-embedding-3-small","input":["a","b"]}' "$FAKE_URL/v1/embeddings"
   assert_output 200
-  sleep 1.1
-  run chat "$tok" "$PLAIN_REQ"
+  assert_equal "$(json_get "$B" '["object"]')" list
+  assert_equal "$(json_get "$B" '["data"][1]["index"]')" 1
+  run python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["data"][0]["embedding"]))' "$B"
+  assert_output 8
+  run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" \
+    --data-binary '{"model":"gpt-4.1","input":"a"}' "$FAKE_URL/embeddings"
+  assert_output 400
+  run req -H "Editor-Version: $EV" --data-binary '{"input":"a"}' "$FAKE_URL/embeddings"
   assert_output 401
-  assert_equal "$(cat "$B")" 'unauthorized: token expired'
 }
 
-@test "POST /_control/expire expires issued Copilot tokens" {
-  tok="$(fake_copilot_token)"
-  run fake_ctl POST /_control/expire '{}'
-  assert_output '{"expired":1}'
-  run chat "$tok" "$PLAIN_REQ"
-  assert_output 401
-  assert_equal "$(cat "$B")" 'unauthorized: token expired'
+# ---------------------------------------------------------------- scripted answers: fields
+
+@test "scripted errors are consumed in order with repeat, interval, then the default answer" {
+  fake_script access_token '[{"error": "authorization_pending", "repeat": 2},
+                             {"error": "slow_down", "interval": 10, "error_description": "calm down"}]'
+  dc="$(device_code | json_get - '["device_code"]')"
+  run poll "$dc"
+  assert_equal "$(json_get "$B" '["error"]')" authorization_pending
+  run poll "$dc"
+  assert_equal "$(json_get "$B" '["error"]')" authorization_pending
+  run poll "$dc"
+  assert_output 200
+  assert_equal "$(json_get "$B" '["error"]')" slow_down
+  assert_equal "$(json_get "$B" '["interval"]')" 10
+  assert_equal "$(json_get "$B" '["error_description"]')" "calm down"
+  run poll "$dc"
+  assert_equal "$(json_get "$B" '["access_token"]')" ghu_fake_1
+  assert_equal "$(fake_count access_token)" 4
 }
 
-@test "POST /_control/revoke makes a GitHub token 401" {
-  run fake_ctl POST /_control/revoke '{"github_token": "ghu_fake_valid"}'
-  assert_success
+@test "a scripted error takes its status and error_uri from the response" {
+  fake_script access_token '[{"error": "device_flow_disabled", "status": 400, "error_uri": "https://example.invalid/why"}]'
+  run poll whatever
+  assert_output 400
+  assert_equal "$(json_get "$B" '["error"]')" device_flow_disabled
+  assert_equal "$(json_get "$B" '["error_uri"]')" https://example.invalid/why
+}
+
+@test "a scripted status, JSON body, headers, content_type and retry_after are sent" {
+  fake_script copilot_token '[{"status": 429, "body": {"message": "slow"}, "retry_after": 7,
+                               "headers": {"X-Fake": "yes"}, "content_type": "application/vnd.fake+json"}]'
   run exchange ghu_fake_valid
+  assert_output 429
+  assert_equal "$(cat "$B")" '{"message":"slow"}'
+  assert_equal "$(header Retry-After)" 7
+  assert_equal "$(header X-Fake)" yes
+  assert_equal "$(header Content-Type)" application/vnd.fake+json
+  run exchange ghu_fake_valid
+  assert_output 200
+}
+
+@test "retry_after may be an HTTP date string" {
+  fake_script models '[{"status": 503, "retry_after": "Wed, 21 Oct 2015 07:28:00 GMT"}]'
+  run req "$FAKE_URL/models"
+  assert_output 503
+  assert_equal "$(header Retry-After)" 'Wed, 21 Oct 2015 07:28:00 GMT'
+}
+
+@test "a scripted string body is sent raw" {
+  fake_script user '[{"body": "{\"login\": truncated", "status": 200}]'
+  run req "$FAKE_URL/api/user"
+  assert_output 200
+  assert_equal "$(cat "$B")" '{"login": truncated'
+}
+
+@test "a scripted error status without body gets a body in the route's style" {
+  fake_script chat '[{"status": 402}]'
+  fake_script copilot_token '[{"status": 500}]'
+  run chat "$(fake_copilot_token)" "$PLAIN_REQ"
+  assert_output 402
+  assert_equal "$(cat "$B")" '{"error":{"message":"Payment Required","code":"quota_exceeded"}}'
+  run exchange ghu_fake_valid
+  assert_output 500
+  assert_equal "$(cat "$B")" '{"message":"Internal Server Error","documentation_url":"https://docs.github.com/rest"}'
+}
+
+@test "a scripted success status without body keeps the default answer" {
+  fake_script user '[{"status": 203, "headers": {"X-RateLimit-Remaining": "0"}}]'
+  run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/user"
+  assert_output 203
+  assert_equal "$(json_get "$B" '["login"]')" octocat
+  assert_equal "$(header X-RateLimit-Remaining)" 0
+}
+
+@test "repeat N answers N times, then the default answer returns" {
+  fake_script copilot_token '[{"status": 500, "repeat": 2}]'
+  run exchange ghu_fake_valid
+  assert_output 500
+  run exchange ghu_fake_valid
+  assert_output 500
+  run exchange ghu_fake_valid
+  assert_output 200
+}
+
+@test "repeat -1 answers forever" {
+  fake_script copilot_token '[{"status": 502, "repeat": -1}]'
+  for _ in 1 2 3 4; do
+    run exchange ghu_fake_valid
+    assert_output 502
+  done
+}
+
+@test "scripts queue FIFO across several calls" {
+  fake_script user '[{"status": 500}]'
+  fake_script user '[{"status": 502}, {"status": 503}]'
+  run req "$FAKE_URL/api/user"
+  assert_output 500
+  run req "$FAKE_URL/api/user"
+  assert_output 502
+  run req "$FAKE_URL/api/user"
+  assert_output 503
+  run req "$FAKE_URL/api/user"
   assert_output 401
 }
 
-@test "chat with an unknown or embeddings model is 400 model_not_supported" {
-  tok="$(fake_copilot_token)"
-  run chat "$tok" '{"model":"gpt-9","messages":[{"role":"user","content":"x"}]}'
-  assert_output 400
-  assert_equal "$(cat "$B")" '{"error":{"message":"The requested model is not supported.","code":"model_not_supported","param":"model","type":"invalid_request_error"}}'
-  run chat "$tok" '{"model":"text-embedding-3-small","messages":[{"role":"user","content":"x"}]}'
-  assert_output 400
+# ---------------------------------------------------------------- scripted answers: faults on the wire
+
+@test "delay answers after the given seconds" {
+  fake_script user '[{"delay": 0.6}]'
+  t0=$(now_ms)
+  run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/user"
+  t1=$(now_ms)
+  assert_output 200
+  (( t1 - t0 >= 550 && t1 - t0 < 3000 ))
 }
 
-@test "chat without a messages array or with broken JSON is 400" {
-  tok="$(fake_copilot_token)"
-  run chat "$tok" '{"model":"gpt-4.1"}'
-  assert_output 400
-  assert_equal "$(json_get "$B" '["error"]["code"]')" bad_request
-  run chat "$tok" '{"model":'
-  assert_output 400
+@test "hang never answers, so curl -m 1 times out" {
+  fake_script user '[{"hang": true}]'
+  t0=$(now_ms)
+  run curl -sS --noproxy '*' -m 1 "$FAKE_URL/api/user"
+  t1=$(now_ms)
+  assert_equal "$status" 28
+  (( t1 - t0 >= 900 && t1 - t0 < 3000 ))
+  assert_equal "$(fake_last user '["status"]')" null
+  run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/user"
+  assert_output 200
 }
+
+@test "reset closes the connection with a TCP RST and no answer" {
+  fake_script chat '[{"reset": true}]'
+  run curl -sS --noproxy '*' -m 5 -H "Editor-Version: $EV" -d '{}' "$FAKE_URL/chat/completions"
+  assert_equal "$status" 56
+  assert_output --partial 'Connection reset by peer'
+  assert_equal "$(fake_count chat)" 1
+}
+
+@test "cut sends the full Content-Length but only N bytes of body" {
+  fake_script user '[{"cut": 10}]'
+  run curl -sS --noproxy '*' -m 5 -o "$B" -D "$HDR" -H 'Authorization: token ghu_fake_valid' \
+    "$FAKE_URL/api/user"
+  assert_equal "$status" 18
+  run wc -c <"$B"
+  assert_output 10
+  assert_equal "$(cat "$B")" '{"login":"'
+  (( $(header Content-Length) > 100 ))
+}
+
+@test "cut on a stream stops mid-stream without the final chunk" {
+  fake_script chat '[{"cut": 30}]'
+  run chat "$(fake_copilot_token)" "$STREAM_REQ"
+  assert_equal "$status" 18
+  run wc -c <"$B"
+  assert_output 30
+}
+
+@test "drip sends the body one byte at a time" {
+  fake_script user '[{"body": "0123456789", "drip": 0.05}]'
+  t0=$(now_ms)
+  run req "$FAKE_URL/api/user"
+  t1=$(now_ms)
+  assert_output 200
+  assert_equal "$(cat "$B")" 0123456789
+  (( t1 - t0 >= 450 && t1 - t0 < 3000 ))
+}
+
+@test "big_body sends exactly N bytes with a Content-Length" {
+  fake_script models '[{"big_body": 5242880}]'
+  run req "$FAKE_URL/models"
+  assert_output 200
+  assert_equal "$(header Content-Length)" 5242880
+  run wc -c <"$B"
+  assert_output 5242880
+  run head -c 12 "$B"
+  assert_output '{"filler": "'
+}
+
+@test "chunked forces chunked transfer encoding" {
+  fake_script user '[{"body": {"a": 1}, "chunked": true}]'
+  run req "$FAKE_URL/api/user"
+  assert_equal "$(header Transfer-Encoding)" chunked
+  assert_equal "$(cat "$B")" '{"a":1}'
+}
+
+# ---------------------------------------------------------------- scripted answers: the chat stream
 
 @test "a default stream has the empty first chunk, word deltas, finish, usage and DONE" {
   run chat "$(fake_copilot_token)" \
@@ -762,180 +857,12 @@ EOF2
   assert_equal "$(cat "$B")" 'data: {not json}'
 }
 
-# ---------------------------------------------------------------- embeddings
+# ---------------------------------------------------------------- the control API
 
-@test "embeddings answer an OpenAI-shaped list of small vectors" {
-  tok="$(fake_copilot_token)"
-  run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" \
-    --data-binary '{"model":"text-embedding-3-small","input":["a","b"]}' "$FAKE_URL/v1/embeddings"
-  assert_output 200
-  assert_equal "$(json_get "$B" '["object"]')" list
-  assert_equal "$(json_get "$B" '["data"][1]["index"]')" 1
-  run python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["data"][0]["embedding"]))' "$B"
-  assert_output 8
-  run req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" \
-    --data-binary '{"model":"gpt-4.1","input":"a"}' "$FAKE_URL/embeddings"
-  assert_output 400
-  run req -H "Editor-Version: $EV" --data-binary '{"input":"a"}' "$FAKE_URL/embeddings"
-  assert_output 401
+@test "GET /_control/ping answers ok and the port" {
+  run fake_ctl GET /_control/ping
+  assert_output "{\"ok\":true,\"port\":$FAKE_PORT}"
 }
-
-# ---------------------------------------------------------------- generic R fields
-
-@test "a scripted status, JSON body, headers, content_type and retry_after are sent" {
-  fake_script copilot_token '[{"status": 429, "body": {"message": "slow"}, "retry_after": 7,
-                               "headers": {"X-Fake": "yes"}, "content_type": "application/vnd.fake+json"}]'
-  run exchange ghu_fake_valid
-  assert_output 429
-  assert_equal "$(cat "$B")" '{"message":"slow"}'
-  assert_equal "$(header Retry-After)" 7
-  assert_equal "$(header X-Fake)" yes
-  assert_equal "$(header Content-Type)" application/vnd.fake+json
-  run exchange ghu_fake_valid
-  assert_output 200
-}
-
-@test "retry_after may be an HTTP date string" {
-  fake_script models '[{"status": 503, "retry_after": "Wed, 21 Oct 2015 07:28:00 GMT"}]'
-  run req "$FAKE_URL/models"
-  assert_output 503
-  assert_equal "$(header Retry-After)" 'Wed, 21 Oct 2015 07:28:00 GMT'
-}
-
-@test "a scripted string body is sent raw" {
-  fake_script user '[{"body": "{\"login\": truncated", "status": 200}]'
-  run req "$FAKE_URL/api/user"
-  assert_output 200
-  assert_equal "$(cat "$B")" '{"login": truncated'
-}
-
-@test "a scripted error status without body gets a body in the route's style" {
-  fake_script chat '[{"status": 402}]'
-  fake_script copilot_token '[{"status": 500}]'
-  run chat "$(fake_copilot_token)" "$PLAIN_REQ"
-  assert_output 402
-  assert_equal "$(cat "$B")" '{"error":{"message":"Payment Required","code":"quota_exceeded"}}'
-  run exchange ghu_fake_valid
-  assert_output 500
-  assert_equal "$(cat "$B")" '{"message":"Internal Server Error","documentation_url":"https://docs.github.com/rest"}'
-}
-
-@test "a scripted success status without body keeps the default answer" {
-  fake_script user '[{"status": 203, "headers": {"X-RateLimit-Remaining": "0"}}]'
-  run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/user"
-  assert_output 203
-  assert_equal "$(json_get "$B" '["login"]')" octocat
-  assert_equal "$(header X-RateLimit-Remaining)" 0
-}
-
-@test "repeat N answers N times, then the default answer returns" {
-  fake_script copilot_token '[{"status": 500, "repeat": 2}]'
-  run exchange ghu_fake_valid
-  assert_output 500
-  run exchange ghu_fake_valid
-  assert_output 500
-  run exchange ghu_fake_valid
-  assert_output 200
-}
-
-@test "repeat -1 answers forever" {
-  fake_script copilot_token '[{"status": 502, "repeat": -1}]'
-  for _ in 1 2 3 4; do
-    run exchange ghu_fake_valid
-    assert_output 502
-  done
-}
-
-@test "scripts queue FIFO across several calls" {
-  fake_script user '[{"status": 500}]'
-  fake_script user '[{"status": 502}, {"status": 503}]'
-  run req "$FAKE_URL/api/user"
-  assert_output 500
-  run req "$FAKE_URL/api/user"
-  assert_output 502
-  run req "$FAKE_URL/api/user"
-  assert_output 503
-  run req "$FAKE_URL/api/user"
-  assert_output 401
-}
-
-@test "delay answers after the given seconds" {
-  fake_script user '[{"delay": 0.6}]'
-  t0=$(now_ms)
-  run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/user"
-  t1=$(now_ms)
-  assert_output 200
-  (( t1 - t0 >= 550 && t1 - t0 < 3000 ))
-}
-
-@test "hang never answers, so curl -m 1 times out" {
-  fake_script user '[{"hang": true}]'
-  t0=$(now_ms)
-  run curl -sS --noproxy '*' -m 1 "$FAKE_URL/api/user"
-  t1=$(now_ms)
-  assert_equal "$status" 28
-  (( t1 - t0 >= 900 && t1 - t0 < 3000 ))
-  assert_equal "$(fake_last user '["status"]')" null
-  run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/user"
-  assert_output 200
-}
-
-@test "reset closes the connection with a TCP RST and no answer" {
-  fake_script chat '[{"reset": true}]'
-  run curl -sS --noproxy '*' -m 5 -H "Editor-Version: $EV" -d '{}' "$FAKE_URL/chat/completions"
-  assert_equal "$status" 56
-  assert_output --partial 'Connection reset by peer'
-  assert_equal "$(fake_count chat)" 1
-}
-
-@test "cut sends the full Content-Length but only N bytes of body" {
-  fake_script user '[{"cut": 10}]'
-  run curl -sS --noproxy '*' -m 5 -o "$B" -D "$HDR" -H 'Authorization: token ghu_fake_valid' \
-    "$FAKE_URL/api/user"
-  assert_equal "$status" 18
-  run wc -c <"$B"
-  assert_output 10
-  assert_equal "$(cat "$B")" '{"login":"'
-  (( $(header Content-Length) > 100 ))
-}
-
-@test "cut on a stream stops mid-stream without the final chunk" {
-  fake_script chat '[{"cut": 30}]'
-  run chat "$(fake_copilot_token)" "$STREAM_REQ"
-  assert_equal "$status" 18
-  run wc -c <"$B"
-  assert_output 30
-}
-
-@test "drip sends the body one byte at a time" {
-  fake_script user '[{"body": "0123456789", "drip": 0.05}]'
-  t0=$(now_ms)
-  run req "$FAKE_URL/api/user"
-  t1=$(now_ms)
-  assert_output 200
-  assert_equal "$(cat "$B")" 0123456789
-  (( t1 - t0 >= 450 && t1 - t0 < 3000 ))
-}
-
-@test "big_body sends exactly N bytes with a Content-Length" {
-  fake_script models '[{"big_body": 5242880}]'
-  run req "$FAKE_URL/models"
-  assert_output 200
-  assert_equal "$(header Content-Length)" 5242880
-  run wc -c <"$B"
-  assert_output 5242880
-  run head -c 12 "$B"
-  assert_output '{"filler": "'
-}
-
-@test "chunked forces chunked transfer encoding" {
-  fake_script user '[{"body": {"a": 1}, "chunked": true}]'
-  run req "$FAKE_URL/api/user"
-  assert_equal "$(header Transfer-Encoding)" chunked
-  assert_equal "$(cat "$B")" '{"a":1}'
-}
-
-# ---------------------------------------------------------------- control API
 
 @test "reset clears the log, scripts, config and issued tokens" {
   fake_config '{"user": "hubot"}'
@@ -951,39 +878,27 @@ EOF2
   assert_equal "$(json_get "$B" '["login"]')" octocat
 }
 
-@test "the log records method, path, query, lowercase headers, body, route, time and status" {
-  before="$(date +%s)"
-  req -X POST -H 'X-Request-Id: 1234' -H 'Accept: application/json' -d 'client_id=c&scope=s' \
-    "$FAKE_URL/login/device/code?foo=bar"
-  json="$(fake_log)"
-  e='["requests"][0]'
-  assert_equal "$(json_get - "${e}[\"method\"]" <<<"$json")" POST
-  assert_equal "$(json_get - "${e}[\"path\"]" <<<"$json")" /login/device/code
-  assert_equal "$(json_get - "${e}[\"query\"]" <<<"$json")" foo=bar
-  assert_equal "$(json_get - "${e}[\"headers\"][\"x-request-id\"]" <<<"$json")" 1234
-  assert_equal "$(json_get - "${e}[\"body\"]" <<<"$json")" 'client_id=c&scope=s'
-  assert_equal "$(json_get - "${e}[\"route\"]" <<<"$json")" device_code
-  assert_equal "$(json_get - "${e}[\"status\"]" <<<"$json")" 200
-  t="$(json_get - "${e}[\"time\"]" <<<"$json")"
-  (( ${t%.*} >= before ))
-  assert_equal "$(json_get - '["count"]' <<<"$json")" 1
+@test "GET /_control/config answers the config that POST merged into" {
+  run fake_ctl POST /_control/config '{"user": "hubot", "interval": 2}'
+  assert_success
+  assert_equal "$(json_get - '["user"]' <<<"$output")" hubot
+  json="$(fake_ctl GET /_control/config)"
+  assert_equal "$(json_get - '["user"]' <<<"$json")" hubot
+  assert_equal "$(json_get - '["interval"]' <<<"$json")" 2
+  assert_equal "$(json_get - '["approval"]' <<<"$json")" auto
+  assert_equal "$(json_get - '["github_tokens"]' <<<"$json")" '["ghu_fake_valid"]'
 }
 
-@test "the log filters by route and DELETE clears it" {
-  req "$FAKE_URL/api/user"
-  req "$FAKE_URL/models"
-  req "$FAKE_URL/models"
-  assert_equal "$(fake_count models)" 2
-  assert_equal "$(fake_count user)" 1
-  assert_equal "$(fake_log | json_get - '["count"]')" 3
-  fake_ctl DELETE /_control/log
-  assert_equal "$(fake_log | json_get - '["count"]')" 0
-}
-
-@test "control requests are not logged" {
-  fake_state >/dev/null
-  fake_config '{}' >/dev/null
-  assert_equal "$(fake_log | json_get - '["count"]')" 0
+@test "DELETE /_control/script empties every queue" {
+  fake_script user '[{"status": 500, "repeat": -1}]'
+  fake_script copilot_token '[{"status": 502}]'
+  run fake_ctl DELETE /_control/script
+  assert_output '{"ok":true}'
+  assert_equal "$(fake_state | json_get - '["scripts"]')" '{}'
+  run req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/user"
+  assert_output 200
+  run exchange ghu_fake_valid
+  assert_output 200
 }
 
 @test "state shows config, pending device codes, issued tokens and queued scripts" {
@@ -1009,6 +924,40 @@ EOF2
   assert_equal "$(fake_count copilot_token)" 0
 }
 
+@test "POST /_control/expire expires issued Copilot tokens, one or all" {
+  tok1="$(fake_copilot_token)"
+  tok2="$(fake_copilot_token)"
+  run fake_ctl POST /_control/expire "{\"copilot_token\": \"$tok1\"}"
+  assert_output '{"expired":1}'
+  run chat "$tok1" "$PLAIN_REQ"
+  assert_output 401
+  assert_equal "$(cat "$B")" 'unauthorized: token expired'
+  run chat "$tok2" "$PLAIN_REQ"
+  assert_output 200
+  run fake_ctl POST /_control/expire '{}'
+  assert_output '{"expired":2}'
+  run chat "$tok2" "$PLAIN_REQ"
+  assert_output 401
+  run fake_ctl POST /_control/expire '{"copilot_token": "tid=nope"}'
+  assert_failure
+  assert_output --partial 'no such copilot token'
+}
+
+@test "POST /_control/revoke makes a GitHub token 401" {
+  fake_config '{"no_copilot_tokens": ["ghu_fake_nocop"]}'
+  run fake_ctl POST /_control/revoke '{"github_token": "ghu_fake_valid"}'
+  assert_output '{"revoked":"ghu_fake_valid"}'
+  run exchange ghu_fake_valid
+  assert_output 401
+  run fake_ctl POST /_control/revoke '{"github_token": "ghu_fake_nocop"}'
+  assert_success
+  run req -H 'Authorization: token ghu_fake_nocop' "$FAKE_URL/api/user"
+  assert_output 401
+  run fake_ctl POST /_control/revoke '{"github_token": "ghu_fake_valid"}'
+  assert_failure
+  assert_output --partial 'no such github token'
+}
+
 @test "bad control input is refused with 400 and a reason" {
   run curl -sS --noproxy '*' -w '\n%{http_code}' -X POST -d '{"intervall": 1}' "$FAKE_URL/_control/config"
   assert_line -n 1 400
@@ -1024,7 +973,53 @@ EOF2
   assert_line -n 1 400
 }
 
-# ---------------------------------------------------------------- harness
+# ---------------------------------------------------------------- the request log
+
+@test "the log records seq, method, path, query, lowercase headers, body, route, time, status, script and peer port" {
+  before="$(date +%s)"
+  fake_script device_code '[{"status": 201}]'
+  req -X POST -H 'X-Request-Id: 1234' -H 'Accept: application/json' -d 'client_id=c&scope=s' \
+    "$FAKE_URL/login/device/code?foo=bar"
+  req -H 'Authorization: token ghu_fake_valid' "$FAKE_URL/api/user"
+  json="$(fake_log)"
+  e='["requests"][0]'
+  assert_equal "$(json_get - "${e}[\"seq\"]" <<<"$json")" 1
+  assert_equal "$(json_get - "${e}[\"method\"]" <<<"$json")" POST
+  assert_equal "$(json_get - "${e}[\"path\"]" <<<"$json")" /login/device/code
+  assert_equal "$(json_get - "${e}[\"query\"]" <<<"$json")" foo=bar
+  assert_equal "$(json_get - "${e}[\"headers\"][\"x-request-id\"]" <<<"$json")" 1234
+  assert_equal "$(json_get - "${e}[\"body\"]" <<<"$json")" 'client_id=c&scope=s'
+  assert_equal "$(json_get - "${e}[\"route\"]" <<<"$json")" device_code
+  assert_equal "$(json_get - "${e}[\"status\"]" <<<"$json")" 201
+  assert_equal "$(json_get - "${e}[\"script\"]" <<<"$json")" '{"status":201}'
+  t="$(json_get - "${e}[\"time\"]" <<<"$json")"
+  (( ${t%.*} >= before ))
+  assert_regex "$(json_get - "${e}[\"peer_port\"]" <<<"$json")" '^[0-9]+$'
+  e='["requests"][1]'
+  assert_equal "$(json_get - "${e}[\"seq\"]" <<<"$json")" 2
+  assert_equal "$(json_get - "${e}[\"script\"]" <<<"$json")" null
+  assert_equal "$(json_get - "${e}[\"query\"]" <<<"$json")" ''
+  assert_equal "$(json_get - '["count"]' <<<"$json")" 2
+}
+
+@test "the log filters by route and DELETE clears it" {
+  req "$FAKE_URL/api/user"
+  req "$FAKE_URL/models"
+  req "$FAKE_URL/models"
+  assert_equal "$(fake_count models)" 2
+  assert_equal "$(fake_count user)" 1
+  assert_equal "$(fake_log | json_get - '["count"]')" 3
+  fake_ctl DELETE /_control/log
+  assert_equal "$(fake_log | json_get - '["count"]')" 0
+}
+
+@test "control requests are not logged" {
+  fake_state >/dev/null
+  fake_config '{}' >/dev/null
+  assert_equal "$(fake_log | json_get - '["count"]')" 0
+}
+
+# ---------------------------------------------------------------- the harness (tests/helpers/common.bash)
 
 @test "common_setup isolates HOME and XDG dirs and clears token variables" {
   assert_equal "$HOME" "$BATS_TEST_TMPDIR/home"

@@ -7,6 +7,8 @@
                                             EXIT STATUS, or README.md's "Exit status" table)
                                             against the table; --all: DOC must list every code
     manpage.py examples PAGE                the EXAMPLES of PAGE as JSON
+    manpage.py test-names PAGE...           the names tests/man_examples.bats gives the examples,
+                                            one "@test" line each
     manpage.py example PAGE N DIR           write example N (1-based) of PAGE into DIR:
                                             example.sh, setup.sh, mode ("run", "skip" or
                                             "until-stopped"), reason, title
@@ -236,7 +238,7 @@ def examples(path):
                         setup.append(arg)
                     elif kind == "until-stopped":
                         mode = "until-stopped"
-                out.append({"n": len(out) + 1, "title": " ".join(" ".join(title).split()),
+                out.append({"n": len(out) + 1, "title": " ".join(" ".join(title).split()).rstrip(":"),
                             "script": "\n".join(l[indent:] for l in body).strip("\n") + "\n",
                             "mode": mode, "reason": reason, "setup": setup})
                 title, marks, block = [], [], None
@@ -270,6 +272,13 @@ def main(argv):
         return check_exit(argv[1], argv[2], "--all" in argv[3:])
     if len(argv) == 2 and argv[0] == "examples":
         print(json.dumps(examples(argv[1]), indent=1))
+        return 0
+    if len(argv) >= 2 and argv[0] == "test-names":
+        for page in argv[1:]:
+            base = os.path.basename(page)
+            name = "%s(%s)" % tuple(base.rsplit(".", 1))
+            for ex in examples(page):
+                print('@test "%s example %d: %s" { run_example; }' % (name, ex["n"], ex["title"]))
         return 0
     if len(argv) == 4 and argv[0] == "example":
         exs = examples(argv[1])

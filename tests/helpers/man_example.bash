@@ -17,7 +17,7 @@
 # must succeed), within 90 s. Background jobs must still be running one second after the
 # example ends; they are then stopped with SIGTERM and must exit 0 (or die of it).
 # Mode "until-stopped" (a server in the foreground): it must still be running after 3 s;
-# then its process group gets SIGTERM.
+# then its process group gets SIGTERM, and it must end within 10 s.
 # Exit status: the example's; 99 when the harness itself fails.
 
 set -u
@@ -34,7 +34,7 @@ fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH", b"lo", flags | IFF_UP))
 EOF
 
 # common.bash outside Bats: its assertion libraries are not needed here.
-# shellcheck source=common.bash
+# shellcheck source=tests/helpers/common.bash
 source "$helpers/common.bash"
 _COMMON_LIBS_LOADED=1
 export BATS_FILE_TMPDIR="$dir/file" BATS_TEST_TMPDIR="$dir/test"
@@ -50,6 +50,7 @@ if ! out="$(printf 'ghu_fake_valid\n' | copilot-login --with-token 2>&1)"; then
 fi
 # A display and a browser that only notes the page it was asked to open.
 mkdir -p "$dir/bin"
+# shellcheck disable=SC2016 # $1 is the stub's argument
 printf '#!/bin/sh\nprintf "%%s\\n" "$1" >>"%s/xdg-open.log"\n' "$dir" >"$dir/bin/xdg-open"
 chmod +x "$dir/bin/xdg-open"
 export PATH="$dir/bin:$PATH" DISPLAY=:0
@@ -71,20 +72,22 @@ chmod +x my-client
 
 cat >"$dir/run.sh" <<'EOF'
 __finish() {
-  local rc=$? pids p s
+  local rc=$? pids p s alive=()
   set +e
   pids="$(jobs -p)"
   if [[ -n "$pids" ]]; then
     sleep 1
     for p in $pids; do
-      if ! kill -0 "$p" 2>/dev/null; then
+      if kill -0 "$p" 2>/dev/null; then
+        alive+=("$p")
+      else
         wait "$p"
         echo "man_example: a background job ended by itself with status $?" >&2
         rc=1
       fi
     done
-    for p in $pids; do kill -TERM "$p" 2>/dev/null; done
-    for p in $pids; do
+    for p in "${alive[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${alive[@]}"; do
       wait "$p"
       s=$?
       if [[ $s -ne 0 && $s -ne 143 ]]; then
@@ -105,6 +108,7 @@ export EXAMPLE_DIR="$dir"
 mode="$(<"$dir/mode")"
 if [[ "$mode" == until-stopped ]]; then
   # setsid: a process group of its own, so that SIGTERM reaches the server, not only bash.
+  # shellcheck disable=SC2016 # expanded by that bash
   setsid bash -e -o pipefail -c 'source "$EXAMPLE_DIR/setup.sh"; source "$EXAMPLE_DIR/example.sh"' &
   pid=$!
   sleep 3
@@ -115,7 +119,12 @@ if [[ "$mode" == until-stopped ]]; then
     exit $((rc == 0 ? 1 : rc))
   fi
   kill -TERM -- "-$pid" 2>/dev/null
-  wait "$pid"
-  exit 0
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || exit 0
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null
+  echo "man_example: the example did not stop within 10 s of SIGTERM" >&2
+  exit 1
 fi
 timeout -k 5 90 bash "$dir/run.sh"

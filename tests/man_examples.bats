@@ -16,8 +16,8 @@ load helpers/common
 setup_file() {
   # Private namespaces give each example its own loopback (copilot-serve's fixed
   # 127.0.0.1:4141 cannot collide, nothing reaches the internet) and reap what it leaves.
-  if ! out="$(unshare -r -n -p -f true 2>&1)"; then
-    echo "man_examples.bats needs user, network and pid namespaces (unshare -r -n -p -f): $out" >&2
+  if ! out="$(unshare -r -n -p -f --mount-proc true 2>&1)"; then
+    echo "man_examples.bats needs user, network and pid namespaces (unshare -r -n -p -f --mount-proc): $out" >&2
     return 1
   fi
 }
@@ -44,7 +44,7 @@ run_example() {
   if [[ "$(<"$dir/mode")" == skip ]]; then
     skip "$(<"$dir/reason")"
   fi
-  run unshare -r -n -p -f bash "$REPO/tests/helpers/man_example.bash" "$dir"
+  run unshare -r -n -p -f --mount-proc bash "$REPO/tests/helpers/man_example.bash" "$dir"
   if [[ $status -ne 0 ]]; then
     echo "this example of ${page#"$REPO"/} failed with status $status:"
     sed 's/^/    /' "$dir/example.sh"

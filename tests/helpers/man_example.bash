@@ -2,9 +2,10 @@
 # tests/helpers/man_example.bash DIR — runs one man-page example for tests/man_examples.bats.
 #
 # DIR holds what `manpage.py example PAGE N DIR` wrote: example.sh, setup.sh, mode.
-# Run it inside private namespaces (`unshare -r -n -p -f`): the network has only a loopback
-# of its own, so the examples' fixed addresses (copilot-serve's 127.0.0.1:4141) are free and
-# nothing can reach the real GitHub, and every process the example leaves dies with it.
+# Run it inside private namespaces (`unshare -r -n -p -f --mount-proc`): the network has only
+# a loopback of its own, so the examples' fixed addresses (copilot-serve's 127.0.0.1:4141) are
+# free and nothing can reach the real GitHub; every process the example leaves dies with it; a
+# /proc of its own keeps LeakSanitizer (make SANITIZE=1) working.
 #
 # What an example finds (as a user who has logged in would):
 #   - the fake server (tests/fake-github) running, the tools pointed at it and first on PATH,

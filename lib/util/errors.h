@@ -8,19 +8,28 @@
 
 namespace copilot {
 
-// Exit status, the same in every tool (ARCHITECTURE.md). Values follow sysexits.h.
+// The exit-code table: the one list of the exit statuses of every tool and
+// what each means (values follow sysexits.h). X(name, code, meaning).
+// README.md, each man page's EXIT STATUS and copilot-utils(7) say the same:
+// every entry there starts with the meaning given here, and tests/docs.bats
+// reads this table to check it. Add a code here first.
+#define COPILOT_EXIT_CODES(X)                                                        \
+    X(ok, 0, "success")                                                              \
+    X(check_failed, 1, "--check: the token has expired or expires sooner than --min-ttl") \
+    X(usage, 64, "usage error")              /* bad flags or arguments */           \
+    X(data, 65, "malformed input")           /* stdin, an auth or pending file */   \
+    X(no_auth, 66, "not logged in")          /* --check: no token at all */         \
+    X(unavailable, 69, "unavailable")        /* 5xx after retries, cannot bind */   \
+    X(io, 74, "local file I/O error")                                                \
+    X(temp, 75, "temporary failure")         /* network, 429, pending, code expired */ \
+    X(protocol, 76, "protocol error")        /* an answer we cannot understand */   \
+    X(permission, 77, "permission denied")   /* revoked, no Copilot, login denied */ \
+    X(interrupted, 130, "interrupted")
+
 enum class Exit : int {
-    ok = 0,
-    check_failed = 1,   // --check: token expired or valid for less than --min-ttl
-    usage = 64,         // bad flags or arguments
-    data = 65,          // malformed input we were given (stdin, auth file)
-    no_auth = 66,       // not logged in
-    unavailable = 69,   // service answered 5xx after retries
-    io = 74,            // local file I/O
-    temp = 75,          // try again later: network, 429, pending, expired code
-    protocol = 76,      // an answer we cannot understand
-    permission = 77,    // revoked token, no Copilot access, denied login
-    interrupted = 130,
+#define COPILOT_EXIT_ENUM(name, code, meaning) name = code,
+    COPILOT_EXIT_CODES(COPILOT_EXIT_ENUM)
+#undef COPILOT_EXIT_ENUM
 };
 
 class Error : public std::runtime_error {

@@ -1,0 +1,63 @@
+#!/usr/bin/env bats
+# The documents agree with the code's exit-code table (lib/util/errors.h,
+# COPILOT_EXIT_CODES): README.md and every man page list only codes of the
+# table, each with the table's meaning first; README.md and copilot-utils(7)
+# list all of them. The rules are in tests/helpers/manpage.py.
+
+setup() {
+  REPO="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+  MANPAGE="$REPO/tests/helpers/manpage.py"
+  ERRORS_H="$REPO/lib/util/errors.h"
+}
+
+check_exit() {
+  run python3 "$MANPAGE" check-exit "$ERRORS_H" "$@"
+  if [[ $status -ne 0 ]]; then
+    echo "$output"
+    return 1
+  fi
+  [[ -z "$output" ]]
+}
+
+@test "the exit-code table in lib/util/errors.h is what the enum is made of" {
+  run python3 "$MANPAGE" exit-table "$ERRORS_H"
+  [[ $status -eq 0 ]]
+  # The codes every tool and document relies on, each with a meaning.
+  local code
+  for code in 0 1 64 65 66 69 74 75 76 77 130; do
+    [[ "$output" =~ (^|$'\n')$code$'\t'[a-z_]+$'\t'[^$'\n']+ ]] || {
+      echo "code $code missing from the table: $output"
+      return 1
+    }
+  done
+  grep -q 'COPILOT_EXIT_CODES(COPILOT_EXIT_ENUM)' "$ERRORS_H"
+}
+
+@test "README.md lists every exit code of the table with its meaning" {
+  check_exit "$REPO/README.md" --all
+}
+
+@test "copilot-utils(7) lists every exit code of the table with its meaning" {
+  check_exit "$REPO/man/copilot-utils.7" --all
+}
+
+@test "each tool's man page lists only codes of the table, with its meaning" {
+  local page failed=0 n=0
+  for page in "$REPO"/man/*.1; do
+    n=$((n + 1))
+    check_exit "$page" || failed=1
+  done
+  [[ $n -ge 4 ]]
+  [[ $failed -eq 0 ]]
+}
+
+@test "the check sees a wrong meaning, an unknown code and a missing code" {
+  local page="$BATS_TEST_TMPDIR/bad.1"
+  sed 's/^Usage error/Temporary failure/' "$REPO/man/copilot-token.1" >"$page"
+  run python3 "$MANPAGE" check-exit "$ERRORS_H" "$page"
+  [[ $status -eq 1 && "$output" == *"exit status 64 says"* ]]
+  printf '.SH EXIT STATUS\n.TP\n.B 0\nSuccess.\n.TP\n.B 3\nSomething else.\n' >"$page"
+  run python3 "$MANPAGE" check-exit "$ERRORS_H" "$page" --all
+  [[ $status -eq 1 && "$output" == *"exit status 3 is not in the table"* ]]
+  [[ "$output" == *"exit status 130 (interrupted) is missing"* ]]
+}

@@ -2,10 +2,12 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +35,11 @@ bool write_all(int fd, const char* p, size_t n) {
         ssize_t w = ::write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR) continue;
+            // An inherited descriptor (stdout, a FIFO) may be non-blocking.
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                pollfd pfd{fd, POLLOUT, 0};
+                if (::poll(&pfd, 1, -1) >= 0 || errno == EINTR) continue;
+            }
             return false;
         }
         p += w;
@@ -63,7 +70,166 @@ void remove_stale_temps(const std::string& dir, const std::string& base) {
     ::closedir(d);
 }
 
+std::string octal_mode(mode_t mode) {
+    char m[8];
+    std::snprintf(m, sizeof m, "%04o", static_cast<unsigned>(mode & 07777));
+    return m;
+}
+
+const char* kind_of(mode_t mode) {
+    if (S_ISLNK(mode)) return "a symbolic link";
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "not a regular file";
+}
+
+[[noreturn]] void not_a_secret_file(const std::string& path, mode_t mode) {
+    throw Error(Exit::io, path + " is " + kind_of(mode) +
+                              ", not a regular file; a secret is read only from a regular file "
+                              "of yours with mode 0600");
+}
+
+// What a secret file must be, checked on the open descriptor's fstat.
+void check_private(const std::string& path, const struct stat& st) {
+    if (!S_ISREG(st.st_mode)) not_a_secret_file(path, st.st_mode);
+    const uid_t me = ::geteuid();
+    if (st.st_uid != me)
+        throw Error(Exit::io, path + " is owned by uid " + std::to_string(st.st_uid) +
+                                  ", not you (uid " + std::to_string(me) +
+                                  "); remove it or run: chown " + std::to_string(me) + " " + path);
+    if (st.st_mode & 077)
+        throw Error(Exit::io, "permissions " + octal_mode(st.st_mode) + " on " + path +
+                                  " are too open (a secret must be 0600); run: chmod 600 " + path);
+}
+
+// An output we write in place or refuse, never replace: only a character
+// device or a FIFO is written in place (a token has no business on a disk
+// device, and open(2) cannot write to a socket).
+void refuse_output_kind(const std::string& path, mode_t mode) {
+    if (S_ISDIR(mode) || S_ISSOCK(mode) || S_ISBLK(mode))
+        throw Error(Exit::io, "cannot write " + path + ": it is " + kind_of(mode));
+}
+
+bool parse_fd_number(const std::string& s, int* fd) {
+    if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
+        return false;
+    *fd = std::stoi(s);
+    return true;
+}
+
 }  // namespace
+
+std::optional<std::string> read_private_file(const std::string& path, size_t max_bytes) {
+    struct stat st;
+    // Looked at before opening: opening a FIFO or a device can block or act.
+    if (::lstat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT) return std::nullopt;
+        io_error("read", path, errno);
+    }
+    if (!S_ISREG(st.st_mode)) not_a_secret_file(path, st.st_mode);
+    // O_NOFOLLOW and O_NONBLOCK: if a link or FIFO replaced the file since
+    // the lstat, the open fails or returns at once, and the fstat refuses it.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ENOENT) return std::nullopt;
+        if (errno == ELOOP) not_a_secret_file(path, S_IFLNK);
+        io_error("read", path, errno);
+    }
+    try {
+        if (::fstat(fd, &st) != 0) io_error("read", path, errno);
+        check_private(path, st);
+        std::string data = read_fd(fd, max_bytes, path);
+        ::close(fd);
+        return data;
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+}
+
+int output_fd_alias(const std::string& path) {
+    if (path == "/dev/stdin") return 0;
+    if (path == "/dev/stdout") return 1;
+    if (path == "/dev/stderr") return 2;
+    int fd = -1;
+    for (const char* prefix : {"/dev/fd/", "/proc/self/fd/"}) {
+        const std::string p(prefix);
+        if (path.compare(0, p.size(), p) == 0 && parse_fd_number(path.substr(p.size()), &fd))
+            return fd;
+    }
+    // A link straight to /proc/self/fd/N (what /dev/stdout is on Linux).
+    char target[64];
+    const ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
+    if (n > 0) {
+        const std::string t(target, static_cast<size_t>(n));
+        const std::string p = "/proc/self/fd/";
+        if (t.compare(0, p.size(), p) == 0 && parse_fd_number(t.substr(p.size()), &fd)) return fd;
+    }
+    return -1;
+}
+
+bool names_regular_file(const std::string& path) {
+    struct stat st;
+    return output_fd_alias(path) < 0 && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+void write_output_file(const std::string& path, const std::string& data) {
+    if (const int n = output_fd_alias(path); n >= 0) {
+        if (!write_all(n, data.data(), data.size())) io_error("write", path, errno);
+        return;
+    }
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        refuse_output_kind(path, st.st_mode);
+        // No O_CREAT, no O_TRUNC, no chmod: the device or FIFO stays as it is.
+        const int fd = ::open(path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) io_error("write", path, errno);
+        int err = 0;
+        if (::fstat(fd, &st) != 0) err = errno;
+        const bool now_regular = err == 0 && S_ISREG(st.st_mode);  // replaced meanwhile
+        if (err == 0 && !now_regular && !write_all(fd, data.data(), data.size())) err = errno;
+        if (::close(fd) != 0 && err == 0 && !now_regular) err = errno;
+        if (err != 0) io_error("write", path, err);
+        if (!now_regular) return;
+    }
+    write_file_atomic(path, data, 0600, false);
+}
+
+void check_output_writable(const std::string& path) {
+    if (const int n = output_fd_alias(path); n >= 0) {
+        const int flags = ::fcntl(n, F_GETFL);
+        if (flags < 0) io_error("write", path, errno);
+        if ((flags & O_ACCMODE) == O_RDONLY)
+            throw Error(Exit::io, "cannot write " + path + ": descriptor " + std::to_string(n) +
+                                      " is open for reading only");
+        return;
+    }
+    struct stat st;
+    const bool exists = ::stat(path.c_str(), &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
+        refuse_output_kind(path, st.st_mode);
+        if (::faccessat(AT_FDCWD, path.c_str(), W_OK, AT_EACCESS) != 0)
+            io_error("write", path, errno);
+        return;
+    }
+    // A regular or missing file is created in its directory and renamed.
+    const std::string dir = dir_name(path);
+    const std::string base = path.substr(path.find_last_of('/') + 1);
+    std::string tmpl = dir + "/." + base + ".tmp." + std::to_string(::getpid()) + ".XXXXXX";
+    const int fd = ::mkstemp(tmpl.data());
+    if (fd < 0) io_error("write", path, errno);
+    ::close(fd);
+    ::unlink(tmpl.c_str());
+    // In a sticky directory (/tmp) only the owner of a file may replace it.
+    struct stat dst;
+    const uid_t me = ::geteuid();
+    if (exists && me != 0 && st.st_uid != me && ::stat(dir.c_str(), &dst) == 0 &&
+        (dst.st_mode & S_ISVTX) && dst.st_uid != me)
+        io_error("write", path, EPERM);
+}
 
 std::string read_fd(int fd, size_t max_bytes, const std::string& what) {
     std::string out;

@@ -16,6 +16,60 @@ constexpr size_t kMaxStateFile = 1 << 20;  // auth/token/pending documents: 1 Mi
 // failures; Error(data) if it is larger than max_bytes.
 std::optional<std::string> read_file(const std::string& path, size_t max_bytes);
 
+// Reads a secret (auth state, token cache, pending login, key file) as
+// OpenSSH reads a private key: the file is opened with O_NOFOLLOW and the
+// open descriptor is fstat-ed, so what is checked is what is read. Refused:
+// anything but a regular file (a symbolic link included: the tools write
+// these files by rename, so a link there was put by someone else, and
+// following it would let whoever made it choose what root reads; a FIFO or
+// device is refused before it is opened, as opening one can block or act),
+// a file owned by another uid than the effective one, and any group or
+// other permission bit. nullopt if it does not exist; Error(data) if it is
+// larger than max_bytes. Every refusal is Error(io), 74, like the other
+// local file failures (not 77, which means the server refused a credential,
+// so a script would log in again instead of fixing a file), and its message
+// names the path and the fix:
+//   "permissions 0644 on X are too open; run: chmod 600 X"
+//   "X is owned by uid 65534, not you (uid 0); remove it or run: chown 0 X"
+//   "X is a symbolic link, not a regular file; ..."
+// The parent directory is not checked: whatever another user can put there
+// is their file (refused above); what a writable directory still allows is
+// deleting the file, which no check at read time can prevent.
+std::optional<std::string> read_private_file(const std::string& path, size_t max_bytes);
+
+// Writes a document to an output the user named (--output FILE):
+//  - a descriptor alias (output_fd_alias below: "/dev/stdout", "/dev/fd/N"):
+//    written to the open descriptor N itself (as a shell redirection does),
+//    so the device or the redirected file behind it is never replaced;
+//  - an existing character device or FIFO (followed through symbolic
+//    links): opened without O_CREAT/O_TRUNC and written in place, its mode
+//    and owner untouched;
+//  - a directory, socket or block device: Error(io), nothing written;
+//  - a regular file or a missing name: write_file_atomic(path, data, 0600,
+//    false) as before (a symbolic link there is replaced, not followed).
+// Error(io) naming the path on any failure. The caller flushes its own
+// buffered standard output first if it wrote any.
+void write_output_file(const std::string& path, const std::string& data);
+
+// Whether write_output_file(path, ...) can succeed, checked without writing
+// to the target (a FIFO is not opened: that would hand its reader an EOF),
+// so a tool can fail with 74 before it starts a login. Error(io) naming the
+// path if not: a closed or read-only descriptor, a directory, a socket or
+// block device, a device or FIFO we may not write, or a directory in which
+// no file can be created (probed by creating and removing a temp file).
+void check_output_writable(const std::string& path);
+
+// N for a name that means an open descriptor ("/dev/stdin" 0, "/dev/stdout"
+// 1, "/dev/stderr" 2, "/dev/fd/N", "/proc/self/fd/N"), else -1. ("-" is the
+// tools' own convention and is not handled here.)
+int output_fd_alias(const std::string& path);
+
+// True if `path` names a regular file that write_output_file would replace
+// atomically: it exists, is a regular file (links followed) and is not a
+// descriptor alias. For rewriting an input in place only when it is a file
+// (copilot-login --poll FILE after slow_down; not for --poll /dev/stdin).
+bool names_regular_file(const std::string& path);
+
 // Reads a file descriptor to EOF, at most max_bytes (Error(data) beyond,
 // naming `what`); Error(io) on read errors.
 std::string read_fd(int fd, size_t max_bytes, const std::string& what);

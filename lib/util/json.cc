@@ -51,24 +51,56 @@ size_t lone_low_surrogate(std::string_view t) {
     return std::string_view::npos;
 }
 
-// RapidJSON 1.1.0 reads some numbers beyond the range of a double ("17e308")
-// as infinity instead of failing, and infinity cannot be written back as
-// JSON. Walks with its own stack (any depth). True if the value holds one.
-bool has_infinity(const JsonValue& root) {
+// Two members with one name: RapidJSON keeps both and FindMember takes the
+// first, while other parsers take the last, so a second "oauth_token",
+// "model" or "stream" could pass a check made by one reader and be used by
+// another. Names compare as decoded ("a" and "\u0061" are one key). Sorting
+// keeps a 100,000-member object cheap; small objects are compared pairwise
+// to spare the allocation. Returns a duplicated name, or nullptr.
+const JsonValue* duplicate_name(const JsonValue& obj, std::vector<std::string_view>& scratch) {
+    auto name = [](const JsonValue& n) { return std::string_view(n.GetString(), n.GetStringLength()); };
+    const auto begin = obj.MemberBegin(), end = obj.MemberEnd();
+    if (obj.MemberCount() <= 16) {
+        for (auto i = begin; i != end; ++i)
+            for (auto j = i + 1; j != end; ++j)
+                if (name(i->name) == name(j->name)) return &i->name;
+        return nullptr;
+    }
+    scratch.clear();
+    for (auto i = begin; i != end; ++i) scratch.push_back(name(i->name));
+    std::sort(scratch.begin(), scratch.end());
+    auto at = std::adjacent_find(scratch.begin(), scratch.end());
+    if (at == scratch.end()) return nullptr;
+    for (auto i = begin; i != end; ++i)
+        if (name(i->name) == *at) return &i->name;
+    return nullptr;  // not reached
+}
+
+// What RapidJSON 1.1.0 accepts and the tools must not, checked in one walk
+// with its own stack (any depth): a duplicate member name, and a number
+// beyond the range of a double ("17e308"), which it reads as infinity
+// instead of failing and which cannot be written back as JSON.
+void check_values(const JsonValue& root, const JsonSource& src) {
     std::vector<const JsonValue*> todo{&root};
+    std::vector<std::string_view> scratch;
     while (!todo.empty()) {
         const JsonValue* v = todo.back();
         todo.pop_back();
         if (v->IsDouble()) {
             const double d = v->GetDouble();
-            if (d - d != 0) return true;  // inf - inf is NaN
+            if (d - d != 0)  // inf - inf is NaN
+                throw Error(src.code, src.what + ": not valid JSON (a number too big for a double)");
         } else if (v->IsArray()) {
             for (const auto& e : v->GetArray()) todo.push_back(&e);
         } else if (v->IsObject()) {
+            if (const JsonValue* dup = duplicate_name(*v, scratch))
+                throw Error(src.code, src.what + ": duplicate key '" +
+                                          one_line({dup->GetString(), dup->GetStringLength()},
+                                                   "", 60) +
+                                          "'");
             for (const auto& m : v->GetObject()) todo.push_back(&m.value);
         }
     }
-    return false;
 }
 
 // Nesting far deeper than any document of the protocol needs is refused
@@ -121,8 +153,7 @@ rapidjson::Document json_parse(std::string_view text, const JsonSource& src,
         throw Error(src.code, src.what + ": not valid JSON (unpaired surrogate \\u" +
                                   std::string(text.substr(at + 2, 4)) + " at byte " +
                                   std::to_string(at) + ")");
-    if (has_infinity(doc))
-        throw Error(src.code, src.what + ": not valid JSON (a number too big for a double)");
+    check_values(doc, src);
     if (object_required && !doc.IsObject())
         throw Error(src.code, src.what + ": expected a JSON object");
     return doc;

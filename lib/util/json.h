@@ -25,8 +25,10 @@ struct JsonSource {
 using JsonValue = rapidjson::Value;
 
 // Parses `text` (iteratively, so deep nesting cannot exhaust the stack).
-// Throws Error(src.code) if it is not JSON or if `object_required` and the
-// top level is not an object.
+// Throws Error(src.code) if it is not JSON, if an object at any depth has two
+// members of one name ("auth file X: duplicate key 'oauth_token'"; names
+// compare decoded, so "a" and "\u0061" are one key), or if `object_required`
+// and the top level is not an object.
 rapidjson::Document json_parse(std::string_view text, const JsonSource& src,
                                bool object_required = true);
 

@@ -57,7 +57,7 @@ See copilot-chat(1).
 )";
 
 struct Flags {
-    copilot::ChatAuthRequest auth;
+    copilot::ApiCredentialsRequest auth;
     copilot::ChatRequest chat;
     std::vector<std::string> words;        // the prompt arguments
     std::optional<std::string> messages;  // --messages FILE|-
@@ -168,8 +168,8 @@ void warn_all(const Flags& f, const std::vector<std::string>& warnings) {
     for (const auto& w : warnings) tool::warn(w);
 }
 
-copilot::ChatAuth get_auth(const Flags& f) {
-    copilot::ChatAuth auth = copilot::resolve_chat_auth(f.auth, std::time(nullptr));
+copilot::ApiCredentials get_auth(const Flags& f) {
+    copilot::ApiCredentials auth = copilot::resolve_api_credentials(f.auth, std::time(nullptr));
     warn_all(f, auth.warnings);
     tool::debug("Copilot token from " + auth.source + " (" + copilot::mask_secret(auth.token) +
                 "), API " + auth.api_url);
@@ -215,7 +215,7 @@ void print_models_table(const std::vector<copilot::ModelInfo>& models, bool with
 }
 
 int list_models(const Flags& f) {
-    copilot::ChatAuth auth = get_auth(f);
+    copilot::ApiCredentials auth = get_auth(f);
     const std::string body = copilot::fetch_models(auth, f.auth.log);
     const auto all = copilot::parse_models(body);
     try {
@@ -290,7 +290,7 @@ int chat(Flags& f) {
         tool::usage_error("no prompt: give it as arguments or on standard input");
     copilot::build_chat_body(f.chat);  // malformed --messages fail before any network
 
-    copilot::ChatAuth auth = get_auth(f);
+    copilot::ApiCredentials auth = get_auth(f);
     Answer answer;
     copilot::ChatIo io;
     io.want_json = f.json;

@@ -15,10 +15,12 @@
 
 #include "auth/auth_state.h"
 #include "auth/copilot_token.h"
+#include "auth/credentials.h"
 #include "util/errors.h"
 #include "util/files.h"
 #include "net/endpoints.h"
 #include "util/paths.h"
+#include "util/text.h"
 #include "auth/token_check.h"
 #include "tool.h"
 
@@ -66,7 +68,7 @@ constexpr size_t kMaxStdin = 1 << 20;
 enum class Format { token, json, env, header };
 
 struct Flags {
-    copilot::TokenRequest req;
+    copilot::CopilotTokenRequest req;
     std::optional<std::string> auth;
     Format format = Format::token;
     bool json = false;
@@ -77,12 +79,6 @@ struct Flags {
     bool quiet = false;
     std::vector<std::string> command;  // after "--", for --exec
 };
-
-std::string trim(const std::string& s) {
-    size_t b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return "";
-    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
 
 // Single-quoted for sh: safe in `eval` whatever the value holds.
 std::string shell_quote(const std::string& s) {
@@ -189,7 +185,7 @@ public:
         if (!read_ && (required || (allowed_ && copilot::stdin_is_piped()))) {
             read_ = true;
             std::string text = copilot::read_fd(0, kMaxStdin, "standard input");
-            if (!trim(text).empty()) text_ = std::move(text);
+            if (!copilot::trim(text).empty()) text_ = std::move(text);
         }
         return text_;
     }
@@ -200,36 +196,42 @@ private:
     std::optional<std::string> text_;
 };
 
-// The GitHub token, looked up only when an exchange is due: the fresh-cache
-// path never reads credentials or standard input.
+// What lib/auth/credentials looks the tokens up with. Standard input is read
+// only when the GitHub token is looked up, so the fresh-cache path never
+// touches credentials or standard input.
+copilot::CredentialRequest credential_request(const Flags& f, StdinText& in) {
+    copilot::CredentialRequest cr;
+    cr.token = f.req;
+    cr.auth_file = f.auth;
+    cr.read_stdin = [&in](bool required) { return in.get(required); };
+    return cr;
+}
+
+// The lazy GitHub token for --watch; its warnings are shown as they come.
 std::function<std::string()> github_token_source(const Flags& f, StdinText& in) {
     return [&f, &in]() {
-        copilot::TokenSources src;
-        src.host = f.req.host;
-        src.profile = f.req.profile;
-        src.auth_file = f.auth;
-        const bool from_stdin = f.auth && *f.auth == "-";
-        src.stdin_text = in.get(from_stdin);
-        std::string warnings;
-        auto gt = copilot::find_github_token(src, &warnings);
-        if (!warnings.empty() && !f.quiet) {
-            size_t at = 0;
-            for (size_t nl; (nl = warnings.find('\n', at)) != std::string::npos; at = nl + 1)
-                tool::warn(warnings.substr(at, nl - at));
-            tool::warn(warnings.substr(at));
-        }
-        if (!gt)
-            throw Error(Exit::no_auth, "not logged in to " + f.req.host + "; run copilot-login");
-        if (!gt->host.empty() && gt->host != f.req.host)
-            throw Error(Exit::usage, "the GitHub login from " + gt->source + " is for " + gt->host +
-                                         ", not " + f.req.host + "; add --host " + gt->host);
-        tool::debug("GitHub token from " + gt->source + " (" + copilot::mask_secret(gt->token) +
-                    ")");
-        return gt->token;
+        std::vector<std::string> warnings;
+        std::string token = copilot::find_github_login(credential_request(f, in), &warnings).token;
+        warn_all(f, warnings);
+        return token;
     };
 }
 
-void add_hooks(copilot::TokenRequest& req) {
+// The Copilot token, its warnings shown (also those before an error).
+copilot::CopilotTokenResult get_token(const Flags& f, StdinText& in) {
+    std::vector<std::string> early;
+    try {
+        copilot::CopilotTokenResult r =
+            copilot::get_copilot_credentials(credential_request(f, in), std::time(nullptr), &early);
+        warn_all(f, r.warnings);
+        return r;
+    } catch (const Error&) {
+        warn_all(f, early);
+        throw;
+    }
+}
+
+void add_hooks(copilot::CopilotTokenRequest& req) {
     if (!tool::verbose) return;
     req.log = [](const std::string& m) { tool::debug(m); };
     req.on_retry = [](int attempt, long wait_ms, const std::string& reason) {
@@ -248,7 +250,7 @@ void print_token(const copilot::CopilotToken& t, Format format) {
         break;
     case Format::env:
         tool::out("export COPILOT_TOKEN=" + shell_quote(t.token) + "\n" +
-                  "export COPILOT_API_URL=" + shell_quote(copilot::effective_api_url(t)) + "\n" +
+                  "export COPILOT_API_URL=" + shell_quote(copilot::copilot_api_url(std::nullopt, t)) + "\n" +
                   "export COPILOT_TOKEN_EXPIRES_AT=" + shell_quote(std::to_string(t.expires_at)) +
                   "\n");
         break;
@@ -345,10 +347,8 @@ int run_watch(Flags& f, StdinText& in) {
 }
 
 int run_exec(const Flags& f, StdinText& in) {
-    copilot::TokenResult r =
-        copilot::get_copilot_token(f.req, github_token_source(f, in), std::time(nullptr));
-    warn_all(f, r.warnings);
-    const std::string api_url = copilot::effective_api_url(r.token);
+    copilot::CopilotTokenResult r = get_token(f, in);
+    const std::string api_url = copilot::copilot_api_url(std::nullopt, r.token);
 
     std::vector<char*> args;
     for (const auto& a : f.command) args.push_back(const_cast<char*>(a.c_str()));
@@ -405,10 +405,7 @@ int body(int argc, char** argv) {
     if (f.watch) return run_watch(f, in);
     if (f.exec) return run_exec(f, in);
 
-    copilot::TokenResult r =
-        copilot::get_copilot_token(f.req, github_token_source(f, in), std::time(nullptr));
-    warn_all(f, r.warnings);
-    print_token(r.token, f.format);
+    print_token(get_token(f, in).token, f.format);
     return 0;
 }
 

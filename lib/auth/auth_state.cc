@@ -39,10 +39,8 @@ std::string group_readable_warning(const std::string& path) {
     return "";
 }
 
-void add_warning(std::string* warnings, const std::string& w) {
-    if (!warnings || w.empty()) return;
-    if (!warnings->empty()) *warnings += "\n";
-    *warnings += w;
+void add_warning(std::vector<std::string>* warnings, const std::string& w) {
+    if (warnings && !w.empty()) warnings->push_back(w);
 }
 
 }  // namespace
@@ -142,7 +140,8 @@ std::optional<std::string> import_vim_token(const std::string& host, std::string
     return std::nullopt;
 }
 
-std::optional<GithubToken> find_github_token(const TokenSources& s, std::string* warnings) {
+std::optional<GithubToken> find_github_token(const GithubTokenSources& s,
+                                             std::vector<std::string>* warnings) {
     if (s.auth_file) {
         if (*s.auth_file == "-") {
             if (!s.stdin_text || trim(*s.stdin_text).empty())
@@ -188,6 +187,15 @@ std::optional<GithubToken> find_github_token(const TokenSources& s, std::string*
         }
     }
     return std::nullopt;
+}
+
+std::optional<GithubToken> find_github_token(const GithubTokenSources& s,
+                                             std::string* joined_warnings) {
+    std::vector<std::string> w;
+    auto t = find_github_token(s, &w);
+    if (joined_warnings)
+        for (const auto& line : w) *joined_warnings += (joined_warnings->empty() ? "" : "\n") + line;
+    return t;
 }
 
 }  // namespace copilot

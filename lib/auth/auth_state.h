@@ -55,7 +55,7 @@ std::vector<StoredLogin> list_auth_states();
 //   --auth FILE|-  >  auth JSON piped on stdin  >  GITHUB_COPILOT_TOKEN /
 //   GH_COPILOT_TOKEN  >  the auth file for host/profile  >  copilot.vim /
 //   copilot.lua (~/.config/github-copilot/apps.json, hosts.json).
-struct TokenSources {
+struct GithubTokenSources {
     std::string host = "github.com";
     std::string profile;
     std::optional<std::string> auth_file;  // --auth value ("-" = stdin_text)
@@ -71,11 +71,17 @@ struct GithubToken {
     std::optional<AuthState> state;  // when it came from an auth document
 };
 
-// nullopt when no source has a token (the caller reports "not logged in",
-// exit 66). Malformed documents throw Error(data). Warnings (e.g. a
-// group-readable auth file) are appended to `warnings` when given.
-std::optional<GithubToken> find_github_token(const TokenSources& sources,
-                                             std::string* warnings = nullptr);
+// nullopt when no source has a token (credentials.h's find_github_login
+// reports "not logged in", exit 66). Malformed documents throw Error(data).
+// Warnings (e.g. a group-readable auth file) are appended to `warnings`.
+std::optional<GithubToken> find_github_token(const GithubTokenSources& sources,
+                                             std::vector<std::string>* warnings = nullptr);
+
+// Transitional, for lib/serve until it calls credentials.h: the old names
+// and the old '\n'-joined warnings. Remove with serve's last use.
+using TokenSources = GithubTokenSources;
+std::optional<GithubToken> find_github_token(const GithubTokenSources& sources,
+                                             std::string* joined_warnings);
 
 // The oauth_token for `host` from copilot.vim/copilot.lua's apps.json
 // (keys "HOST:CLIENT_ID") or hosts.json (key "HOST"), under

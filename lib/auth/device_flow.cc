@@ -363,7 +363,7 @@ std::optional<std::string> lookup_user(const std::string& github_token, const st
                                        long* status, std::string* problem) {
     if (status) *status = 0;
     HttpRequest req;
-    req.url = github_endpoints(host).api_url + "/user";
+    req.url = github_endpoints(host).github_api_url + "/user";
     req.headers = {{"Authorization", "token " + github_token},
                    {"Accept", "application/vnd.github+json"}};
     for (auto& kv : editor_headers()) req.headers.push_back(kv);
@@ -415,6 +415,7 @@ LoginCheck check_login(const std::string& github_token, const std::string& host,
         CopilotToken t = exchange_token(github_token, host, now, on_retry);
         c.verified = true;
         c.sku = one_line(t.sku);
+        c.copilot_token = std::move(t);
     } catch (const Error& e) {
         // GitHub accepted the token (or was not asked), so a refusal here is
         // about Copilot, not about the token.

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/copilot_token.h"
 #include "util/errors.h"
 #include "net/http.h"
 #include "util/json.h"
@@ -134,6 +135,9 @@ struct LoginCheck {
     bool verified = false;  // an exchange succeeded
     std::string user;       // "" when the lookup failed
     std::string sku;        // from the exchange
+    // The Copilot token that exchange got: finish_login caches it, so the
+    // first copilot-token after a login makes no second exchange.
+    std::optional<CopilotToken> copilot_token;
     // no_copilot, unverified, invalid: what went wrong, with its exit code.
     std::optional<Error> problem;
     std::vector<std::string> warnings;  // e.g. the user lookup failed

@@ -1,9 +1,8 @@
 #include "auth/token_check.h"
-#include "util/text.h"
 
-#include <cctype>
 #include <ctime>
 
+#include "auth/credentials.h"
 #include "util/errors.h"
 #include "util/json.h"
 
@@ -58,28 +57,18 @@ TokenCheck inspect_token(const CopilotToken& token, const std::string& source) {
 }
 
 TokenCheck inspect_token_text(std::string_view text, const std::string& source) {
-    const std::string s = trim(text);
-    if (!s.empty() && s[0] == '{')
-        return inspect_token(parse_token_document(s, {source, Exit::data}), source);
-
-    // A bare token: one word of printable ASCII whose exp= field is a number.
-    bool word = !s.empty();
-    for (unsigned char ch : s)
-        if (ch <= 0x20 || ch >= 0x7f) word = false;
-    if (!word)
-        throw Error(Exit::data, source + ": neither a token document nor a Copilot token");
+    GivenCopilotToken g = read_given_token(text, source);
     TokenCheck c;
     c.source = source;
-    c.fields = token_fields(s);
-    auto exp = c.fields.find("exp");
-    if (exp == c.fields.end())
-        throw Error(Exit::data, source + ": not a Copilot token (it has no exp= field)");
-    const std::string& v = exp->second;
-    if (v.empty() || v.size() > 15 ||
-        v.find_first_not_of("0123456789") != std::string::npos)
-        throw Error(Exit::data, source + ": the token's exp= field is not a unix time");
-    c.expires_at = std::stoll(v);
-    if (c.fields.count("sku")) c.sku = c.fields["sku"];
+    c.host = g.host;
+    c.expires_at = g.expires_at;
+    c.sku = g.sku;
+    c.fields = std::move(g.fields);
+    // A document always has expires_at; a bare token has only its exp= field.
+    if (!g.document && c.expires_at == 0)
+        throw Error(Exit::data, source + (c.fields.count("exp")
+                                              ? ": the token's exp= field is not a unix time"
+                                              : ": not a Copilot token (it has no exp= field)"));
     return c;
 }
 

@@ -20,9 +20,9 @@ struct TokenCheck {
     std::map<std::string, std::string> fields;  // the token's fields (never its MAC)
 };
 
-// Reads what was piped to --check: a token document (text starting with
-// '{') or a bare token string. Error(data) naming `source` when it is
-// neither, or when a bare token has no numeric exp= field.
+// Reads what was piped to --check with read_given_token (credentials.h).
+// Error(data) naming `source` when it is neither a token document nor a
+// token, or when a bare token has no numeric exp= field.
 TokenCheck inspect_token_text(std::string_view text, const std::string& source);
 
 // The same summary for a token document already parsed (the cache).

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "auth/copilot_token.h"
+#include "auth/credentials.h"
 #include "util/files.h"
 #include "util/paths.h"
 #include "auth/token_check.h"
@@ -277,9 +278,9 @@ TEST(cache_fresh_path_needs_no_credentials) {
     const int64_t now = t.fetched_at + 10;
     t.expires_at = now + 1800;
     write_file_atomic(token_cache_path("github.com", "unit"), serialize_token_document(t));
-    TokenRequest req;
+    CopilotTokenRequest req;
     req.profile = "unit";
-    TokenResult r = get_copilot_token(req, no_credentials, now);
+    CopilotTokenResult r = get_copilot_token(req, no_credentials, now);
     CHECK(r.from_cache);
     CHECK_EQ(r.token.token, t.token);
     CHECK(r.warnings.empty());
@@ -291,7 +292,7 @@ TEST(cache_stale_or_forced_asks_for_credentials) {
     temp_cache_home();
     CopilotToken t = sample();
     write_file_atomic(token_cache_path("github.com", "stale"), serialize_token_document(t));
-    TokenRequest req;
+    CopilotTokenRequest req;
     req.profile = "stale";
     CHECK_THROWS_MSG(get_copilot_token(req, no_credentials, t.fetched_at + 1440), Exit::no_auth,
                      "credentials looked up");
@@ -303,7 +304,7 @@ TEST(cache_stale_or_forced_asks_for_credentials) {
 
 TEST(cache_no_cache_never_touches_the_cache) {
     temp_cache_home();
-    TokenRequest req;
+    CopilotTokenRequest req;
     req.profile = "nocache";
     req.use_cache = false;
     CHECK_THROWS(get_copilot_token(req, no_credentials, 1), Exit::no_auth);
@@ -325,14 +326,19 @@ TEST(cache_read_refuses_corrupt_and_foreign_documents) {
     CHECK(!remove_token_cache("github.com", "corrupt"));
 }
 
-TEST(effective_api_url_prefers_copilot_api_url) {
+TEST(copilot_api_url_prefers_copilot_api_url_then_a_trusted_token_url) {
     CopilotToken t = sample();
     ::unsetenv("COPILOT_API_URL");
-    CHECK_EQ(effective_api_url(t), t.api_url);
+    CHECK_EQ(copilot_api_url(std::nullopt, t), t.api_url);
     ::setenv("COPILOT_API_URL", "http://127.0.0.1:9/", 1);
-    CHECK_EQ(effective_api_url(t), "http://127.0.0.1:9");
+    CHECK_EQ(copilot_api_url(std::nullopt, t), "http://127.0.0.1:9");
+    CHECK_EQ(copilot_api_url(std::string("http://127.0.0.1:7//"), t), "http://127.0.0.1:7");
     ::setenv("COPILOT_API_URL", "", 1);
-    CHECK_EQ(effective_api_url(t), t.api_url);
+    CHECK_EQ(copilot_api_url(std::nullopt, t), t.api_url);
+    // A cache document whose api_url is not a Copilot host is not followed.
+    t.api_url = "https://evil.example.com";
+    CHECK_EQ(copilot_api_url(std::nullopt, t), "https://api.githubcopilot.com");
+    CHECK_EQ(copilot_api_url(std::nullopt, "", "acme.ghe.com"), "https://copilot-api.acme.ghe.com");
     ::unsetenv("COPILOT_API_URL");
 }
 
@@ -357,7 +363,7 @@ TEST(check_reads_a_token_document) {
 
 TEST(check_refuses_garbage_with_exit_65) {
     CHECK_THROWS_MSG(inspect_token_text("hello world", "standard input"), Exit::data,
-                     "neither a token document nor a Copilot token");
+                     "standard input: not a Copilot token");
     CHECK_THROWS_MSG(inspect_token_text("tid=1;sku=x", "standard input"), Exit::data, "no exp=");
     CHECK_THROWS_MSG(inspect_token_text("exp=soon", "standard input"), Exit::data, "not a unix time");
     CHECK_THROWS_MSG(inspect_token_text("exp=99999999999999999999", "in"), Exit::data, "not a unix time");

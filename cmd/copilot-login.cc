@@ -17,9 +17,11 @@
 #include "auth/auth_state.h"
 #include "auth/copilot_token.h"
 #include "auth/device_flow.h"
+#include "auth/login.h"
 #include "util/files.h"
 #include "net/endpoints.h"
 #include "util/paths.h"
+#include "util/text.h"
 #include "tool.h"
 
 namespace {
@@ -54,10 +56,6 @@ void catch_sigint() {
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
-}
-
-void check_interrupted() {
-    if (g_interrupted) throw Error(Exit::interrupted, "interrupted");
 }
 
 int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
@@ -242,51 +240,35 @@ void on_retry(int attempt, long wait_ms, const std::string& reason) {
                 std::to_string((wait_ms + 999) / 1000) + " s");
 }
 
-// Writes the auth state where --output says; returns where, for messages.
-std::string save(const copilot::AuthState& st, const Flags& f) {
-    check_interrupted();  // Ctrl-C before this point: nothing written
-    const std::string doc = copilot::serialize_auth_state(st);
-    if (f.output == "-") {
-        tool::out(doc);
-        return "standard output";
-    }
-    if (!f.output.empty()) {
-        // Not a private dir of ours: only the file gets 0600.
-        copilot::write_file_atomic(f.output, doc, 0600, false);
-        return f.output;
-    }
-    std::string path = copilot::store_auth_state(st, f.profile);
-    // A cached Copilot token belongs to the previous login of this host/profile.
-    copilot::remove_token_cache(st.host, f.profile);
-    return path;
-}
-
-// `fresh`: the token was just granted by the device flow, so it is saved
-// even when Copilot access cannot be checked (a new login would be needed
-// otherwise); a token given to us (--with-token, --import) is not.
+// Checks and stores the token (lib/auth/login), then says how it went.
+// `granted`: just granted by the device flow, so it is saved even when
+// Copilot access cannot be checked; a token given to us is not.
 int finish(const Flags& f, const std::string& host, const std::string& client_id,
-           const std::string& token, const std::string& scope, bool fresh) {
+           const std::string& token, const std::string& scope, bool granted) {
     using Verdict = copilot::LoginCheck::Verdict;
-    copilot::LoginCheck c = copilot::check_login(token, host, !f.no_verify, now(), on_retry);
+    copilot::NewLogin in;
+    in.host = host;
+    in.profile = f.profile;
+    in.client_id = client_id;
+    in.scope = scope;
+    in.github_token = token;
+    in.granted = granted;
+    in.verify = !f.no_verify;
+    in.output = f.output;
+    in.cancelled = [] { return g_interrupted != 0; };  // Ctrl-C before this point: nothing written
+    in.on_retry = on_retry;
+    const copilot::LoginResult r = copilot::finish_login(in, now());
+    const copilot::LoginCheck& c = r.check;
     for (const auto& w : c.warnings) tool::warn(w);
-    if (c.verdict == Verdict::invalid || (c.verdict == Verdict::unverified && !fresh))
-        throw *c.problem;
-
-    copilot::AuthState st;
-    st.host = host;
-    st.client_id = client_id;
-    st.oauth_token = token;
-    st.scope = scope;
-    st.user = c.user;
-    st.created_at = now();
-    const std::string where = save(st, f);
-    tool::debug("auth state written to " + where);
+    if (f.output == "-") tool::out(r.document);
+    tool::debug("auth state written to " + r.saved_to);
+    if (r.token_cached) tool::debug("the Copilot token of the check is cached");
 
     const std::string who = host + (c.user.empty() ? "" : " as " + c.user);
     switch (c.verdict) {
     case Verdict::no_copilot:
         tool::say(c.problem->what());
-        tool::say("the GitHub token is valid and was saved to " + where +
+        tool::say("the GitHub token is valid and was saved to " + r.saved_to +
                   ", but this account has no Copilot access");
         return c.problem->status();
     case Verdict::unverified:
@@ -385,18 +367,11 @@ int run_poll(const Flags& f) {
     }
 }
 
-std::string trim(const std::string& s) {
-    const char* ws = " \t\r\n";
-    size_t b = s.find_first_not_of(ws);
-    if (b == std::string::npos) return "";
-    return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
-
 int run_with_token(const Flags& f) {
     if (!copilot::stdin_is_piped())
         tool::usage_error("--with-token reads the token from standard input "
                           "(copilot-login --with-token < FILE)");
-    std::string token = trim(copilot::read_fd(0, 64 * 1024, "standard input"));
+    std::string token = copilot::trim(copilot::read_fd(0, 64 * 1024, "standard input"));
     if (token.empty()) throw Error(Exit::data, "--with-token: no token on standard input");
     for (unsigned char ch : token)
         if (ch <= ' ' || ch >= 0x7f)

@@ -309,4 +309,11 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
     return result;
 }
 
+std::string usage_text(const std::optional<Usage>& usage) {
+    if (!usage) return "tokens: not reported by the server";
+    return "tokens: " + std::to_string(usage->prompt_tokens) + " prompt + " +
+           std::to_string(usage->completion_tokens) + " completion = " +
+           std::to_string(usage->total_tokens) + " total";
+}
+
 }  // namespace copilot

@@ -78,4 +78,8 @@ struct ChatIo {
 // /models offers; 402 -> permission; 429 -> temp; 5xx -> unavailable.
 ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& io);
 
+// --usage: "tokens: P prompt + C completion = T total", or that the server
+// sent no counts.
+std::string usage_text(const std::optional<Usage>& usage);
+
 }  // namespace copilot

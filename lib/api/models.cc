@@ -1,5 +1,6 @@
 #include "api/models.h"
 
+#include <algorithm>
 #include <set>
 
 #include "api/api_call.h"
@@ -67,6 +68,53 @@ std::vector<ModelInfo> select_models(const std::vector<ModelInfo>& models, bool 
             if (seen.insert(m.id).second) out.push_back(m);
         }
     }
+    return out;
+}
+
+namespace {
+
+std::string cell(const std::optional<int64_t>& n) { return n ? std::to_string(*n) : "-"; }
+
+std::string pad(const std::string& s, size_t width, bool right) {
+    if (s.size() >= width) return s;
+    std::string fill(width - s.size(), ' ');
+    return right ? fill + s : s + fill;
+}
+
+}  // namespace
+
+std::string models_table(const std::vector<ModelInfo>& models, bool with_type, bool bold) {
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> head = {"ID", "VENDOR", "CONTEXT", "OUTPUT", "PICKER"};
+    if (with_type) head.push_back("TYPE");
+    rows.push_back(head);
+    for (const auto& m : models) {
+        std::vector<std::string> row = {m.id, m.vendor.empty() ? "-" : m.vendor,
+                                        cell(m.context_window), cell(m.max_output),
+                                        m.picker ? (*m.picker ? "yes" : "no") : "-"};
+        if (with_type) row.push_back(m.type);
+        rows.push_back(row);
+    }
+    std::vector<size_t> width(head.size(), 0);
+    for (const auto& row : rows)
+        for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    std::string out;
+    for (size_t k = 0; k < rows.size(); ++k) {
+        std::string line;
+        for (size_t i = 0; i < rows[k].size(); ++i) {
+            bool numeric = i == 2 || i == 3;
+            bool last = i + 1 == rows[k].size();
+            line += last ? rows[k][i] : pad(rows[k][i], width[i], numeric) + "  ";
+        }
+        if (k == 0 && bold) line = "\033[1m" + line + "\033[0m";
+        out += line + "\n";
+    }
+    return out;
+}
+
+std::string model_ids_text(const std::vector<ModelInfo>& models) {
+    std::string out;
+    for (const auto& m : models) out += m.id + "\n";
     return out;
 }
 

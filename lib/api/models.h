@@ -35,6 +35,12 @@ std::vector<ModelInfo> parse_models(std::string_view body);
 // the other kinds (embeddings, ...) follow.
 std::vector<ModelInfo> select_models(const std::vector<ModelInfo>& models, bool all);
 
+// --list-models on a terminal: ID, VENDOR, CONTEXT, OUTPUT, PICKER (and
+// TYPE with `with_type`) in aligned columns, the head in bold with `bold`.
+std::string models_table(const std::vector<ModelInfo>& models, bool with_type, bool bold);
+// Elsewhere: one id a line.
+std::string model_ids_text(const std::vector<ModelInfo>& models);
+
 // $XDG_CACHE_HOME/copilot-utils/models.txt: the chat model ids last listed,
 // one per line, for shell completion.
 std::string models_cache_path();

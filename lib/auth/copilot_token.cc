@@ -207,6 +207,53 @@ std::string store_token_cache(const CopilotToken& t, const std::string& profile)
     return path;
 }
 
+namespace {
+
+// Single-quoted for sh: safe in `eval` whatever the value holds.
+std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\'') out += "'\\''";
+        else out += c;
+    }
+    return out + "'";
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> token_environment(const CopilotToken& t,
+                                                                   const std::string& api_url) {
+    return {{"COPILOT_TOKEN", t.token},
+            {"COPILOT_API_URL", api_url},
+            {"COPILOT_TOKEN_EXPIRES_AT", std::to_string(t.expires_at)}};
+}
+
+std::string format_token(const CopilotToken& t, TokenFormat format, const std::string& api_url) {
+    switch (format) {
+    case TokenFormat::json:
+        return serialize_token_document(t);
+    case TokenFormat::env: {
+        std::string out;
+        for (const auto& kv : token_environment(t, api_url))
+            out += "export " + kv.first + "=" + shell_quote(kv.second) + "\n";
+        return out;
+    }
+    case TokenFormat::header:
+        return "Authorization: Bearer " + t.token + "\n";
+    case TokenFormat::token:
+        break;
+    }
+    return t.token + "\n";
+}
+
+std::optional<TokenFormat> parse_token_format(const std::string& name) {
+    if (name == "token") return TokenFormat::token;
+    if (name == "json") return TokenFormat::json;
+    if (name == "env") return TokenFormat::env;
+    if (name == "header") return TokenFormat::header;
+    return std::nullopt;
+}
+
 CopilotTokenResult get_copilot_token(const CopilotTokenRequest& req,
                                      const std::function<std::string()>& github_token,
                                      int64_t now) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/json.h"
@@ -94,6 +95,17 @@ bool remove_token_cache(const std::string& host, const std::string& profile);
 // Atomically replaces the cached token of t.host/profile (0600 in 0700 dirs)
 // and returns the path: a finished login stores the token its check got.
 std::string store_token_cache(const CopilotToken& t, const std::string& profile);
+
+// What copilot-token prints: the token, the token document, shell code for
+// eval (--format env) or an HTTP header line; each ends with a newline.
+enum class TokenFormat { token, json, env, header };
+std::string format_token(const CopilotToken& t, TokenFormat format, const std::string& api_url);
+// "token", "json", "env", "header"; nullopt for anything else.
+std::optional<TokenFormat> parse_token_format(const std::string& name);
+// COPILOT_TOKEN, COPILOT_API_URL and COPILOT_TOKEN_EXPIRES_AT: --format env
+// and the environment of copilot-token --exec's command.
+std::vector<std::pair<std::string, std::string>> token_environment(const CopilotToken& t,
+                                                                   const std::string& api_url);
 
 // Transitional, for lib/serve until it uses the new names.
 using TokenRequest = CopilotTokenRequest;

@@ -5,6 +5,7 @@
 #include "auth/credentials.h"
 #include "util/errors.h"
 #include "util/json.h"
+#include "util/paths.h"
 
 namespace copilot {
 
@@ -70,6 +71,19 @@ TokenCheck inspect_token_text(std::string_view text, const std::string& source) 
                                               ? ": the token's exp= field is not a unix time"
                                               : ": not a Copilot token (it has no exp= field)"));
     return c;
+}
+
+TokenCheck inspect_piped_or_cached(const std::optional<std::string>& piped,
+                                   const std::string& host, const std::string& profile,
+                                   bool use_cache) {
+    if (piped) return inspect_token_text(*piped, "standard input");
+    std::optional<CopilotToken> cached;
+    if (use_cache) cached = read_token_cache(host, profile);
+    if (!cached)
+        throw Error(Exit::no_auth, "no Copilot token for " + host +
+                                       (use_cache ? " in the cache" : " on standard input") +
+                                       "; run copilot-token");
+    return inspect_token(*cached, "token cache " + token_cache_path(host, profile));
 }
 
 bool check_passes(const TokenCheck& c, int64_t now, int64_t min_ttl) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,13 @@ TokenCheck inspect_token_text(std::string_view text, const std::string& source);
 
 // The same summary for a token document already parsed (the cache).
 TokenCheck inspect_token(const CopilotToken& token, const std::string& source);
+
+// What --check inspects: the token piped on standard input when there is
+// one, else the cached token of host/profile (with `use_cache`). Error(no_auth)
+// when there is neither.
+TokenCheck inspect_piped_or_cached(const std::optional<std::string>& piped,
+                                   const std::string& host, const std::string& profile,
+                                   bool use_cache);
 
 // Valid for at least min_ttl seconds from now.
 bool check_passes(const TokenCheck& c, int64_t now, int64_t min_ttl);

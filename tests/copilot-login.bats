@@ -75,12 +75,11 @@ no_auth_written() {
 
 @test "a login followed by copilot-token makes one token exchange: the login's check fills the cache" {
   run -0 --separate-stderr copilot-login
-  assert_equal "$(fake_count copilot_token)" "1"
-  assert_file_exists "$CACHE"
-  assert_equal "$(stat -c %a "$CACHE")" "600"
   run -0 --separate-stderr copilot-token
-  assert_equal "$output" "$(json_get "$CACHE" '["token"]')"
+  # exactly one /copilot_internal/v2/token request in the fake server's log
   assert_equal "$(fake_count copilot_token)" "1"
+  assert_equal "$output" "$(json_get "$CACHE" '["token"]')"
+  assert_equal "$(stat -c %a "$CACHE")" "600"
 }
 
 @test "a login replaces the cached token of the previous login with its own" {

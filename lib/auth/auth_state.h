@@ -51,6 +51,31 @@ struct StoredLogin {
 // Files that are not ours (temp files, foreign names) are skipped.
 std::vector<StoredLogin> list_auth_states();
 
+// copilot-login --status: one line a login ("* " marks `selected`, the name
+// `state_name` gives), the user and the token masked; and the JSON document
+// {"selected", "logged_in", "logins": [{"name", "host", "profile", "file",
+// "selected", "user", "token", "created_at"} or {..., "error"}]} and a
+// newline. logged_in: the selected login is stored and readable.
+std::string stored_logins_text(const std::vector<StoredLogin>& all, const std::string& selected);
+std::string stored_logins_json(const std::vector<StoredLogin>& all, const std::string& selected);
+
+// --status's verdict on the selected login: Error(no_auth) "not logged in to
+// NAME" when it is not among `all`, Error(data) when it cannot be read.
+void require_stored_login(const std::vector<StoredLogin>& all, const std::string& host,
+                          const std::string& profile);
+
+// "HOST", or "HOST (profile NAME)", for messages about a stored login.
+std::string login_name(const std::string& host, const std::string& profile);
+
+// The first of GITHUB_COPILOT_TOKEN and GH_COPILOT_TOKEN that holds a token
+// (find_github_token takes it before any stored login), or nullptr.
+const char* github_token_env_var();
+
+// A GitHub token given as text (--with-token): one word of printable ASCII
+// once trimmed. Error(data) "WHAT: no token on standard input" or "WHAT:
+// standard input must hold exactly one token".
+std::string read_github_token_text(std::string_view text, const std::string& what);
+
 // Where the GitHub token comes from, first match wins:
 //   --auth FILE|-  >  auth JSON piped on stdin  >  GITHUB_COPILOT_TOKEN /
 //   GH_COPILOT_TOKEN  >  the auth file for host/profile  >  copilot.vim /
@@ -87,5 +112,7 @@ std::optional<GithubToken> find_github_token(const GithubTokenSources& sources,
 // (keys "HOST:CLIENT_ID") or hosts.json (key "HOST"), under
 // $XDG_CONFIG_HOME/github-copilot/. nullopt if neither has one.
 std::optional<std::string> import_vim_token(const std::string& host, std::string* source = nullptr);
+// The same for --import: Error(no_auth) naming both files when neither has one.
+std::string require_vim_token(const std::string& host, std::string* source);
 
 }  // namespace copilot

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "auth/auth_state.h"
 #include "auth/copilot_token.h"
@@ -45,7 +46,26 @@ struct LoginResult {
 // check_login, then store. Throws check.problem when GitHub refused the
 // token (invalid) or, for a token not just granted, when Copilot access
 // could not be checked (unverified). no_copilot, and unverified for a
-// granted token, are stored and returned: the caller reports them.
-LoginResult finish_login(const NewLogin& login, int64_t now);
+// granted token, are stored and returned: the caller reports them. When it
+// throws, the check's warnings go to `*warnings_on_error` (when given).
+LoginResult finish_login(const NewLogin& login, int64_t now,
+                         std::vector<std::string>* warnings_on_error = nullptr);
+
+// What to tell the user about a finished login: `warnings`, `notices`
+// (said even with --quiet), `summary` ("Logged in to HOST as USER
+// (Copilot: SKU)"; not with --quiet, "" for none) and the exit status:
+// no Copilot access keeps the login and exits with its problem's status.
+struct LoginReport {
+    std::vector<std::string> warnings;
+    std::vector<std::string> notices;
+    std::string summary;
+    int status = 0;
+};
+LoginReport report_login(const LoginResult& r);
+
+// --logout: removes the auth state and the cached Copilot token of
+// host/profile; true if there was an auth state. Error(no_auth) when there
+// was neither.
+bool remove_login(const std::string& host, const std::string& profile);
 
 }  // namespace copilot

@@ -204,7 +204,7 @@ void add_hooks(copilot::CopilotTokenRequest& req) {
 
 int run_check(const Flags& f, StdinText& in) {
     const int64_t now = std::time(nullptr);
-    const copilot::TokenCheck c =
+    const copilot::CopilotTokenCheck c =
         copilot::inspect_piped_or_cached(in.get(false), f.req.host, f.req.profile, f.req.use_cache);
     if (f.format == Format::json) tool::out(copilot::check_summary_json(c, now, f.req.min_ttl));
     if (!f.quiet) tool::say(copilot::check_summary_text(c, now, f.req.min_ttl));

@@ -342,10 +342,15 @@ no_auth_written() {
   no_auth_written
 }
 
-@test "a new login removes the cached Copilot token of the previous one" {
+@test "a new login replaces the cached Copilot token of the previous one, or removes it with --no-verify" {
   mkdir -p "${CACHE%/*}"
   fake_token_json >"$CACHE"
+  old="$(json_get "$CACHE" '["token"]')"
   run -0 copilot-login --quiet
+  [[ "$(json_get "$CACHE" '["token"]')" != "$old" ]]
+  assert_equal "$(fake_count copilot_token)" "1"
+  fake_token_json >"$CACHE"
+  run -0 copilot-login --quiet --no-verify
   assert_file_not_exists "$CACHE"
 }
 

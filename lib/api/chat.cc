@@ -16,8 +16,8 @@ namespace {
 constexpr size_t kMaxAnswer = 16u << 20;
 // How long an answer may be silent (no byte either way) before it is given
 // up on: a stream's chunks come often, a whole answer comes at the end.
-constexpr long kStreamSilenceS = 300;
-constexpr long kWholeAnswerSilenceS = 600;
+constexpr long kStreamSilenceTimeoutS = 300;
+constexpr long kWholeAnswerSilenceTimeoutS = 600;
 
 void note(const LogFn& log, const std::string& message) {
     if (log) log(message);
@@ -168,7 +168,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
             r.headers.push_back({"Accept", "application/json"});
             r.body = body;
             r.timeout_ms = 0;          // long answers take long
-            r.low_speed_time_s = kWholeAnswerSilenceS;
+            r.low_speed_time_s = kWholeAnswerSilenceTimeoutS;
             r.max_body = kMaxAnswer;
             return r;
         };
@@ -273,7 +273,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
         r.headers.push_back({"Accept", "text/event-stream"});
         r.body = body;
         r.timeout_ms = 0;          // a stream lasts as long as the answer
-        r.low_speed_time_s = kStreamSilenceS;
+        r.low_speed_time_s = kStreamSilenceTimeoutS;
         r.on_body = on_body;
         return r;
     };

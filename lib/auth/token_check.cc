@@ -46,8 +46,8 @@ std::string describe_duration(int64_t seconds) {
     return std::to_string(sec) + " s";
 }
 
-TokenCheck inspect_token(const CopilotToken& token, const std::string& source) {
-    TokenCheck c;
+CopilotTokenCheck inspect_token(const CopilotToken& token, const std::string& source) {
+    CopilotTokenCheck c;
     c.source = source;
     c.host = token.host;
     c.expires_at = token.expires_at;
@@ -57,9 +57,9 @@ TokenCheck inspect_token(const CopilotToken& token, const std::string& source) {
     return c;
 }
 
-TokenCheck inspect_token_text(std::string_view text, const std::string& source) {
+CopilotTokenCheck inspect_token_text(std::string_view text, const std::string& source) {
     GivenCopilotToken g = read_given_token(text, source);
-    TokenCheck c;
+    CopilotTokenCheck c;
     c.source = source;
     c.host = g.host;
     c.expires_at = g.expires_at;
@@ -73,9 +73,9 @@ TokenCheck inspect_token_text(std::string_view text, const std::string& source) 
     return c;
 }
 
-TokenCheck inspect_piped_or_cached(const std::optional<std::string>& piped,
-                                   const std::string& host, const std::string& profile,
-                                   bool use_cache) {
+CopilotTokenCheck inspect_piped_or_cached(const std::optional<std::string>& piped,
+                                          const std::string& host, const std::string& profile,
+                                          bool use_cache) {
     if (piped) return inspect_token_text(*piped, "standard input");
     std::optional<CopilotToken> cached;
     if (use_cache) cached = read_token_cache(host, profile);
@@ -86,11 +86,11 @@ TokenCheck inspect_piped_or_cached(const std::optional<std::string>& piped,
     return inspect_token(*cached, "token cache " + token_cache_path(host, profile));
 }
 
-bool check_passes(const TokenCheck& c, int64_t now, int64_t min_ttl) {
+bool check_passes(const CopilotTokenCheck& c, int64_t now, int64_t min_ttl) {
     return c.expires_at - now >= min_ttl;
 }
 
-std::string check_summary_text(const TokenCheck& c, int64_t now, int64_t min_ttl) {
+std::string check_summary_text(const CopilotTokenCheck& c, int64_t now, int64_t min_ttl) {
     const int64_t left = c.expires_at - now;
     const std::string until = utc_time(c.expires_at);
     std::string out;
@@ -106,7 +106,7 @@ std::string check_summary_text(const TokenCheck& c, int64_t now, int64_t min_ttl
     return out;
 }
 
-std::string check_summary_json(const TokenCheck& c, int64_t now, int64_t min_ttl) {
+std::string check_summary_json(const CopilotTokenCheck& c, int64_t now, int64_t min_ttl) {
     JsonObjectWriter f;
     for (const auto& kv : c.fields) f.field(kv.first.c_str(), kv.second);
     JsonObjectWriter w;

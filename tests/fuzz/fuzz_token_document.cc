@@ -23,7 +23,7 @@ bool same(const CopilotToken& a, const CopilotToken& b) {
            a.api_url == b.api_url && a.sku == b.sku;
 }
 
-void summaries(const TokenCheck& c, int64_t now) {
+void summaries(const CopilotTokenCheck& c, int64_t now) {
     (void)check_passes(c, now, 300);
     (void)check_summary_text(c, now, 300);
     (void)check_summary_text(c, now, 0);

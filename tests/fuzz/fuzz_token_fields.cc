@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(listed <= head.size(), "token_fields returned more than the token holds");
 
     try {
-        TokenCheck c = inspect_token_text(token, "standard input");
+        CopilotTokenCheck c = inspect_token_text(token, "standard input");
         // The reader trims blank space around the token first.
         size_t b = 0, e = token.size();
         while (b < e && std::isspace(static_cast<unsigned char>(token[b]))) ++b;

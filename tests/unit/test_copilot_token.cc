@@ -345,7 +345,7 @@ TEST(copilot_api_url_prefers_copilot_api_url_then_a_trusted_token_url) {
 // ---------------------------------------------------------------- --check
 
 TEST(check_reads_a_bare_token_from_its_exp_field) {
-    TokenCheck c = inspect_token_text("  tid=x;exp=1000;sku=pro:mac\n", "standard input");
+    CopilotTokenCheck c = inspect_token_text("  tid=x;exp=1000;sku=pro:mac\n", "standard input");
     CHECK_EQ(c.expires_at, 1000);
     CHECK_EQ(c.sku, "pro");
     CHECK_EQ(c.fields["tid"], "x");
@@ -355,7 +355,7 @@ TEST(check_reads_a_bare_token_from_its_exp_field) {
 }
 
 TEST(check_reads_a_token_document) {
-    TokenCheck c = inspect_token_text(serialize_token_document(sample()), "standard input");
+    CopilotTokenCheck c = inspect_token_text(serialize_token_document(sample()), "standard input");
     CHECK_EQ(c.host, "github.com");
     CHECK_EQ(c.expires_at, 1763701800);
     CHECK_EQ(c.sku, "pro");
@@ -372,7 +372,7 @@ TEST(check_refuses_garbage_with_exit_65) {
 }
 
 TEST(check_summary_text_in_words) {
-    TokenCheck c = inspect_token_text("tid=x;exp=10000;sku=pro:mac", "in");
+    CopilotTokenCheck c = inspect_token_text("tid=x;exp=10000;sku=pro:mac", "in");
     CHECK_EQ(check_summary_text(c, 10000 - 1453, 300),
              "valid for 24 min 13 s (until 1970-01-01 02:46:40 UTC); tid=x sku=pro exp=10000");
     CHECK_EQ(check_summary_text(c, 10000 - 120, 300).substr(0, 18), "expires in 2 min 0");
@@ -380,7 +380,7 @@ TEST(check_summary_text_in_words) {
 }
 
 TEST(check_summary_json_fields) {
-    TokenCheck c = inspect_token_text("tid=x;exp=10000;sku=pro:mac", "standard input");
+    CopilotTokenCheck c = inspect_token_text("tid=x;exp=10000;sku=pro:mac", "standard input");
     CHECK_EQ(check_summary_json(c, 9000, 300),
              "{\"valid\":true,\"expires_at\":10000,\"expires_in\":1000,\"sku\":\"pro\",\"host\":null,"
              "\"source\":\"standard input\",\"fields\":{\"exp\":\"10000\",\"sku\":\"pro\",\"tid\":\"x\"}}\n");

@@ -133,7 +133,7 @@ void require_stored_login(const std::vector<StoredLogin>& all, const std::string
         if (!s.state) throw Error(Exit::data, s.error);
         return;
     }
-    throw Error(Exit::no_auth, "not logged in to " + login_name(host, profile));
+    throw Error(Exit::no_auth, not_logged_in_message(host, profile));
 }
 
 std::string require_vim_token(const std::string& host, std::string* source) {
@@ -151,6 +151,10 @@ std::string read_github_token_text(std::string_view text, const std::string& wha
         if (ch <= ' ' || ch >= 0x7f)
             throw Error(Exit::data, what + ": standard input must hold exactly one token");
     return token;
+}
+
+std::string not_logged_in_message(const std::string& host, const std::string& profile) {
+    return "not logged in to " + login_name(host, profile) + "; run copilot-login";
 }
 
 std::string login_name(const std::string& host, const std::string& profile) {

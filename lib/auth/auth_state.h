@@ -59,13 +59,16 @@ std::vector<StoredLogin> list_auth_states();
 std::string stored_logins_text(const std::vector<StoredLogin>& all, const std::string& selected);
 std::string stored_logins_json(const std::vector<StoredLogin>& all, const std::string& selected);
 
-// --status's verdict on the selected login: Error(no_auth) "not logged in to
-// NAME" when it is not among `all`, Error(data) when it cannot be read.
+// --status's verdict on the selected login: Error(no_auth)
+// (not_logged_in_message) when it is not among `all`, Error(data) when it cannot be read.
 void require_stored_login(const std::vector<StoredLogin>& all, const std::string& host,
                           const std::string& profile);
 
 // "HOST", or "HOST (profile NAME)", for messages about a stored login.
 std::string login_name(const std::string& host, const std::string& profile);
+// "not logged in to NAME; run copilot-login": the one wording of
+// Error(no_auth) when there is no GitHub login (every tool, serve too).
+std::string not_logged_in_message(const std::string& host, const std::string& profile = "");
 
 // The first of GITHUB_COPILOT_TOKEN and GH_COPILOT_TOKEN that holds a token
 // (find_github_token takes it before any stored login), or nullptr.

@@ -44,10 +44,6 @@ int64_t exp_field(const std::map<std::string, std::string>& fields) {
 
 // --- the GitHub token ------------------------------------------------------------
 
-std::string not_logged_in_message(const std::string& host) {
-    return "not logged in to " + host + "; run copilot-login";
-}
-
 GithubToken find_github_login(const CredentialRequest& req, std::vector<std::string>* warnings) {
     const std::string& host = req.token.host;
     GithubTokenSources src;

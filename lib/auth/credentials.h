@@ -23,9 +23,8 @@ using LogFn = std::function<void(const std::string&)>;
 
 // --- the GitHub token ----------------------------------------------------------
 
-// "not logged in to HOST; run copilot-login": the one wording of Error(no_auth)
-// when no source has a GitHub token.
-std::string not_logged_in_message(const std::string& host);
+// The one wording of Error(no_auth) when no source has a GitHub token is
+// auth_state.h's not_logged_in_message.
 
 // What a tool asks for: a Copilot token for token.host/token.profile, and
 // where the GitHub token comes from should an exchange be due.

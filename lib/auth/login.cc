@@ -84,7 +84,7 @@ bool remove_login(const std::string& host, const std::string& profile) {
     const bool had_auth = remove_auth_state(host, profile);
     const bool had_cache = remove_token_cache(host, profile);
     if (!had_auth && !had_cache)
-        throw Error(Exit::no_auth, "not logged in to " + login_name(host, profile));
+        throw Error(Exit::no_auth, not_logged_in_message(host, profile));
     return had_auth;
 }
 

@@ -57,7 +57,7 @@ See copilot-chat(1).
 )";
 
 struct Flags {
-    copilot::ChatAuthRequest auth;
+    copilot::ApiCredentialsRequest auth;
     copilot::ChatRequest chat;
     std::vector<std::string> words;        // the prompt arguments
     std::optional<std::string> messages;  // --messages FILE|-
@@ -168,54 +168,16 @@ void warn_all(const Flags& f, const std::vector<std::string>& warnings) {
     for (const auto& w : warnings) tool::warn(w);
 }
 
-copilot::ChatAuth get_auth(const Flags& f) {
-    copilot::ChatAuth auth = copilot::resolve_chat_auth(f.auth, std::time(nullptr));
+copilot::ApiCredentials get_auth(const Flags& f) {
+    copilot::ApiCredentials auth = copilot::resolve_api_credentials(f.auth, std::time(nullptr));
     warn_all(f, auth.warnings);
     tool::debug("Copilot token from " + auth.source + " (" + copilot::mask_secret(auth.token) +
                 "), API " + auth.api_url);
     return auth;
 }
 
-std::string cell(const std::optional<int64_t>& n) { return n ? std::to_string(*n) : "-"; }
-
-std::string pad(const std::string& s, size_t width, bool right = false) {
-    if (s.size() >= width) return s;
-    std::string fill(width - s.size(), ' ');
-    return right ? fill + s : s + fill;
-}
-
-void print_models_table(const std::vector<copilot::ModelInfo>& models, bool with_type) {
-    std::vector<std::vector<std::string>> rows;
-    std::vector<std::string> head = {"ID", "VENDOR", "CONTEXT", "OUTPUT", "PICKER"};
-    if (with_type) head.push_back("TYPE");
-    rows.push_back(head);
-    for (const auto& m : models) {
-        std::vector<std::string> row = {m.id, m.vendor.empty() ? "-" : m.vendor,
-                                        cell(m.context_window), cell(m.max_output),
-                                        m.picker ? (*m.picker ? "yes" : "no") : "-"};
-        if (with_type) row.push_back(m.type);
-        rows.push_back(row);
-    }
-    std::vector<size_t> width(head.size(), 0);
-    for (const auto& row : rows)
-        for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-    const bool color = tool::use_color(1);
-    std::string out;
-    for (size_t k = 0; k < rows.size(); ++k) {
-        std::string line;
-        for (size_t i = 0; i < rows[k].size(); ++i) {
-            bool numeric = i == 2 || i == 3;
-            bool last = i + 1 == rows[k].size();
-            line += last ? rows[k][i] : pad(rows[k][i], width[i], numeric) + "  ";
-        }
-        if (k == 0 && color) line = "\033[1m" + line + "\033[0m";
-        out += line + "\n";
-    }
-    tool::out(out);
-}
-
 int list_models(const Flags& f) {
-    copilot::ChatAuth auth = get_auth(f);
+    copilot::ApiCredentials auth = get_auth(f);
     const std::string body = copilot::fetch_models(auth, f.auth.log);
     const auto all = copilot::parse_models(body);
     try {
@@ -229,13 +191,10 @@ int list_models(const Flags& f) {
         return 0;
     }
     const auto models = copilot::select_models(all, f.all);
-    if (::isatty(1) == 1) {
-        print_models_table(models, f.all);
-        return 0;
-    }
-    std::string out;
-    for (const auto& m : models) out += m.id + "\n";
-    tool::out(out);
+    if (::isatty(1) == 1)
+        tool::out(copilot::models_table(models, f.all, tool::use_color(1)));
+    else
+        tool::out(copilot::model_ids_text(models));
     return 0;
 }
 
@@ -290,7 +249,7 @@ int chat(Flags& f) {
         tool::usage_error("no prompt: give it as arguments or on standard input");
     copilot::build_chat_body(f.chat);  // malformed --messages fail before any network
 
-    copilot::ChatAuth auth = get_auth(f);
+    copilot::ApiCredentials auth = get_auth(f);
     Answer answer;
     copilot::ChatIo io;
     io.want_json = f.json;
@@ -315,14 +274,7 @@ int chat(Flags& f) {
         else if (*result.finish_reason == "content_filter")
             tool::warn("the answer was cut off by the content filter");
     }
-    if (f.usage) {
-        if (result.usage)
-            tool::say("tokens: " + std::to_string(result.usage->prompt_tokens) + " prompt + " +
-                      std::to_string(result.usage->completion_tokens) + " completion = " +
-                      std::to_string(result.usage->total_tokens) + " total");
-        else
-            tool::say("tokens: not reported by the server");
-    }
+    if (f.usage) tool::say(copilot::usage_text(result.usage));
     return 0;
 }
 

@@ -1,24 +1,20 @@
 // copilot-token: auth state -> short-lived Copilot API token (cached, refreshed).
 #include <algorithm>
-#include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <optional>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 #include <cxxopts.hpp>
 
-#include "auth/auth_state.h"
 #include "auth/copilot_token.h"
-#include "util/errors.h"
+#include "auth/credentials.h"
 #include "util/files.h"
 #include "net/endpoints.h"
 #include "util/paths.h"
+#include "util/process.h"
 #include "auth/token_check.h"
 #include "tool.h"
 
@@ -61,12 +57,10 @@ standard input, GITHUB_COPILOT_TOKEN or GH_COPILOT_TOKEN, the stored login for
 HOST/--profile, copilot.vim's apps.json or hosts.json. See copilot-token(1).
 )";
 
-constexpr size_t kMaxStdin = 1 << 20;
-
-enum class Format { token, json, env, header };
+using Format = copilot::TokenFormat;
 
 struct Flags {
-    copilot::TokenRequest req;
+    copilot::CopilotTokenRequest req;
     std::optional<std::string> auth;
     Format format = Format::token;
     bool json = false;
@@ -77,22 +71,6 @@ struct Flags {
     bool quiet = false;
     std::vector<std::string> command;  // after "--", for --exec
 };
-
-std::string trim(const std::string& s) {
-    size_t b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string::npos) return "";
-    return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
-// Single-quoted for sh: safe in `eval` whatever the value holds.
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'') out += "'\\''";
-        else out += c;
-    }
-    return out + "'";
-}
 
 int64_t parse_seconds(const std::string& flag, const std::string& v) {
     if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos)
@@ -152,11 +130,9 @@ Flags parse_flags(int argc, char** argv) {
 
     if (r.count("format")) {
         const std::string v = r["format"].as<std::string>();
-        if (v == "token") f.format = Format::token;
-        else if (v == "json") f.format = Format::json;
-        else if (v == "env") f.format = Format::env;
-        else if (v == "header") f.format = Format::header;
-        else tool::usage_error("--format must be token, json, env or header, not '" + v + "'");
+        auto format = copilot::parse_token_format(v);
+        if (!format) tool::usage_error("--format must be token, json, env or header, not '" + v + "'");
+        f.format = *format;
         if (f.json && f.format != Format::json) tool::usage_error("--json conflicts with --format " + v);
     }
     if (f.json) f.format = Format::json;
@@ -180,56 +156,44 @@ void warn_all(const Flags& f, const std::vector<std::string>& warnings) {
     for (const auto& w : warnings) tool::warn(w);
 }
 
-// Reads standard input only when it is a pipe or a file (never a terminal)
-// and only once; empty means nothing was piped.
-class StdinText {
-public:
-    explicit StdinText(bool allowed) : allowed_(allowed) {}
-    const std::optional<std::string>& get(bool required) {
-        if (!read_ && (required || (allowed_ && copilot::stdin_is_piped()))) {
-            read_ = true;
-            std::string text = copilot::read_fd(0, kMaxStdin, "standard input");
-            if (!trim(text).empty()) text_ = std::move(text);
-        }
-        return text_;
-    }
+using StdinText = copilot::PipedStdin;
 
-private:
-    bool allowed_;
-    bool read_ = false;
-    std::optional<std::string> text_;
-};
+// What lib/auth/credentials looks the tokens up with. Standard input is read
+// only when the GitHub token is looked up, so the fresh-cache path never
+// touches credentials or standard input.
+copilot::CredentialRequest credential_request(const Flags& f, StdinText& in) {
+    copilot::CredentialRequest cr;
+    cr.token = f.req;
+    cr.auth_file = f.auth;
+    cr.read_stdin = [&in](bool required) { return in.get(required); };
+    return cr;
+}
 
-// The GitHub token, looked up only when an exchange is due: the fresh-cache
-// path never reads credentials or standard input.
+// The lazy GitHub token for --watch; its warnings are shown as they come.
 std::function<std::string()> github_token_source(const Flags& f, StdinText& in) {
     return [&f, &in]() {
-        copilot::TokenSources src;
-        src.host = f.req.host;
-        src.profile = f.req.profile;
-        src.auth_file = f.auth;
-        const bool from_stdin = f.auth && *f.auth == "-";
-        src.stdin_text = in.get(from_stdin);
-        std::string warnings;
-        auto gt = copilot::find_github_token(src, &warnings);
-        if (!warnings.empty() && !f.quiet) {
-            size_t at = 0;
-            for (size_t nl; (nl = warnings.find('\n', at)) != std::string::npos; at = nl + 1)
-                tool::warn(warnings.substr(at, nl - at));
-            tool::warn(warnings.substr(at));
-        }
-        if (!gt)
-            throw Error(Exit::no_auth, "not logged in to " + f.req.host + "; run copilot-login");
-        if (!gt->host.empty() && gt->host != f.req.host)
-            throw Error(Exit::usage, "the GitHub login from " + gt->source + " is for " + gt->host +
-                                         ", not " + f.req.host + "; add --host " + gt->host);
-        tool::debug("GitHub token from " + gt->source + " (" + copilot::mask_secret(gt->token) +
-                    ")");
-        return gt->token;
+        std::vector<std::string> warnings;
+        std::string token = copilot::find_github_login(credential_request(f, in), &warnings).token;
+        warn_all(f, warnings);
+        return token;
     };
 }
 
-void add_hooks(copilot::TokenRequest& req) {
+// The Copilot token, its warnings shown (also those before an error).
+copilot::CopilotTokenResult get_token(const Flags& f, StdinText& in) {
+    std::vector<std::string> early;
+    try {
+        copilot::CopilotTokenResult r =
+            copilot::get_copilot_credentials(credential_request(f, in), std::time(nullptr), &early);
+        warn_all(f, r.warnings);
+        return r;
+    } catch (const Error&) {
+        warn_all(f, early);
+        throw;
+    }
+}
+
+void add_hooks(copilot::CopilotTokenRequest& req) {
     if (!tool::verbose) return;
     req.log = [](const std::string& m) { tool::debug(m); };
     req.on_retry = [](int attempt, long wait_ms, const std::string& reason) {
@@ -238,54 +202,18 @@ void add_hooks(copilot::TokenRequest& req) {
     };
 }
 
-void print_token(const copilot::CopilotToken& t, Format format) {
-    switch (format) {
-    case Format::token:
-        tool::out(t.token + "\n");
-        break;
-    case Format::json:
-        tool::out(copilot::serialize_token_document(t));
-        break;
-    case Format::env:
-        tool::out("export COPILOT_TOKEN=" + shell_quote(t.token) + "\n" +
-                  "export COPILOT_API_URL=" + shell_quote(copilot::effective_api_url(t)) + "\n" +
-                  "export COPILOT_TOKEN_EXPIRES_AT=" + shell_quote(std::to_string(t.expires_at)) +
-                  "\n");
-        break;
-    case Format::header:
-        tool::out("Authorization: Bearer " + t.token + "\n");
-        break;
-    }
-}
-
 int run_check(const Flags& f, StdinText& in) {
     const int64_t now = std::time(nullptr);
-    copilot::TokenCheck c;
-    if (const auto& piped = in.get(false)) {
-        c = copilot::inspect_token_text(*piped, "standard input");
-    } else {
-        std::optional<copilot::CopilotToken> cached;
-        if (f.req.use_cache) cached = copilot::read_token_cache(f.req.host, f.req.profile);
-        if (!cached)
-            throw Error(Exit::no_auth, "no Copilot token for " + f.req.host +
-                                           (f.req.use_cache ? " in the cache" : " on standard input") +
-                                           "; run copilot-token");
-        c = copilot::inspect_token(*cached,
-                                   "token cache " + copilot::token_cache_path(f.req.host, f.req.profile));
-    }
-    const bool ok = copilot::check_passes(c, now, f.req.min_ttl);
+    const copilot::CopilotTokenCheck c =
+        copilot::inspect_piped_or_cached(in.get(false), f.req.host, f.req.profile, f.req.use_cache);
     if (f.format == Format::json) tool::out(copilot::check_summary_json(c, now, f.req.min_ttl));
     if (!f.quiet) tool::say(copilot::check_summary_text(c, now, f.req.min_ttl));
-    return ok ? 0 : 1;
+    return copilot::check_passes(c, now, f.req.min_ttl) ? 0 : 1;
 }
 
 volatile std::sig_atomic_t g_stop = 0;
-volatile pid_t g_child = 0;
 
 extern "C" void on_stop_signal(int) { g_stop = 1; }
-extern "C" void forward_signal(int sig) {
-    if (g_child > 0) ::kill(g_child, sig);
-}
 
 void set_handler(int sig, void (*fn)(int)) {
     struct sigaction sa {};
@@ -344,71 +272,26 @@ int run_watch(Flags& f, StdinText& in) {
     return 0;
 }
 
+// The token goes in the command's environment: argv is visible to every user.
 int run_exec(const Flags& f, StdinText& in) {
-    copilot::TokenResult r =
-        copilot::get_copilot_token(f.req, github_token_source(f, in), std::time(nullptr));
-    warn_all(f, r.warnings);
-    const std::string api_url = copilot::effective_api_url(r.token);
-
-    std::vector<char*> args;
-    for (const auto& a : f.command) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-
-    // The terminal sends SIGINT/SIGQUIT to the child too, so we ignore them
-    // while it runs; SIGTERM/SIGHUP, which a supervisor sends to us alone,
-    // are passed on. Blocked around fork() so none is lost before g_child is set.
-    const int kSignals[] = {SIGINT, SIGQUIT, SIGTERM, SIGHUP};
-    struct sigaction saved[4];
-    sigset_t block, old_mask;
-    sigemptyset(&block);
-    for (int sig : kSignals) sigaddset(&block, sig);
-    ::sigprocmask(SIG_BLOCK, &block, &old_mask);
-    for (int i = 0; i < 4; ++i) ::sigaction(kSignals[i], nullptr, &saved[i]);
-    set_handler(SIGTERM, forward_signal);
-    set_handler(SIGHUP, forward_signal);
-    std::signal(SIGINT, SIG_IGN);
-    std::signal(SIGQUIT, SIG_IGN);
-
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        // The command gets the dispositions we were started with.
-        for (int i = 0; i < 4; ++i) ::sigaction(kSignals[i], &saved[i], nullptr);
-        std::signal(SIGPIPE, SIG_DFL);  // tool::run ignores it for our own writes
-        ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-        // The token goes in the environment: argv is visible to every user.
-        ::setenv("COPILOT_TOKEN", r.token.token.c_str(), 1);
-        ::setenv("COPILOT_API_URL", api_url.c_str(), 1);
-        ::setenv("COPILOT_TOKEN_EXPIRES_AT", std::to_string(r.token.expires_at).c_str(), 1);
-        ::execvp(args[0], args.data());
-        const int err = errno;
-        tool::say("cannot run " + f.command[0] + ": " + std::strerror(err));
-        ::_exit(err == ENOENT ? 127 : 126);
-    }
-    const int fork_errno = errno;
-    if (pid > 0) g_child = pid;
-    ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-    if (pid < 0) throw Error(Exit::io, std::string("cannot fork: ") + std::strerror(fork_errno));
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) throw Error(Exit::io, std::string("waitpid: ") + std::strerror(errno));
-    }
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return 1;
+    copilot::CopilotTokenResult r = get_token(f, in);
+    const std::string api_url = copilot::copilot_api_url(std::nullopt, r.token);
+    const copilot::CommandResult c =
+        copilot::run_command(f.command, copilot::token_environment(r.token, api_url));
+    if (c.exec_errno) tool::say("cannot run " + f.command[0] + ": " + std::strerror(c.exec_errno));
+    return c.status;
 }
 
 int body(int argc, char** argv) {
     Flags f = parse_flags(argc, argv);
     add_hooks(f.req);
-    StdinText in(!f.no_stdin);
+    StdinText in(!f.no_stdin, 1 << 20);
     if (f.check) return run_check(f, in);
     if (f.watch) return run_watch(f, in);
     if (f.exec) return run_exec(f, in);
 
-    copilot::TokenResult r =
-        copilot::get_copilot_token(f.req, github_token_source(f, in), std::time(nullptr));
-    warn_all(f, r.warnings);
-    print_token(r.token, f.format);
+    const copilot::CopilotToken t = get_token(f, in).token;
+    tool::out(copilot::format_token(t, f.format, copilot::copilot_api_url(std::nullopt, t)));
     return 0;
 }
 

@@ -73,6 +73,40 @@ no_auth_written() {
   refute_regex "$stderr" "ghu_fake_[0-9]"
 }
 
+@test "a login followed by copilot-token makes one token exchange: the login's check fills the cache" {
+  run -0 --separate-stderr copilot-login
+  run -0 --separate-stderr copilot-token
+  # exactly one /copilot_internal/v2/token request in the fake server's log
+  assert_equal "$(fake_count copilot_token)" "1"
+  assert_equal "$output" "$(json_get "$CACHE" '["token"]')"
+  assert_equal "$(stat -c %a "$CACHE")" "600"
+}
+
+@test "a login replaces the cached token of the previous login with its own" {
+  fake_config '{"github_tokens": ["ghu_fake_first", "ghu_fake_second", "ghu_fake_third"]}' >/dev/null
+  run -0 copilot-login --with-token <<<"ghu_fake_first"
+  first="$(json_get "$CACHE" '["token"]')"
+  run -0 copilot-login --with-token <<<"ghu_fake_second"
+  [[ "$(json_get "$CACHE" '["token"]')" != "$first" ]]
+  assert_equal "$(fake_count copilot_token)" "2"
+  run -0 copilot-token
+  assert_equal "$(fake_count copilot_token)" "2"
+  # --no-verify makes no exchange, so no token is cached: copilot-token makes the one exchange
+  run -0 copilot-login --with-token --no-verify <<<"ghu_fake_third"
+  assert_file_not_exists "$CACHE"
+  run -0 copilot-token
+  assert_equal "$(fake_count copilot_token)" "3"
+}
+
+@test "a login to --output FILE leaves the stored login's cache alone" {
+  fake_config '{"github_tokens": ["ghu_fake_stored", "ghu_fake_other"]}' >/dev/null
+  run -0 copilot-login --with-token <<<"ghu_fake_stored"
+  cached="$(json_get "$CACHE" '["token"]')"
+  run -0 copilot-login --with-token --output "$BATS_TEST_TMPDIR/other.json" <<<"ghu_fake_other"
+  assert_equal "$(json_get "$CACHE" '["token"]')" "$cached"
+  assert_equal "$(json_get "$AUTH" '["oauth_token"]')" "ghu_fake_stored"
+}
+
 @test "the auth file is 0600 in a 0700 directory" {
   run -0 copilot-login --quiet
   assert_equal "$(stat -c %a "$AUTH")" "600"
@@ -308,10 +342,15 @@ no_auth_written() {
   no_auth_written
 }
 
-@test "a new login removes the cached Copilot token of the previous one" {
+@test "a new login replaces the cached Copilot token of the previous one, or removes it with --no-verify" {
   mkdir -p "${CACHE%/*}"
   fake_token_json >"$CACHE"
+  old="$(json_get "$CACHE" '["token"]')"
   run -0 copilot-login --quiet
+  [[ "$(json_get "$CACHE" '["token"]')" != "$old" ]]
+  assert_equal "$(fake_count copilot_token)" "1"
+  fake_token_json >"$CACHE"
+  run -0 copilot-login --quiet --no-verify
   assert_file_not_exists "$CACHE"
 }
 

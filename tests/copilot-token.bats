@@ -506,7 +506,7 @@ exchanges() { fake_count copilot_token; }
 
 @test "--check on garbage exits 65" {
   run --separate-stderr -65 copilot-token --check <<<"hello world"
-  assert_regex "$stderr" "standard input: neither a token document nor a Copilot token"
+  assert_regex "$stderr" "standard input: not a Copilot token \(expected copilot-token.s JSON document or a bare token\)"
   run --separate-stderr -65 copilot-token --check <<<"just-a-word"
   assert_regex "$stderr" "no exp= field"
   run --separate-stderr -65 copilot-token --check <<<'{"host": "github.com"}'

@@ -213,9 +213,10 @@ read_only() {
     seen[auth.$a]=$((${seen[auth.$a]:-0} + 1))
     seen[cache.$c]=$((${seen[cache.$c]:-0} + 1))
     seen[pending.$p]=$((${seen[pending.$p]:-0} + 1))
-    # The auth file and the pending login are never removed; the cache only
-    # by a new login (copilot-login(1)), and never rewritten by one.
-    if [[ "$a" =~ partial|absent || "$p" =~ partial|absent || "$c" =~ partial|new ]]; then
+    # The auth file and the pending login are never removed; the cache is
+    # removed or replaced (with the token of the login's check) only by a
+    # new login (copilot-login(1)), and never left partial.
+    if [[ "$a" =~ partial|absent || "$p" =~ partial|absent || "$c" =~ partial ]]; then
       echo "iteration $i: auth $a, cache $c, pending $p" >&2
       return 1
     fi

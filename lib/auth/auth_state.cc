@@ -39,10 +39,8 @@ std::string group_readable_warning(const std::string& path) {
     return "";
 }
 
-void add_warning(std::string* warnings, const std::string& w) {
-    if (!warnings || w.empty()) return;
-    if (!warnings->empty()) *warnings += "\n";
-    *warnings += w;
+void add_warning(std::vector<std::string>* warnings, const std::string& w) {
+    if (warnings && !w.empty()) warnings->push_back(w);
 }
 
 }  // namespace
@@ -119,6 +117,90 @@ std::vector<StoredLogin> list_auth_states() {
     return out;
 }
 
+const char* github_token_env_var() {
+    for (const char* var : {"GITHUB_COPILOT_TOKEN", "GH_COPILOT_TOKEN"}) {
+        const char* v = std::getenv(var);
+        if (v && !trim(v).empty()) return var;
+    }
+    return nullptr;
+}
+
+void require_stored_login(const std::vector<StoredLogin>& all, const std::string& host,
+                          const std::string& profile) {
+    const std::string selected = state_name(host, profile);
+    for (const auto& s : all) {
+        if (s.name != selected) continue;
+        if (!s.state) throw Error(Exit::data, s.error);
+        return;
+    }
+    throw Error(Exit::no_auth, not_logged_in_message(host, profile));
+}
+
+std::string require_vim_token(const std::string& host, std::string* source) {
+    auto token = import_vim_token(host, source);
+    if (!token)
+        throw Error(Exit::no_auth, "no copilot.vim/copilot.lua token for " + host + " in " +
+                                       config_home() + "/github-copilot/apps.json or hosts.json");
+    return *token;
+}
+
+std::string read_github_token_text(std::string_view text, const std::string& what) {
+    const std::string token = trim(text);
+    if (token.empty()) throw Error(Exit::data, what + ": no token on standard input");
+    for (unsigned char ch : token)
+        if (ch <= ' ' || ch >= 0x7f)
+            throw Error(Exit::data, what + ": standard input must hold exactly one token");
+    return token;
+}
+
+std::string not_logged_in_message(const std::string& host, const std::string& profile) {
+    return "not logged in to " + login_name(host, profile) + "; run copilot-login";
+}
+
+std::string login_name(const std::string& host, const std::string& profile) {
+    return profile.empty() ? host : host + " (profile " + profile + ")";
+}
+
+std::string stored_logins_text(const std::vector<StoredLogin>& all, const std::string& selected) {
+    size_t width = 0;
+    for (const auto& s : all) width = std::max(width, s.name.size());
+    std::string out;
+    for (const auto& s : all) {
+        out += (s.name == selected ? "* " : "  ") + s.name +
+               std::string(width - s.name.size() + 2, ' ');
+        if (s.state)
+            out += (s.state->user.empty() ? "(unknown user)" : s.state->user) + "  " +
+                   mask_secret(s.state->oauth_token);
+        else
+            out += "(unreadable: " + s.error + ")";
+        out += "\n";
+    }
+    return out;
+}
+
+std::string stored_logins_json(const std::vector<StoredLogin>& all, const std::string& selected) {
+    std::string list = "[";
+    bool logged_in = false;
+    for (const auto& s : all) {
+        JsonObjectWriter w;
+        w.field("name", s.name).field("host", s.host).field("profile", s.profile);
+        w.field("file", s.path).field("selected", s.name == selected);
+        if (s.state) {
+            w.field("user", s.state->user);
+            w.field("token", mask_secret(s.state->oauth_token));
+            w.field("created_at", s.state->created_at);
+        } else {
+            w.field("error", s.error);
+        }
+        if (s.name == selected && s.state) logged_in = true;
+        list += (list.size() > 1 ? "," : "") + w.str();
+    }
+    JsonObjectWriter top;
+    top.field("selected", selected).field("logged_in", logged_in);
+    top.raw_field("logins", list + "]");
+    return top.str() + "\n";
+}
+
 std::optional<std::string> import_vim_token(const std::string& host, std::string* source) {
     const std::string dir = config_home() + "/github-copilot/";
     for (const char* name : {"apps.json", "hosts.json"}) {
@@ -142,7 +224,8 @@ std::optional<std::string> import_vim_token(const std::string& host, std::string
     return std::nullopt;
 }
 
-std::optional<GithubToken> find_github_token(const TokenSources& s, std::string* warnings) {
+std::optional<GithubToken> find_github_token(const GithubTokenSources& s,
+                                             std::vector<std::string>* warnings) {
     if (s.auth_file) {
         if (*s.auth_file == "-") {
             if (!s.stdin_text || trim(*s.stdin_text).empty())
@@ -160,13 +243,9 @@ std::optional<GithubToken> find_github_token(const TokenSources& s, std::string*
         return from_state(parse_auth_state(*s.stdin_text, {"standard input", Exit::data}),
                           "standard input");
     if (s.use_env) {
-        for (const char* var : {"GITHUB_COPILOT_TOKEN", "GH_COPILOT_TOKEN"}) {
-            const char* v = std::getenv(var);
-            if (!v) continue;
-            std::string token = trim(v);
-            if (token.empty()) continue;
+        if (const char* var = github_token_env_var()) {
             GithubToken t;
-            t.token = token;
+            t.token = trim(std::getenv(var));
             t.host = s.host;
             t.source = var;
             return t;
@@ -188,6 +267,15 @@ std::optional<GithubToken> find_github_token(const TokenSources& s, std::string*
         }
     }
     return std::nullopt;
+}
+
+std::optional<GithubToken> find_github_token(const GithubTokenSources& s,
+                                             std::string* joined_warnings) {
+    std::vector<std::string> w;
+    auto t = find_github_token(s, &w);
+    if (joined_warnings)
+        for (const auto& line : w) *joined_warnings += (joined_warnings->empty() ? "" : "\n") + line;
+    return t;
 }
 
 }  // namespace copilot

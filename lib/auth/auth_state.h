@@ -51,11 +51,39 @@ struct StoredLogin {
 // Files that are not ours (temp files, foreign names) are skipped.
 std::vector<StoredLogin> list_auth_states();
 
+// copilot-login --status: one line a login ("* " marks `selected`, the name
+// `state_name` gives), the user and the token masked; and the JSON document
+// {"selected", "logged_in", "logins": [{"name", "host", "profile", "file",
+// "selected", "user", "token", "created_at"} or {..., "error"}]} and a
+// newline. logged_in: the selected login is stored and readable.
+std::string stored_logins_text(const std::vector<StoredLogin>& all, const std::string& selected);
+std::string stored_logins_json(const std::vector<StoredLogin>& all, const std::string& selected);
+
+// --status's verdict on the selected login: Error(no_auth)
+// (not_logged_in_message) when it is not among `all`, Error(data) when it cannot be read.
+void require_stored_login(const std::vector<StoredLogin>& all, const std::string& host,
+                          const std::string& profile);
+
+// "HOST", or "HOST (profile NAME)", for messages about a stored login.
+std::string login_name(const std::string& host, const std::string& profile);
+// "not logged in to NAME; run copilot-login": the one wording of
+// Error(no_auth) when there is no GitHub login (every tool, serve too).
+std::string not_logged_in_message(const std::string& host, const std::string& profile = "");
+
+// The first of GITHUB_COPILOT_TOKEN and GH_COPILOT_TOKEN that holds a token
+// (find_github_token takes it before any stored login), or nullptr.
+const char* github_token_env_var();
+
+// A GitHub token given as text (--with-token): one word of printable ASCII
+// once trimmed. Error(data) "WHAT: no token on standard input" or "WHAT:
+// standard input must hold exactly one token".
+std::string read_github_token_text(std::string_view text, const std::string& what);
+
 // Where the GitHub token comes from, first match wins:
 //   --auth FILE|-  >  auth JSON piped on stdin  >  GITHUB_COPILOT_TOKEN /
 //   GH_COPILOT_TOKEN  >  the auth file for host/profile  >  copilot.vim /
 //   copilot.lua (~/.config/github-copilot/apps.json, hosts.json).
-struct TokenSources {
+struct GithubTokenSources {
     std::string host = "github.com";
     std::string profile;
     std::optional<std::string> auth_file;  // --auth value ("-" = stdin_text)
@@ -71,15 +99,23 @@ struct GithubToken {
     std::optional<AuthState> state;  // when it came from an auth document
 };
 
-// nullopt when no source has a token (the caller reports "not logged in",
-// exit 66). Malformed documents throw Error(data). Warnings (e.g. a
-// group-readable auth file) are appended to `warnings` when given.
-std::optional<GithubToken> find_github_token(const TokenSources& sources,
-                                             std::string* warnings = nullptr);
+// nullopt when no source has a token (credentials.h's find_github_login
+// reports "not logged in", exit 66). Malformed documents throw Error(data).
+// Warnings (e.g. a group-readable auth file) are appended to `warnings`.
+std::optional<GithubToken> find_github_token(const GithubTokenSources& sources,
+                                             std::vector<std::string>* warnings = nullptr);
+
+// Transitional, for lib/serve until it calls credentials.h: the old names
+// and the old '\n'-joined warnings. Remove with serve's last use.
+using TokenSources = GithubTokenSources;
+std::optional<GithubToken> find_github_token(const GithubTokenSources& sources,
+                                             std::string* joined_warnings);
 
 // The oauth_token for `host` from copilot.vim/copilot.lua's apps.json
 // (keys "HOST:CLIENT_ID") or hosts.json (key "HOST"), under
 // $XDG_CONFIG_HOME/github-copilot/. nullopt if neither has one.
 std::optional<std::string> import_vim_token(const std::string& host, std::string* source = nullptr);
+// The same for --import: Error(no_auth) naming both files when neither has one.
+std::string require_vim_token(const std::string& host, std::string* source);
 
 }  // namespace copilot

@@ -1,7 +1,6 @@
 #include "auth/copilot_token.h"
 
 #include <algorithm>
-#include <cstdlib>
 
 #include "util/errors.h"
 #include "util/files.h"
@@ -56,7 +55,7 @@ Error cache_error(const Error& e) {
     return Error(e.code(), std::string(e.what()) + " (--no-cache works without the cache)");
 }
 
-void note(const TokenRequest& req, const std::string& message) {
+void note(const CopilotTokenRequest& req, const std::string& message) {
     if (req.log) req.log(message);
 }
 
@@ -93,7 +92,7 @@ CopilotToken parse_token_envelope(std::string_view body, const std::string& host
 CopilotToken exchange_token(const std::string& github_token, const std::string& host,
                             int64_t now, const RetryHook& on_retry) {
     HttpRequest req;
-    req.url = github_endpoints(host).api_url + "/copilot_internal/v2/token";
+    req.url = github_endpoints(host).github_api_url + "/copilot_internal/v2/token";
     req.headers = editor_headers();
     req.headers.push_back({"Authorization", "token " + github_token});
     req.headers.push_back({"Accept", "application/json"});
@@ -202,23 +201,67 @@ bool remove_token_cache(const std::string& host, const std::string& profile) {
     return remove_file(token_cache_path(host, profile));
 }
 
-std::string effective_api_url(const CopilotToken& t) {
-    const char* env = std::getenv("COPILOT_API_URL");
-    if (env && *env) {
-        std::string url(env);
-        while (!url.empty() && url.back() == '/') url.pop_back();
-        return url;
-    }
-    return t.api_url;
+std::string store_token_cache(const CopilotToken& t, const std::string& profile) {
+    const std::string path = token_cache_path(t.host, profile);
+    write_file_atomic(path, serialize_token_document(t));
+    return path;
 }
 
-TokenResult get_copilot_token(const TokenRequest& req,
-                              const std::function<std::string()>& github_token, int64_t now) {
-    TokenResult result;
+namespace {
+
+// Single-quoted for sh: safe in `eval` whatever the value holds.
+std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\'') out += "'\\''";
+        else out += c;
+    }
+    return out + "'";
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> token_environment(const CopilotToken& t,
+                                                                   const std::string& api_url) {
+    return {{"COPILOT_TOKEN", t.token},
+            {"COPILOT_API_URL", api_url},
+            {"COPILOT_TOKEN_EXPIRES_AT", std::to_string(t.expires_at)}};
+}
+
+std::string format_token(const CopilotToken& t, TokenFormat format, const std::string& api_url) {
+    switch (format) {
+    case TokenFormat::json:
+        return serialize_token_document(t);
+    case TokenFormat::env: {
+        std::string out;
+        for (const auto& kv : token_environment(t, api_url))
+            out += "export " + kv.first + "=" + shell_quote(kv.second) + "\n";
+        return out;
+    }
+    case TokenFormat::header:
+        return "Authorization: Bearer " + t.token + "\n";
+    case TokenFormat::token:
+        break;
+    }
+    return t.token + "\n";
+}
+
+std::optional<TokenFormat> parse_token_format(const std::string& name) {
+    if (name == "token") return TokenFormat::token;
+    if (name == "json") return TokenFormat::json;
+    if (name == "env") return TokenFormat::env;
+    if (name == "header") return TokenFormat::header;
+    return std::nullopt;
+}
+
+CopilotTokenResult get_copilot_token(const CopilotTokenRequest& req,
+                                     const std::function<std::string()>& github_token,
+                                     int64_t now) {
+    CopilotTokenResult result;
     auto exchange = [&]() {
         const std::string gh = github_token();
         note(req, "exchanging the GitHub token for a Copilot token at " +
-                      github_endpoints(req.host).api_url);
+                      github_endpoints(req.host).github_api_url);
         return exchange_token(gh, req.host, now, req.on_retry);
     };
     if (!req.use_cache) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/json.h"
@@ -56,7 +57,9 @@ bool is_fresh(const CopilotToken& t, int64_t now, int64_t min_ttl);
 // when --watch refreshes it.
 int64_t refresh_due_at(const CopilotToken& t, int64_t min_ttl);
 
-struct TokenRequest {
+// What a Copilot token is asked for with (the GitHub token's sources are
+// credentials.h's CredentialRequest).
+struct CopilotTokenRequest {
     std::string host = "github.com";
     std::string profile;
     int64_t min_ttl = 300;
@@ -71,7 +74,7 @@ struct TokenRequest {
     RetryHook on_retry;
 };
 
-struct TokenResult {
+struct CopilotTokenResult {
     CopilotToken token;
     bool from_cache = false;
     std::vector<std::string> warnings;  // e.g. "corrupt cache ... replaced"
@@ -81,17 +84,31 @@ struct TokenResult {
 // (so parallel callers make one exchange), re-check the cache, exchange and
 // rewrite it atomically. `github_token` is only called when an exchange is
 // needed, so the fresh path never looks for credentials or loads libcurl.
-TokenResult get_copilot_token(const TokenRequest& req,
-                              const std::function<std::string()>& github_token,
-                              int64_t now);
+CopilotTokenResult get_copilot_token(const CopilotTokenRequest& req,
+                                     const std::function<std::string()>& github_token,
+                                     int64_t now);
 
 // The cached token document for host/profile, without freshness checks;
 // nullopt if absent. Corrupt -> Error(data).
 std::optional<CopilotToken> read_token_cache(const std::string& host, const std::string& profile);
 bool remove_token_cache(const std::string& host, const std::string& profile);
+// Atomically replaces the cached token of t.host/profile (0600 in 0700 dirs)
+// and returns the path: a finished login stores the token its check got.
+std::string store_token_cache(const CopilotToken& t, const std::string& profile);
 
-// The Copilot API base a consumer should use: COPILOT_API_URL when set
-// (the explicit override of ARCHITECTURE.md), else the token's api_url.
-std::string effective_api_url(const CopilotToken& t);
+// What copilot-token prints: the token, the token document, shell code for
+// eval (--format env) or an HTTP header line; each ends with a newline.
+enum class TokenFormat { token, json, env, header };
+std::string format_token(const CopilotToken& t, TokenFormat format, const std::string& api_url);
+// "token", "json", "env", "header"; nullopt for anything else.
+std::optional<TokenFormat> parse_token_format(const std::string& name);
+// COPILOT_TOKEN, COPILOT_API_URL and COPILOT_TOKEN_EXPIRES_AT: --format env
+// and the environment of copilot-token --exec's command.
+std::vector<std::pair<std::string, std::string>> token_environment(const CopilotToken& t,
+                                                                   const std::string& api_url);
+
+// Transitional, for lib/serve until it uses the new names.
+using TokenRequest = CopilotTokenRequest;
+using TokenResult = CopilotTokenResult;
 
 }  // namespace copilot

@@ -8,6 +8,7 @@
 
 #include "auth/copilot_token.h"
 #include "net/endpoints.h"
+#include "util/files.h"
 #include "util/paths.h"
 
 namespace copilot {
@@ -363,7 +364,7 @@ std::optional<std::string> lookup_user(const std::string& github_token, const st
                                        long* status, std::string* problem) {
     if (status) *status = 0;
     HttpRequest req;
-    req.url = github_endpoints(host).api_url + "/user";
+    req.url = github_endpoints(host).github_api_url + "/user";
     req.headers = {{"Authorization", "token " + github_token},
                    {"Accept", "application/vnd.github+json"}};
     for (auto& kv : editor_headers()) req.headers.push_back(kv);
@@ -415,6 +416,7 @@ LoginCheck check_login(const std::string& github_token, const std::string& host,
         CopilotToken t = exchange_token(github_token, host, now, on_retry);
         c.verified = true;
         c.sku = one_line(t.sku);
+        c.copilot_token = std::move(t);
     } catch (const Error& e) {
         // GitHub accepted the token (or was not asked), so a refusal here is
         // about Copilot, not about the token.
@@ -423,6 +425,52 @@ LoginCheck check_login(const std::string& github_token, const std::string& host,
         c.problem = Error(e.code(), redact(e.what(), github_token));
     }
     return c;
+}
+
+// ---------------------------------------------------------------------------
+// The split flow (--start, then --poll)
+
+PendingLogin read_pending_login(const std::string& file) {
+    std::string text, what;
+    if (file == "-") {
+        if (!stdin_is_piped())
+            throw Error(Exit::usage, "--poll needs a FILE or a pending login on standard input "
+                                     "(see --help)");
+        text = read_fd(0, kMaxStateFile, "standard input");
+        what = "pending login on standard input";
+    } else {
+        auto t = read_file(file, kMaxStateFile);
+        if (!t) throw Error(Exit::data, "pending login " + file + " does not exist");
+        text = *t;
+        what = "pending login " + file;
+    }
+    return parse_pending_login(text, {what, Exit::data});
+}
+
+std::string code_lifetime_text(int64_t seconds) {
+    if (seconds >= 120) return std::to_string((seconds + 30) / 60) + " minutes";
+    return std::to_string(std::max<int64_t>(seconds, 0)) + " seconds";
+}
+
+PollAnswer poll_pending_once(PendingLogin& p, const std::string& file) {
+    PollAnswer a = poll_once(p);
+    switch (a.kind) {
+    case PollAnswer::Kind::granted:
+        return a;
+    case PollAnswer::Kind::pending:
+        throw Error(Exit::temp, "login still pending" +
+                                    (p.user_code.empty() ? std::string()
+                                                         : ": enter code " + p.user_code +
+                                                               " at " + p.verification_uri));
+    case PollAnswer::Kind::slow_down:
+        p.interval = slowed_interval(p.interval, a.interval);
+        if (file != "-") write_file_atomic(file, serialize_pending_login(p), 0600, false);
+        throw Error(Exit::temp, "the server asked to slow down: wait " +
+                                    std::to_string(p.interval) + " s before the next poll");
+    case PollAnswer::Kind::retry:
+        break;
+    }
+    throw Error(a.retry_code, a.reason);
 }
 
 }  // namespace copilot

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/copilot_token.h"
 #include "util/errors.h"
 #include "net/http.h"
 #include "util/json.h"
@@ -56,6 +57,14 @@ std::string serialize_pending_login(const PendingLogin& p);
 // name the field.
 PendingLogin parse_pending_login(std::string_view json, const JsonSource& src);
 
+// The pending login in `file` ("-": standard input, which must be a pipe or
+// a file: Error(usage) otherwise). Error(data) when the file does not exist
+// or the document is malformed.
+PendingLogin read_pending_login(const std::string& file);
+
+// "15 minutes", "42 seconds": how long a device code stays valid.
+std::string code_lifetime_text(int64_t seconds);
+
 // One poll's outcome, short of the terminal errors (which are thrown).
 struct PollAnswer {
     enum class Kind { granted, pending, slow_down, retry };
@@ -87,6 +96,13 @@ PollAnswer parse_poll_answer(const HttpResponse& resp, const PendingLogin& p);
 // One POST {web}/login/oauth/access_token, not retried by the HTTP layer
 // (the loop below paces retries): network errors come back as Kind::retry.
 PollAnswer poll_once(const PendingLogin& p);
+
+// copilot-login --poll --once: one poll of the pending login read from
+// `file`. The granted answer, else Error(temp) while the login is pending
+// (naming the code and page) or after a slow_down (the new interval is
+// written back to `file` unless it is "-", so the next --once keeps the
+// pace), or the error of a poll worth retrying.
+PollAnswer poll_pending_once(PendingLogin& p, const std::string& file);
 
 // The interval after a slow_down: the one the answer carries when it is
 // larger than the current one (GitHub sends the new minimum), else +5 s.
@@ -134,6 +150,9 @@ struct LoginCheck {
     bool verified = false;  // an exchange succeeded
     std::string user;       // "" when the lookup failed
     std::string sku;        // from the exchange
+    // The Copilot token that exchange got: finish_login caches it, so the
+    // first copilot-token after a login makes no second exchange.
+    std::optional<CopilotToken> copilot_token;
     // no_copilot, unverified, invalid: what went wrong, with its exit code.
     std::optional<Error> problem;
     std::vector<std::string> warnings;  // e.g. the user lookup failed

@@ -1,11 +1,11 @@
 #include "auth/token_check.h"
-#include "util/text.h"
 
-#include <cctype>
 #include <ctime>
 
+#include "auth/credentials.h"
 #include "util/errors.h"
 #include "util/json.h"
+#include "util/paths.h"
 
 namespace copilot {
 
@@ -46,8 +46,8 @@ std::string describe_duration(int64_t seconds) {
     return std::to_string(sec) + " s";
 }
 
-TokenCheck inspect_token(const CopilotToken& token, const std::string& source) {
-    TokenCheck c;
+CopilotTokenCheck inspect_token(const CopilotToken& token, const std::string& source) {
+    CopilotTokenCheck c;
     c.source = source;
     c.host = token.host;
     c.expires_at = token.expires_at;
@@ -57,37 +57,40 @@ TokenCheck inspect_token(const CopilotToken& token, const std::string& source) {
     return c;
 }
 
-TokenCheck inspect_token_text(std::string_view text, const std::string& source) {
-    const std::string s = trim(text);
-    if (!s.empty() && s[0] == '{')
-        return inspect_token(parse_token_document(s, {source, Exit::data}), source);
-
-    // A bare token: one word of printable ASCII whose exp= field is a number.
-    bool word = !s.empty();
-    for (unsigned char ch : s)
-        if (ch <= 0x20 || ch >= 0x7f) word = false;
-    if (!word)
-        throw Error(Exit::data, source + ": neither a token document nor a Copilot token");
-    TokenCheck c;
+CopilotTokenCheck inspect_token_text(std::string_view text, const std::string& source) {
+    GivenCopilotToken g = read_given_token(text, source);
+    CopilotTokenCheck c;
     c.source = source;
-    c.fields = token_fields(s);
-    auto exp = c.fields.find("exp");
-    if (exp == c.fields.end())
-        throw Error(Exit::data, source + ": not a Copilot token (it has no exp= field)");
-    const std::string& v = exp->second;
-    if (v.empty() || v.size() > 15 ||
-        v.find_first_not_of("0123456789") != std::string::npos)
-        throw Error(Exit::data, source + ": the token's exp= field is not a unix time");
-    c.expires_at = std::stoll(v);
-    if (c.fields.count("sku")) c.sku = c.fields["sku"];
+    c.host = g.host;
+    c.expires_at = g.expires_at;
+    c.sku = g.sku;
+    c.fields = std::move(g.fields);
+    // A document always has expires_at; a bare token has only its exp= field.
+    if (!g.document && c.expires_at == 0)
+        throw Error(Exit::data, source + (c.fields.count("exp")
+                                              ? ": the token's exp= field is not a unix time"
+                                              : ": not a Copilot token (it has no exp= field)"));
     return c;
 }
 
-bool check_passes(const TokenCheck& c, int64_t now, int64_t min_ttl) {
+CopilotTokenCheck inspect_piped_or_cached(const std::optional<std::string>& piped,
+                                          const std::string& host, const std::string& profile,
+                                          bool use_cache) {
+    if (piped) return inspect_token_text(*piped, "standard input");
+    std::optional<CopilotToken> cached;
+    if (use_cache) cached = read_token_cache(host, profile);
+    if (!cached)
+        throw Error(Exit::no_auth, "no Copilot token for " + host +
+                                       (use_cache ? " in the cache" : " on standard input") +
+                                       "; run copilot-token");
+    return inspect_token(*cached, "token cache " + token_cache_path(host, profile));
+}
+
+bool check_passes(const CopilotTokenCheck& c, int64_t now, int64_t min_ttl) {
     return c.expires_at - now >= min_ttl;
 }
 
-std::string check_summary_text(const TokenCheck& c, int64_t now, int64_t min_ttl) {
+std::string check_summary_text(const CopilotTokenCheck& c, int64_t now, int64_t min_ttl) {
     const int64_t left = c.expires_at - now;
     const std::string until = utc_time(c.expires_at);
     std::string out;
@@ -103,7 +106,7 @@ std::string check_summary_text(const TokenCheck& c, int64_t now, int64_t min_ttl
     return out;
 }
 
-std::string check_summary_json(const TokenCheck& c, int64_t now, int64_t min_ttl) {
+std::string check_summary_json(const CopilotTokenCheck& c, int64_t now, int64_t min_ttl) {
     JsonObjectWriter f;
     for (const auto& kv : c.fields) f.field(kv.first.c_str(), kv.second);
     JsonObjectWriter w;

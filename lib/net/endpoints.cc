@@ -29,16 +29,16 @@ Endpoints github_endpoints(const std::string& host) {
     e.host = host;
     if (host == "github.com") {
         e.web_url = "https://github.com";
-        e.api_url = "https://api.github.com";
+        e.github_api_url = "https://api.github.com";
     } else if (ends_with(host, ".ghe.com")) {  // GHE.com data residency
         e.web_url = "https://" + host;
-        e.api_url = "https://api." + host;
+        e.github_api_url = "https://api." + host;
     } else {  // GHE Server
         e.web_url = "https://" + host;
-        e.api_url = "https://" + host + "/api/v3";
+        e.github_api_url = "https://" + host + "/api/v3";
     }
     e.web_url = env_or("COPILOT_GITHUB_URL", e.web_url);
-    e.api_url = env_or("COPILOT_GITHUB_API_URL", e.api_url);
+    e.github_api_url = env_or("COPILOT_GITHUB_API_URL", e.github_api_url);
     return e;
 }
 

@@ -16,7 +16,9 @@ constexpr const char* kDefaultCopilotApi = "https://api.githubcopilot.com";
 struct Endpoints {
     std::string host;     // "github.com", "acme.ghe.com", "ghe.example.com"
     std::string web_url;  // device flow: https://github.com (COPILOT_GITHUB_URL overrides)
-    std::string api_url;  // REST API: https://api.github.com (COPILOT_GITHUB_API_URL overrides)
+    // GitHub's REST API: https://api.github.com (COPILOT_GITHUB_API_URL
+    // overrides). Not the Copilot API, whose base is credentials.h's copilot_api_url.
+    std::string github_api_url;
 };
 
 // github.com -> https://github.com + https://api.github.com;

@@ -1,4 +1,5 @@
 #include "util/files.h"
+#include "util/text.h"
 
 #include <cerrno>
 #include <csignal>
@@ -332,6 +333,15 @@ bool stdin_is_piped() {
     struct stat st;
     if (::fstat(0, &st) != 0) return false;
     return S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode);
+}
+
+const std::optional<std::string>& PipedStdin::get(bool required) {
+    if (!read_ && (required || (allowed_ && stdin_is_piped()))) {
+        read_ = true;
+        std::string text = read_fd(0, max_, "standard input");
+        if (!trim(text).empty()) text_ = std::move(text);
+    }
+    return text_;
 }
 
 }  // namespace copilot

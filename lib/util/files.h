@@ -110,4 +110,19 @@ private:
 // /dev/null, which would block or mean "nothing").
 bool stdin_is_piped();
 
+// Standard input read once, and only when asked for: when `required`
+// (--auth -), or when it is a pipe or a file (never a terminal) and
+// reading it is allowed. nullopt when nothing (or only blank space) came.
+class PipedStdin {
+public:
+    PipedStdin(bool allowed, size_t max_bytes) : allowed_(allowed), max_(max_bytes) {}
+    const std::optional<std::string>& get(bool required);
+
+private:
+    bool allowed_;
+    size_t max_;
+    bool read_ = false;
+    std::optional<std::string> text_;
+};
+
 }  // namespace copilot

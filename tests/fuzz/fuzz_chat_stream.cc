@@ -54,7 +54,7 @@ struct Outcome {
 
 Outcome run(uint8_t flags) {
     Outcome o;
-    ChatAuth auth;
+    ApiCredentials auth;
     auth.token = kToken;
     auth.host = "github.com";
     auth.api_url = "https://api.individual.githubcopilot.com";

@@ -53,7 +53,7 @@ void check_one(std::string_view body, const std::string& host, int64_t now) {
     (void)is_fresh(t, now, 300);
     (void)is_fresh(t, now + 1, 0);
     (void)refresh_due_at(t, 300);
-    TokenCheck c = inspect_token(t, "token cache");
+    CopilotTokenCheck c = inspect_token(t, "token cache");
     (void)check_passes(c, now, 300);
     (void)check_summary_text(c, now, 300);
     (void)json_parse(check_summary_json(c, now, 300), {"--check --json", Exit::protocol});

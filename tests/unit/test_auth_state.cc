@@ -85,7 +85,7 @@ TEST(token_precedence_follows_the_design) {
                       R"({"github.com:Iv1.b507a08c87ecfe98":{"user":"o","oauth_token":"ghu_fake_vim"}})");
     write_file_atomic(home + "/flag.json", R"({"host":"github.com","oauth_token":"ghu_fake_flag"})");
 
-    TokenSources src;
+    GithubTokenSources src;
     src.auth_file = home + "/flag.json";
     src.stdin_text = R"({"host":"github.com","oauth_token":"ghu_fake_stdin"})";
     setenv("GITHUB_COPILOT_TOKEN", "ghu_fake_env", 1);
@@ -109,7 +109,7 @@ TEST(token_precedence_follows_the_design) {
 
 TEST(auth_flag_errors) {
     std::string home = make_home();
-    TokenSources src;
+    GithubTokenSources src;
     src.auth_file = home + "/missing.json";
     CHECK_THROWS(find_github_token(src), Exit::no_auth);
     src.auth_file = "-";
@@ -132,13 +132,13 @@ TEST(endpoints_per_host_kind) {
     make_home();
     auto gh = github_endpoints("github.com");
     CHECK_EQ(gh.web_url, std::string("https://github.com"));
-    CHECK_EQ(gh.api_url, std::string("https://api.github.com"));
+    CHECK_EQ(gh.github_api_url, std::string("https://api.github.com"));
     auto dr = github_endpoints("acme.ghe.com");
-    CHECK_EQ(dr.api_url, std::string("https://api.acme.ghe.com"));
+    CHECK_EQ(dr.github_api_url, std::string("https://api.acme.ghe.com"));
     auto ghes = github_endpoints("ghe.example.com");
-    CHECK_EQ(ghes.api_url, std::string("https://ghe.example.com/api/v3"));
+    CHECK_EQ(ghes.github_api_url, std::string("https://ghe.example.com/api/v3"));
     setenv("COPILOT_GITHUB_API_URL", "http://127.0.0.1:9/api/", 1);
-    CHECK_EQ(github_endpoints("github.com").api_url, std::string("http://127.0.0.1:9/api"));
+    CHECK_EQ(github_endpoints("github.com").github_api_url, std::string("http://127.0.0.1:9/api"));
     unsetenv("COPILOT_GITHUB_API_URL");
 }
 

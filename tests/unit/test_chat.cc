@@ -1,6 +1,5 @@
-// lib/chat: the request body, chunk parsing, error shapes and exit codes,
-// the --json assembler, the models list, token input and where the token
-// and base URL come from (without the network).
+// lib/api: the request body, chunk parsing, error shapes and exit codes,
+// the --json assembler, the models list (without the network).
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -32,10 +31,6 @@ std::string scratch_dir() {
         std::atexit([] { std::system(("rm -rf '" + dir + "'").c_str()); });
     }
     return dir;
-}
-
-void write(const std::string& path, const std::string& text) {
-    std::ofstream(path, std::ios::binary) << text;
 }
 
 // Env vars restored at scope end, so tests do not leak into each other.
@@ -350,98 +345,4 @@ TEST(models_cache_holds_chat_ids_one_a_line) {
     CHECK(file_mode(models_cache_path()) == std::optional<mode_t>(0600));
 }
 
-// --- the token ----------------------------------------------------------------------
-
-TEST(token_input_bare) {
-    std::string api, host;
-    std::vector<std::string> warnings;
-    std::string t = parse_token_input("  tid=abc;exp=1763709999;sku=x:mac\n", "COPILOT_TOKEN", kNow,
-                                      &api, &host, &warnings);
-    CHECK_EQ(t, "tid=abc;exp=1763709999;sku=x:mac");
-    CHECK_EQ(api, "");
-    // a token without exp= (another OpenAI-compatible server's key) is fine
-    CHECK_EQ(parse_token_input("sk-local", "x", kNow, nullptr, nullptr, nullptr), "sk-local");
-}
-
-TEST(token_input_document) {
-    std::string api, host;
-    std::vector<std::string> warnings;
-    std::string doc = R"({"host":"github.com","token":"tid=1;exp=1763709999:m","expires_at":1763709999,)"
-                      R"("refresh_in":1500,"fetched_at":1763700000,"api_url":"https://api.individual.githubcopilot.com/","sku":"s"})";
-    CHECK_EQ(parse_token_input(doc, "--token-file t.json", kNow, &api, &host, &warnings),
-             "tid=1;exp=1763709999:m");
-    CHECK_EQ(api, "https://api.individual.githubcopilot.com");
-    CHECK_EQ(host, "github.com");
-    CHECK(warnings.empty());
-}
-
-TEST(token_input_document_with_untrusted_api_url_is_warned_about_and_ignored) {
-    std::string api;
-    std::vector<std::string> warnings;
-    std::string doc = R"({"host":"github.com","token":"tid=1","expires_at":1763709999,"api_url":"https://evil.example.com"})";
-    parse_token_input(doc, "COPILOT_TOKEN", kNow, &api, nullptr, &warnings);
-    CHECK_EQ(api, "");
-    CHECK_EQ(warnings.size(), size_t{1});
-    CHECK(warnings[0].find("ignoring api_url https://evil.example.com") != std::string::npos);
-}
-
-TEST(token_input_errors) {
-    CHECK_THROWS_MSG(parse_token_input("", "COPILOT_TOKEN", kNow, nullptr, nullptr, nullptr),
-                     Exit::data, "COPILOT_TOKEN: empty");
-    CHECK_THROWS(parse_token_input("two words", "x", kNow, nullptr, nullptr, nullptr), Exit::data);
-    CHECK_THROWS(parse_token_input("{\"host\":\"github.com\"}", "x", kNow, nullptr, nullptr, nullptr),
-                 Exit::data);
-    CHECK_THROWS(parse_token_input("{not json", "x", kNow, nullptr, nullptr, nullptr), Exit::data);
-    // expired, by the document's expires_at or the bare token's exp=
-    CHECK_THROWS_MSG(parse_token_input(R"({"host":"github.com","token":"tid=1","expires_at":1763690000})",
-                                       "--token-file f", kNow, nullptr, nullptr, nullptr),
-                     Exit::permission, "expired 2 h ago");
-    CHECK_THROWS_MSG(parse_token_input("tid=1;exp=1763699990:m", "COPILOT_TOKEN", kNow, nullptr,
-                                       nullptr, nullptr),
-                     Exit::permission, "expired 10 s ago");
-    // a GitHub token where a Copilot token belongs: a hint, and the token not echoed
-    try {
-        parse_token_input("ghu_abcdef123456", "COPILOT_TOKEN", kNow, nullptr, nullptr, nullptr);
-        CHECK(false);
-    } catch (const Error& e) {
-        CHECK_EQ(e.code(), Exit::data);
-        CHECK(std::string(e.what()).find("GitHub token") != std::string::npos);
-        CHECK(std::string(e.what()).find("abcdef") == std::string::npos);
-    }
-}
-
-TEST(auth_from_environment_and_base_url_precedence) {
-    EnvGuard env;
-    env.set("COPILOT_TOKEN", "tid=env;exp=9999999999:m");
-    env.set("COPILOT_API_URL", std::nullopt);
-    ChatAuthRequest req;
-    ChatAuth a = resolve_chat_auth(req, kNow);
-    CHECK_EQ(a.token, "tid=env;exp=9999999999:m");
-    CHECK_EQ(a.source, "COPILOT_TOKEN");
-    CHECK_EQ(a.api_url, "https://api.githubcopilot.com");  // the default
-    CHECK(!a.refresh);                                      // nothing to refresh
-
-    env.set("COPILOT_TOKEN", R"({"host":"github.com","token":"tid=doc","expires_at":9999999999,)"
-                             R"("api_url":"https://api.business.githubcopilot.com"})");
-    CHECK_EQ(resolve_chat_auth(req, kNow).api_url, "https://api.business.githubcopilot.com");
-    env.set("COPILOT_API_URL", "http://127.0.0.1:8080/");
-    CHECK_EQ(resolve_chat_auth(req, kNow).api_url, "http://127.0.0.1:8080");
-    req.api_url = "https://llm.example.com/v1/";
-    CHECK_EQ(resolve_chat_auth(req, kNow).api_url, "https://llm.example.com/v1");
-}
-
-TEST(auth_from_token_file_wins_over_environment) {
-    EnvGuard env;
-    env.set("COPILOT_TOKEN", "tid=env");
-    env.set("COPILOT_API_URL", std::nullopt);
-    const std::string f = scratch_dir() + "/token";
-    write(f, "tid=file;exp=9999999999:m\n");
-    ChatAuthRequest req;
-    req.token_file = f;
-    ChatAuth a = resolve_chat_auth(req, kNow);
-    CHECK_EQ(a.token, "tid=file;exp=9999999999:m");
-    CHECK_EQ(a.source, "--token-file " + f);
-    CHECK(!a.refresh);
-    req.token_file = scratch_dir() + "/missing";
-    CHECK_THROWS_MSG(resolve_chat_auth(req, kNow), Exit::no_auth, "does not exist");
-}
+// The Copilot token and the base URL: tests/unit/test_credentials.cc.

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "auth/copilot_token.h"
+#include "auth/credentials.h"
 #include "util/files.h"
 #include "util/paths.h"
 #include "auth/token_check.h"
@@ -277,9 +278,9 @@ TEST(cache_fresh_path_needs_no_credentials) {
     const int64_t now = t.fetched_at + 10;
     t.expires_at = now + 1800;
     write_file_atomic(token_cache_path("github.com", "unit"), serialize_token_document(t));
-    TokenRequest req;
+    CopilotTokenRequest req;
     req.profile = "unit";
-    TokenResult r = get_copilot_token(req, no_credentials, now);
+    CopilotTokenResult r = get_copilot_token(req, no_credentials, now);
     CHECK(r.from_cache);
     CHECK_EQ(r.token.token, t.token);
     CHECK(r.warnings.empty());
@@ -291,7 +292,7 @@ TEST(cache_stale_or_forced_asks_for_credentials) {
     temp_cache_home();
     CopilotToken t = sample();
     write_file_atomic(token_cache_path("github.com", "stale"), serialize_token_document(t));
-    TokenRequest req;
+    CopilotTokenRequest req;
     req.profile = "stale";
     CHECK_THROWS_MSG(get_copilot_token(req, no_credentials, t.fetched_at + 1440), Exit::no_auth,
                      "credentials looked up");
@@ -303,7 +304,7 @@ TEST(cache_stale_or_forced_asks_for_credentials) {
 
 TEST(cache_no_cache_never_touches_the_cache) {
     temp_cache_home();
-    TokenRequest req;
+    CopilotTokenRequest req;
     req.profile = "nocache";
     req.use_cache = false;
     CHECK_THROWS(get_copilot_token(req, no_credentials, 1), Exit::no_auth);
@@ -325,21 +326,26 @@ TEST(cache_read_refuses_corrupt_and_foreign_documents) {
     CHECK(!remove_token_cache("github.com", "corrupt"));
 }
 
-TEST(effective_api_url_prefers_copilot_api_url) {
+TEST(copilot_api_url_prefers_copilot_api_url_then_a_trusted_token_url) {
     CopilotToken t = sample();
     ::unsetenv("COPILOT_API_URL");
-    CHECK_EQ(effective_api_url(t), t.api_url);
+    CHECK_EQ(copilot_api_url(std::nullopt, t), t.api_url);
     ::setenv("COPILOT_API_URL", "http://127.0.0.1:9/", 1);
-    CHECK_EQ(effective_api_url(t), "http://127.0.0.1:9");
+    CHECK_EQ(copilot_api_url(std::nullopt, t), "http://127.0.0.1:9");
+    CHECK_EQ(copilot_api_url(std::string("http://127.0.0.1:7//"), t), "http://127.0.0.1:7");
     ::setenv("COPILOT_API_URL", "", 1);
-    CHECK_EQ(effective_api_url(t), t.api_url);
+    CHECK_EQ(copilot_api_url(std::nullopt, t), t.api_url);
+    // A cache document whose api_url is not a Copilot host is not followed.
+    t.api_url = "https://evil.example.com";
+    CHECK_EQ(copilot_api_url(std::nullopt, t), "https://api.githubcopilot.com");
+    CHECK_EQ(copilot_api_url(std::nullopt, "", "acme.ghe.com"), "https://copilot-api.acme.ghe.com");
     ::unsetenv("COPILOT_API_URL");
 }
 
 // ---------------------------------------------------------------- --check
 
 TEST(check_reads_a_bare_token_from_its_exp_field) {
-    TokenCheck c = inspect_token_text("  tid=x;exp=1000;sku=pro:mac\n", "standard input");
+    CopilotTokenCheck c = inspect_token_text("  tid=x;exp=1000;sku=pro:mac\n", "standard input");
     CHECK_EQ(c.expires_at, 1000);
     CHECK_EQ(c.sku, "pro");
     CHECK_EQ(c.fields["tid"], "x");
@@ -349,7 +355,7 @@ TEST(check_reads_a_bare_token_from_its_exp_field) {
 }
 
 TEST(check_reads_a_token_document) {
-    TokenCheck c = inspect_token_text(serialize_token_document(sample()), "standard input");
+    CopilotTokenCheck c = inspect_token_text(serialize_token_document(sample()), "standard input");
     CHECK_EQ(c.host, "github.com");
     CHECK_EQ(c.expires_at, 1763701800);
     CHECK_EQ(c.sku, "pro");
@@ -357,7 +363,7 @@ TEST(check_reads_a_token_document) {
 
 TEST(check_refuses_garbage_with_exit_65) {
     CHECK_THROWS_MSG(inspect_token_text("hello world", "standard input"), Exit::data,
-                     "neither a token document nor a Copilot token");
+                     "standard input: not a Copilot token");
     CHECK_THROWS_MSG(inspect_token_text("tid=1;sku=x", "standard input"), Exit::data, "no exp=");
     CHECK_THROWS_MSG(inspect_token_text("exp=soon", "standard input"), Exit::data, "not a unix time");
     CHECK_THROWS_MSG(inspect_token_text("exp=99999999999999999999", "in"), Exit::data, "not a unix time");
@@ -366,7 +372,7 @@ TEST(check_refuses_garbage_with_exit_65) {
 }
 
 TEST(check_summary_text_in_words) {
-    TokenCheck c = inspect_token_text("tid=x;exp=10000;sku=pro:mac", "in");
+    CopilotTokenCheck c = inspect_token_text("tid=x;exp=10000;sku=pro:mac", "in");
     CHECK_EQ(check_summary_text(c, 10000 - 1453, 300),
              "valid for 24 min 13 s (until 1970-01-01 02:46:40 UTC); tid=x sku=pro exp=10000");
     CHECK_EQ(check_summary_text(c, 10000 - 120, 300).substr(0, 18), "expires in 2 min 0");
@@ -374,7 +380,7 @@ TEST(check_summary_text_in_words) {
 }
 
 TEST(check_summary_json_fields) {
-    TokenCheck c = inspect_token_text("tid=x;exp=10000;sku=pro:mac", "standard input");
+    CopilotTokenCheck c = inspect_token_text("tid=x;exp=10000;sku=pro:mac", "standard input");
     CHECK_EQ(check_summary_json(c, 9000, 300),
              "{\"valid\":true,\"expires_at\":10000,\"expires_in\":1000,\"sku\":\"pro\",\"host\":null,"
              "\"source\":\"standard input\",\"fields\":{\"exp\":\"10000\",\"sku\":\"pro\",\"tid\":\"x\"}}\n");

@@ -259,7 +259,7 @@ TEST(extreme_times_in_a_token_are_refused_or_not_fresh) {
             CopilotToken t = parse_token_document(head + tail, kSrc);
             CHECK(!is_fresh(t, kNow, 300));
             (void)refresh_due_at(t, 300);
-            TokenCheck c = inspect_token(t, "fuzz");
+            CopilotTokenCheck c = inspect_token(t, "fuzz");
             (void)check_passes(c, kNow, 300);
             (void)check_summary_text(c, kNow, 300);
             (void)check_summary_json(c, kNow, 300);

@@ -1,0 +1,194 @@
+#include "api/chat_stream.h"
+
+#include <cstdint>
+
+#include "api/api_error.h"
+#include "api/lenient_json.h"
+#include "util/utf8.h"
+
+namespace copilot {
+
+using lenient::int_member;
+using lenient::member;
+using lenient::str_member;
+
+namespace {
+
+std::optional<Usage> parse_usage(const JsonValue& obj) {
+    const JsonValue* u = member(obj, "usage");
+    if (!u || !u->IsObject()) return std::nullopt;
+    Usage usage;
+    usage.prompt_tokens = int_member(*u, "prompt_tokens").value_or(0);
+    usage.completion_tokens = int_member(*u, "completion_tokens").value_or(0);
+    int64_t sum = 0;
+    if (__builtin_add_overflow(usage.prompt_tokens, usage.completion_tokens, &sum))
+        sum = INT64_MAX;  // absurd counts from a server must not be UB
+    usage.total_tokens = int_member(*u, "total_tokens").value_or(sum);
+    return usage;
+}
+
+// Text that can stand inside a JSON string as it is: no quote, backslash or
+// control character, and valid UTF-8 (check_utf8, which is at least as strict
+// as the JSON parser).
+bool is_plain_text(std::string_view s) {
+    bool ascii = true;
+    for (char ch : s) {
+        const unsigned char c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == '"' || c == '\\') return false;
+        if (c >= 0x80) ascii = false;
+    }
+    if (ascii) return true;
+    try {
+        check_utf8(s, "text");
+        return true;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+}  // namespace
+
+ChatChunk read_chat_chunk(const JsonValue& doc) {
+    ChatChunk c;
+    c.id = str_member(doc, "id").value_or("");
+    c.model = str_member(doc, "model").value_or("");
+    c.created = int_member(doc, "created").value_or(0);
+    c.usage = parse_usage(doc);
+    const JsonValue* choices = member(doc, "choices");
+    if (!choices || !choices->IsArray()) return c;
+    const JsonValue* choice = nullptr;
+    for (const auto& ch : choices->GetArray()) {
+        if (!ch.IsObject()) continue;
+        if (int_member(ch, "index").value_or(0) == 0) {
+            choice = &ch;
+            break;
+        }
+    }
+    if (!choice) return c;
+    c.finish_reason = str_member(*choice, "finish_reason");
+    const JsonValue* delta = member(*choice, "delta");
+    if (!delta) delta = member(*choice, "message");  // some servers send whole messages
+    if (!delta || !delta->IsObject()) return c;
+    c.role = str_member(*delta, "role");
+    if (const JsonValue* content = member(*delta, "content")) {
+        if (!content->IsString())
+            throw Error(Exit::protocol, "answer: field 'content' must be a string");
+        c.content.assign(content->GetString(), content->GetStringLength());
+    }
+    return c;
+}
+
+ChatChunk parse_chat_chunk(std::string_view data) {
+    rapidjson::Document doc = json_parse(data, JsonSource{"answer chunk", Exit::protocol});
+    if (const JsonValue* err = member(doc, "error"))
+        throw answer_error(*err, "in the middle of the answer");
+    return read_chat_chunk(doc);
+}
+
+void CompletionAssembler::add(const ChatChunk& c) {
+    if (id_.empty() && !c.id.empty()) id_ = c.id;
+    if (model_.empty() && !c.model.empty()) model_ = c.model;
+    if (created_ == 0 && c.created != 0) created_ = c.created;
+    if (c.role && !c.role->empty()) role_ = *c.role;
+    content_ += c.content;
+    if (c.finish_reason) finish_reason_ = c.finish_reason;
+    if (c.usage) usage_ = c.usage;
+}
+
+std::string CompletionAssembler::json() const {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    auto text = [&w](const std::string& s) {
+        w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    };
+    w.StartObject();
+    w.Key("id");
+    text(id_);
+    w.Key("object");
+    w.String("chat.completion");
+    w.Key("created");
+    w.Int64(created_);
+    w.Key("model");
+    text(model_);
+    w.Key("choices");
+    w.StartArray();
+    w.StartObject();
+    w.Key("index");
+    w.Int(0);
+    w.Key("message");
+    w.StartObject();
+    w.Key("role");
+    text(role_);
+    w.Key("content");
+    text(content_);
+    w.EndObject();
+    w.Key("finish_reason");
+    if (finish_reason_)
+        text(*finish_reason_);
+    else
+        w.Null();
+    w.EndObject();
+    w.EndArray();
+    if (usage_) {
+        w.Key("usage");
+        w.StartObject();
+        w.Key("prompt_tokens");
+        w.Int64(usage_->prompt_tokens);
+        w.Key("completion_tokens");
+        w.Int64(usage_->completion_tokens);
+        w.Key("total_tokens");
+        w.Int64(usage_->total_tokens);
+        w.EndObject();
+    }
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+// --- the fast path -----------------------------------------------------------------
+
+std::optional<std::string_view> SteadyChunks::match(std::string_view data) const {
+    if (!ready_ || data.size() <= prefix_.size() + suffix_.size()) return std::nullopt;
+    if (data.compare(0, prefix_.size(), prefix_) != 0 ||
+        data.compare(data.size() - suffix_.size(), suffix_.size(), suffix_) != 0)
+        return std::nullopt;
+    std::string_view text =
+        data.substr(prefix_.size(), data.size() - prefix_.size() - suffix_.size());
+    if (!is_plain_text(text)) return std::nullopt;
+    return text;
+}
+
+void SteadyChunks::learn(std::string_view data, const ChatChunk& parsed) {
+    if (probes_ >= kMaxProbes || parsed.content.empty() || !is_plain_text(parsed.content))
+        return;
+    const std::string key = "\"content\":\"" + parsed.content + "\"";
+    const size_t at = data.find(key);
+    if (at == std::string_view::npos) return;
+    const size_t text_at = at + key.size() - parsed.content.size() - 1;
+    const std::string_view prefix = data.substr(0, text_at);
+    const std::string_view suffix = data.substr(text_at + parsed.content.size());
+    ++probes_;  // bounded: a server whose every chunk differs costs a few parses, not 2x
+    const std::string probe = parsed.content == "x" ? "y" : "x";
+    ChatChunk c;
+    try {
+        c = parse_chat_chunk(std::string(prefix) + probe + std::string(suffix));
+    } catch (const Error&) {
+        return;
+    }
+    if (c.content != probe) return;
+    c.content.clear();
+    std::string p(prefix), s(suffix);  // allocated before any member changes
+    chunk_ = std::move(c);
+    prefix_ = std::move(p);
+    suffix_ = std::move(s);
+    ready_ = true;
+}
+
+// trim(data) == "[DONE]", without copying every event's data.
+bool is_done_marker(std::string_view data) {
+    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    while (!data.empty() && blank(data.front())) data.remove_prefix(1);
+    while (!data.empty() && blank(data.back())) data.remove_suffix(1);
+    return data == "[DONE]";
+}
+
+}  // namespace copilot

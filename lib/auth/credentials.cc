@@ -1,0 +1,204 @@
+#include "auth/credentials.h"
+
+#include <cstdlib>
+#include <ctime>
+
+#include "net/endpoints.h"
+#include "util/errors.h"
+#include "util/files.h"
+#include "util/text.h"
+
+namespace copilot {
+
+namespace {
+
+constexpr size_t kMaxBareToken = 8192;
+
+void note(const LogFn& log, const std::string& message) {
+    if (log) log(message);
+}
+
+bool looks_like_github_token(std::string_view t) {
+    for (const char* p : {"ghu_", "gho_", "ghp_", "ghs_", "github_pat_"})
+        if (starts_with(t, p)) return true;
+    return false;
+}
+
+std::string expiry_text(int64_t expires_at, int64_t now) {
+    int64_t ago = now - expires_at;
+    if (ago < 120) return std::to_string(ago) + " s ago";
+    if (ago < 7200) return std::to_string(ago / 60) + " min ago";
+    return std::to_string(ago / 3600) + " h ago";
+}
+
+// The token's exp= field as a unix time; 0 when it is absent or not a number.
+int64_t exp_field(const std::map<std::string, std::string>& fields) {
+    auto exp = fields.find("exp");
+    if (exp == fields.end() || exp->second.empty() || exp->second.size() > 15 ||
+        exp->second.find_first_not_of("0123456789") != std::string::npos)
+        return 0;
+    return std::stoll(exp->second);
+}
+
+}  // namespace
+
+// --- the GitHub token ------------------------------------------------------------
+
+GithubToken find_github_login(const CredentialRequest& req, std::vector<std::string>* warnings) {
+    const std::string& host = req.token.host;
+    GithubTokenSources src;
+    src.host = host;
+    src.profile = req.token.profile;
+    src.auth_file = req.auth_file;
+    if (req.read_stdin) src.stdin_text = req.read_stdin(req.auth_file && *req.auth_file == "-");
+    auto gh = find_github_token(src, warnings);
+    if (!gh) throw Error(Exit::no_auth, not_logged_in_message(host));
+    if (!gh->host.empty() && gh->host != host)
+        throw Error(Exit::usage, "the GitHub login from " + gh->source + " is for " + gh->host +
+                                     ", not " + host + "; add --host " + gh->host);
+    note(req.token.log, "GitHub token from " + gh->source + " (" + mask_secret(gh->token) + ")");
+    return *gh;
+}
+
+std::function<std::string()> github_token_lookup(const CredentialRequest& req,
+                                                 std::vector<std::string>* warnings) {
+    return [req, warnings]() { return find_github_login(req, warnings).token; };
+}
+
+// --- the Copilot token -------------------------------------------------------------
+
+CopilotTokenResult get_copilot_credentials(const CredentialRequest& req, int64_t now,
+                                           std::vector<std::string>* warnings_on_error) {
+    std::vector<std::string> lookup_warnings;
+    CopilotTokenResult r;
+    try {
+        r = get_copilot_token(req.token, github_token_lookup(req, &lookup_warnings), now);
+    } catch (...) {
+        if (warnings_on_error)
+            warnings_on_error->insert(warnings_on_error->end(), lookup_warnings.begin(),
+                                      lookup_warnings.end());
+        throw;
+    }
+    r.warnings.insert(r.warnings.begin(), lookup_warnings.begin(), lookup_warnings.end());
+    return r;
+}
+
+// --- the Copilot API base URL --------------------------------------------------------
+
+std::string copilot_api_url(const std::optional<std::string>& flag,
+                            const std::string& token_api_url, const std::string& host) {
+    if (flag && !flag->empty()) return strip_slashes(*flag);
+    // The one place COPILOT_API_URL is read (copilot-utils(7)).
+    const char* env = std::getenv("COPILOT_API_URL");
+    if (env && *env) return strip_slashes(env);
+    const std::string token_api = strip_slashes(token_api_url);
+    if (!token_api.empty() && is_trusted_copilot_api_url(token_api, host)) return token_api;
+    return strip_slashes(default_copilot_api_url(host));
+}
+
+std::string copilot_api_url(const std::optional<std::string>& flag, const CopilotToken& t) {
+    return copilot_api_url(flag, t.api_url, t.host);
+}
+
+// --- a Copilot token given by the user -----------------------------------------------
+
+GivenCopilotToken read_given_token(std::string_view text, const std::string& what) {
+    const std::string t = trim(text);
+    if (t.empty()) throw Error(Exit::data, what + ": empty, expected a Copilot token");
+    GivenCopilotToken g;
+    if (t[0] == '{') {
+        CopilotToken doc = parse_token_document(t, JsonSource{what, Exit::data});
+        g.document = true;
+        g.token = doc.token;
+        g.host = doc.host;
+        g.api_url = doc.api_url;
+        g.sku = doc.sku;
+        g.expires_at = doc.expires_at;
+        g.fields = token_fields(g.token);
+    } else {
+        // A bare token is a few hundred printable characters; anything else
+        // (a JSON array, a megabyte of text) would only be sent to the
+        // server as a huge Authorization header.
+        bool bare = t.size() <= kMaxBareToken && t[0] != '[' && t[0] != '"';
+        for (unsigned char c : t)
+            if (c <= 0x20 || c >= 0x7f) bare = false;
+        if (!bare)
+            throw Error(Exit::data, what + ": not a Copilot token (expected copilot-token's "
+                                           "JSON document or a bare token)");
+        g.token = t;
+        g.fields = token_fields(g.token);
+        g.expires_at = exp_field(g.fields);
+    }
+    if (g.sku.empty() && g.fields.count("sku")) g.sku = g.fields["sku"];
+    if (looks_like_github_token(g.token))
+        throw Error(Exit::data, what + " holds a GitHub token, not a Copilot token; exchange it "
+                                       "with copilot-token (or set GITHUB_COPILOT_TOKEN instead)");
+    return g;
+}
+
+// --- credentials for the Copilot API -------------------------------------------------
+
+namespace {
+
+// A token the user gave (--token-file, COPILOT_TOKEN): checked, and its
+// document's api_url kept only when it is trusted for its host.
+void take_given_token(ApiCredentials& a, std::string_view text, int64_t now,
+                      std::string* token_api) {
+    GivenCopilotToken g = read_given_token(text, a.source);
+    if (g.expires_at > 0 && g.expires_at <= now)
+        throw Error(Exit::permission, "the Copilot token from " + a.source + " expired " +
+                                          expiry_text(g.expires_at, now) +
+                                          "; get a new one with copilot-token");
+    a.token = g.token;
+    if (!g.document) return;
+    a.host = g.host;
+    if (is_trusted_copilot_api_url(strip_slashes(g.api_url), g.host))
+        *token_api = g.api_url;
+    else if (g.api_url != default_copilot_api_url(g.host))
+        a.warnings.push_back(a.source + ": ignoring api_url " + g.api_url +
+                             " (not a Copilot host; --api-url chooses another server)");
+}
+
+}  // namespace
+
+ApiCredentials resolve_api_credentials(const ApiCredentialsRequest& req, int64_t now) {
+    ApiCredentials a;
+    a.host = req.host;
+    std::string token_api;  // the token's own api_url
+
+    if (req.token_file) {
+        std::string text;
+        if (*req.token_file == "-") {
+            a.source = "--token-file - (standard input)";
+            text = read_fd(0, kMaxStateFile, "standard input");
+        } else {
+            a.source = "--token-file " + *req.token_file;
+            auto content = read_file(*req.token_file, kMaxStateFile);
+            if (!content) throw Error(Exit::no_auth, a.source + " does not exist");
+            text = *content;
+        }
+        take_given_token(a, text, now, &token_api);
+    } else if (const char* env = std::getenv("COPILOT_TOKEN"); env && *env) {
+        a.source = "COPILOT_TOKEN";
+        take_given_token(a, env, now, &token_api);
+    } else {
+        CredentialRequest cr;
+        cr.token.host = req.host;
+        cr.token.profile = req.profile;
+        cr.token.log = req.log;
+        cr.token.on_retry = req.on_retry;
+        CopilotTokenResult r = get_copilot_credentials(cr, now);
+        a.token = r.token.token;
+        a.warnings = std::move(r.warnings);
+        a.source = r.from_cache ? "the token cache" : "a new token exchange";
+        token_api = r.token.api_url;
+        a.refresh = [cr]() mutable {
+            cr.token.force_refresh = true;
+            return get_copilot_credentials(cr, std::time(nullptr)).token.token;
+        };
+    }
+    a.api_url = copilot_api_url(req.api_url, token_api, a.host);
+    return a;
+}
+
+}  // namespace copilot

@@ -99,17 +99,6 @@ std::string listen_url(const ListenAddress& a, int port) {
     return "http://" + a.host + ":" + std::to_string(port);
 }
 
-bool is_loopback_ip(const std::string& ip) {
-    in_addr v4{};
-    if (::inet_pton(AF_INET, ip.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-    in6_addr v6{};
-    if (::inet_pton(AF_INET6, ip.c_str(), &v6) != 1) return false;
-    if (std::memcmp(&v6, &in6addr_loopback, sizeof v6) == 0) return true;
-    // ::ffff:127.x.y.z, how a dual-stack socket sees an IPv4 loopback client
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    return std::memcmp(v6.s6_addr, mapped, sizeof mapped) == 0 && v6.s6_addr[12] == 127;
-}
-
 size_t parse_size(const std::string& text, const std::string& flag) {
     auto bad = [&]() -> Error {
         return Error(Exit::usage, flag + " needs a size such as 16M, 512K or 1048576, not '" +

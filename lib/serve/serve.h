@@ -57,8 +57,6 @@ struct ListenAddress {
 ListenAddress parse_listen(const std::string& text);
 // "http://HOST:PORT", for the "listening on" line.
 std::string listen_url(const ListenAddress& a, int port);
-// Whether a client address (IPv4 or IPv6, v4-mapped included) is loopback.
-bool is_loopback_ip(const std::string& ip);
 
 // "16M", "512K", "1048576": a byte count with an optional K/M/G suffix
 // (powers of 1024). Error(usage) naming `flag` otherwise.

@@ -182,6 +182,106 @@ TEST(unknown_paths_and_wrong_methods_are_told_apart) {
     CHECK_EQ(g.allow, "GET, HEAD");
 }
 
+TEST(the_route_list_people_see_comes_from_the_route_table) {
+    const std::string list = copilot::route_summary();
+    CHECK_EQ(list, "POST /v1/chat/completions, GET /v1/models, GET /v1/models/ID, "
+                   "POST /v1/embeddings, GET /healthz");
+    for (size_t i = 0; i < copilot::kRouteCount; ++i) {
+        const copilot::RouteSpec& r = copilot::kRoutes[i];
+        const std::string path = std::string(r.path) + (r.takes_id ? "x" : "");
+        CHECK(copilot::match_route(r.method, path).route == r.route);
+        CHECK(list.find(r.shown) != std::string::npos);
+    }
+}
+
+// --- admission: every refusal, decided in one place --------------------------------------
+
+namespace {
+
+copilot::RequestHead head(const std::string& method, const std::string& path,
+                          const std::string& peer = "127.0.0.1") {
+    copilot::RequestHead h;
+    h.method = method;
+    h.path = path;
+    h.peer = peer;
+    return h;
+}
+
+std::string header(const copilot::HeaderList& hs, const std::string& name) {
+    for (const auto& [k, v] : hs)
+        if (k == name) return v;
+    return "<none>";
+}
+
+}  // namespace
+
+TEST(admission_refuses_before_the_body_in_a_fixed_order) {
+    copilot::AdmissionRules open;
+    open.max_body = 100;
+    auto ok = copilot::admit_head(open, head("POST", "/v1/chat/completions"), false);
+    CHECK(!ok.refusal);
+    CHECK(ok.route.route == copilot::Route::chat);
+
+    auto draining = copilot::admit_head(open, head("POST", "/nowhere", "10.0.0.1"), true);
+    CHECK(draining.refusal && draining.refusal->status == 503);
+    if (draining.refusal) {
+        CHECK_EQ(header(draining.refusal->headers, "Connection"), "close");
+        CHECK_EQ(header(draining.refusal->headers, "Retry-After"), "1");
+        CHECK_EQ(draining.refusal->code, "shutting_down");
+    }
+    // without a key, only loopback clients (v4-mapped too)
+    auto far = copilot::admit_head(open, head("GET", "/healthz", "10.0.0.1"), false);
+    CHECK(far.refusal && far.refusal->status == 403);
+    CHECK(!copilot::admit_head(open, head("GET", "/healthz", "::ffff:127.0.0.1"), false).refusal);
+
+    copilot::AdmissionRules keyed = open;
+    keyed.api_key = "k3y-0123456789abcdef";
+    auto nokey = copilot::admit_head(keyed, head("GET", "/nowhere", "10.0.0.1"), false);
+    CHECK(nokey.refusal && nokey.refusal->status == 401);  // the key before the route
+    if (nokey.refusal) CHECK_EQ(header(nokey.refusal->headers, "WWW-Authenticate"), "Bearer");
+    auto with = head("GET", "/healthz", "10.0.0.1");
+    with.authorization = "Bearer k3y-0123456789abcdef";
+    CHECK(!copilot::admit_head(keyed, with, false).refusal);
+
+    auto unknown = copilot::admit_head(open, head("GET", "/v1/nowhere"), false);
+    CHECK(unknown.refusal && unknown.refusal->status == 404);
+    if (unknown.refusal)
+        CHECK_EQ(unknown.refusal->message,
+                 "unknown route GET /v1/nowhere (try " + copilot::route_summary() + ")");
+    auto wrong = copilot::admit_head(open, head("GET", "/v1/chat/completions"), false);
+    CHECK(wrong.refusal && wrong.refusal->status == 405);
+    if (wrong.refusal) CHECK_EQ(header(wrong.refusal->headers, "Allow"), "POST");
+
+    auto big = head("POST", "/v1/chat/completions");
+    big.content_length = "101";
+    auto refused = copilot::admit_head(open, big, false);
+    CHECK(refused.refusal && refused.refusal->status == 413);
+    if (refused.refusal) CHECK_EQ(header(refused.refusal->headers, "Connection"), "<none>");
+    big.content_length = "100";
+    CHECK(!copilot::admit_head(open, big, false).refusal);
+}
+
+TEST(admission_after_the_body_refuses_oversized_and_non_json_bodies) {
+    copilot::AdmissionRules rules;
+    rules.max_body = 100;
+    auto chat = copilot::match_route("POST", "/v1/chat/completions");
+    copilot::RequestFacts facts;
+    auto big = copilot::admit_body(rules, chat, true, "", &facts);
+    CHECK(big && big->status == 413);
+    if (big) {
+        CHECK_EQ(header(big->headers, "Connection"), "close");
+        CHECK(big->body().find("\"request_too_large\"") != std::string::npos);
+    }
+    auto bad = copilot::admit_body(rules, chat, false, "[1]", &facts);
+    CHECK(bad && bad->status == 400 && bad->code == "invalid_json");
+    CHECK(!copilot::admit_body(rules, chat, false, R"({"model":"m","stream":true})", &facts));
+    CHECK_EQ(facts.model, "m");
+    CHECK(facts.stream);
+    // GET routes read no body
+    auto models = copilot::match_route("GET", "/v1/models");
+    CHECK(!copilot::admit_body(rules, models, false, "not json", &facts));
+}
+
 // --- client authentication ----------------------------------------------------------------
 
 TEST(keys_compare_exactly) {

@@ -401,6 +401,22 @@ print(list(json.load(sys.stdin)["copilot_tokens"].values())[0]["expires_at"])')"
   assert_equal "$(fake_count models)" "0"
 }
 
+@test "the 404 hint, --help and the man page list the same routes" {
+  serve_start
+  req GET /v1/nowhere
+  assert_equal "$STATUS" "404"
+  hint="$(json_get - '["error"]["message"]' <<<"$BODY")"
+  hint="${hint#*(try }"
+  hint="${hint%)}"
+  help="$(copilot-serve --help | sed -n '/^Routes/,/^$/p' | tr '\n' ' ' |
+    sed 's/^Routes (also without \/v1): //; s/[. ]*$//; s/  */ /g')"
+  assert_equal "$help" "$hint"
+  # the ROUTES section of copilot-serve(1): one .B/.BI tag per route
+  man="$(sed -n '/^\.SH ROUTES/,/^\.SH /p' "$REPO/man/copilot-serve.1" |
+    sed -n '/^\.TP/{n;p}' | sed 's/^\.BI\{0,1\} //; s/"//g; s/ ID$/ID/' | paste -sd, - | sed 's/,/, /g')"
+  assert_equal "$man" "$hint"
+}
+
 @test "unknown routes get 404 and wrong methods 405, both OpenAI-style" {
   serve_start
   req GET /v1/completions

@@ -300,7 +300,7 @@ void set_handler(int sig, void (*fn)(int)) {
 // --watch: the token keeper copilot-serve uses (one schedule, one backoff,
 // one rule for what is retried), run until SIGTERM or SIGINT, with the
 // cache so that other processes find a fresh token there.
-int run_watch(Flags& f, StdinText& in) {
+int run_watch(const Flags& f, StdinText& in) {
     set_handler(SIGTERM, on_stop_signal);
     set_handler(SIGINT, on_stop_signal);
     auto github_token = github_token_source(f, in);

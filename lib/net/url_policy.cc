@@ -80,7 +80,13 @@ bool is_loopback_ip(const std::string& ip) {
     if (::inet_pton(AF_INET, ip.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
     in6_addr v6{};
     if (::inet_pton(AF_INET6, ip.c_str(), &v6) != 1) return false;
-    if (std::memcmp(&v6, &in6addr_loopback, sizeof v6) == 0) return true;
+    return std::memcmp(&v6, &in6addr_loopback, sizeof v6) == 0;
+}
+
+bool is_loopback_peer(const std::string& ip) {
+    if (is_loopback_ip(ip)) return true;
+    in6_addr v6{};
+    if (::inet_pton(AF_INET6, ip.c_str(), &v6) != 1) return false;
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     return std::memcmp(v6.s6_addr, mapped, sizeof mapped) == 0 && v6.s6_addr[12] == 127;
 }

@@ -51,7 +51,7 @@ Admission admit_head(const AdmissionRules& rules, const RequestHead& head, bool 
                                 "invalid_api_key", {{"WWW-Authenticate", "Bearer"}});
             return a;
         }
-    } else if (!is_loopback_ip(head.peer)) {
+    } else if (!is_loopback_peer(head.peer)) {
         // Defence in depth: without a key we listen on loopback only anyway.
         a.refusal = refusal(403, "only local clients are served without a key", "forbidden");
         return a;

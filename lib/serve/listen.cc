@@ -47,7 +47,7 @@ ListenAddress parse_listen(const std::string& text) {
     }
     a.ip = host;
     a.host = a.ipv6 ? "[" + host + "]" : host;
-    a.loopback = is_loopback_ip(host);
+    a.loopback = is_loopback_peer(host);
     return a;
 }
 

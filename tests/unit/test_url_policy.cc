@@ -74,15 +74,23 @@ TEST(url_host_parts) {
 }
 
 TEST(loopback_client_addresses) {
+    CHECK(copilot::is_loopback_peer("127.0.0.1"));
+    CHECK(copilot::is_loopback_peer("127.255.0.3"));
+    CHECK(copilot::is_loopback_peer("::1"));
+    CHECK(copilot::is_loopback_peer("::ffff:127.0.0.1"));  // a dual-stack socket's IPv4 client
+    CHECK(!copilot::is_loopback_peer("::ffff:10.0.0.1"));
+    CHECK(!copilot::is_loopback_peer("10.0.0.1"));
+    CHECK(!copilot::is_loopback_peer("fe80::1"));
+    CHECK(!copilot::is_loopback_peer(""));
+    CHECK(!copilot::is_loopback_peer("localhost"));
+}
+
+TEST(a_v4_mapped_address_is_a_loopback_peer_but_not_a_loopback_url_host) {
+    CHECK(!copilot::is_loopback_ip("::ffff:127.0.0.1"));
+    CHECK(!copilot::is_loopback_host("[::ffff:127.0.0.1]"));
+    CHECK_THROWS(copilot::check_url_policy("http://[::ffff:127.0.0.1]/"), Exit::usage);
     CHECK(copilot::is_loopback_ip("127.0.0.1"));
-    CHECK(copilot::is_loopback_ip("127.255.0.3"));
     CHECK(copilot::is_loopback_ip("::1"));
-    CHECK(copilot::is_loopback_ip("::ffff:127.0.0.1"));
-    CHECK(!copilot::is_loopback_ip("::ffff:10.0.0.1"));
-    CHECK(!copilot::is_loopback_ip("10.0.0.1"));
-    CHECK(!copilot::is_loopback_ip("fe80::1"));
-    CHECK(!copilot::is_loopback_ip(""));
-    CHECK(!copilot::is_loopback_ip("localhost"));
 }
 
 TEST(loopback_socket_addresses) {

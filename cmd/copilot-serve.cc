@@ -9,11 +9,15 @@
 
 #include <cxxopts.hpp>
 
-#include "util/errors.h"
+#include "auth/token_keeper.h"
 #include "net/endpoints.h"
-#include "net/http.h"
+#include "net/url_policy.h"
+#include "serve/client_auth.h"
+#include "serve/http_server.h"
+#include "serve/listen.h"
+#include "serve/relay.h"
+#include "util/errors.h"
 #include "util/paths.h"
-#include "serve/serve.h"
 #include "tool.h"
 
 namespace {
@@ -158,18 +162,25 @@ int body(int argc, char** argv) {
 
     copilot::ServeOptions so;
     so.listen = f.listen;
-    so.max_body = f.max_body;
+    so.admission.max_body = f.max_body;
     so.max_connections = f.max_connections;
     so.idle_timeout_s = f.idle_timeout;
     so.host = f.keeper.host;
     so.log = log;
     if (f.api_key_file) {
         std::string warning;
-        so.api_key = copilot::read_api_key_file(*f.api_key_file, &warning);
+        so.admission.api_key = copilot::read_api_key_file(*f.api_key_file, &warning);
         if (!warning.empty() && !quiet) tool::warn(warning);
     }
 
-    f.keeper.log = log;
+    // The keeper's token lines are details here; its failures are warnings.
+    f.keeper.log = [log](copilot::KeeperLog kind, const std::string& m) {
+        using K = copilot::KeeperLog;
+        log(kind == K::notice                     ? copilot::LogKind::notice
+            : kind == K::token || kind == K::note ? copilot::LogKind::note
+                                                  : copilot::LogKind::warning,
+            m);
+    };
     auto keeper = std::make_shared<copilot::TokenKeeper>(f.keeper);
     // The first token now: a revoked login fails here, not on every request.
     // Signals still act as usual meanwhile (Ctrl-C ends a slow start).

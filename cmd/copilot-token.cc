@@ -1,5 +1,6 @@
 // copilot-token: auth state -> short-lived Copilot API token (cached, refreshed).
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <ctime>
@@ -16,6 +17,7 @@
 #include "util/paths.h"
 #include "util/process.h"
 #include "auth/token_check.h"
+#include "auth/token_keeper.h"
 #include "tool.h"
 
 namespace {
@@ -169,16 +171,6 @@ copilot::CredentialRequest credential_request(const Flags& f, StdinText& in) {
     return cr;
 }
 
-// The lazy GitHub token for --watch; its warnings are shown as they come.
-std::function<std::string()> github_token_source(const Flags& f, StdinText& in) {
-    return [&f, &in]() {
-        std::vector<std::string> warnings;
-        std::string token = copilot::find_github_login(credential_request(f, in), &warnings).token;
-        warn_all(f, warnings);
-        return token;
-    };
-}
-
 // The Copilot token, its warnings shown (also those before an error).
 copilot::CopilotTokenResult get_token(const Flags& f, StdinText& in) {
     std::vector<std::string> early;
@@ -223,51 +215,52 @@ void set_handler(int sig, void (*fn)(int)) {
     ::sigaction(sig, &sa, nullptr);
 }
 
-// Sleeps until `deadline` (wall clock) in short steps so that SIGTERM ends it at once.
-void sleep_until(int64_t deadline) {
-    while (!g_stop && std::time(nullptr) < deadline) {
-        struct timespec ts {0, 200 * 1000 * 1000};
-        ::nanosleep(&ts, nullptr);
-    }
-}
-
-bool permanent(Exit code) {
-    return code == Exit::usage || code == Exit::data || code == Exit::no_auth ||
-           code == Exit::permission;
-}
-
-int run_watch(Flags& f, StdinText& in) {
+// --watch: the token keeper copilot-serve uses (one schedule, one backoff,
+// one rule for what is retried), run until SIGTERM or SIGINT, with the
+// cache so that other processes find a fresh token there.
+int run_watch(const Flags& f, StdinText& in) {
     set_handler(SIGTERM, on_stop_signal);
     set_handler(SIGINT, on_stop_signal);
-    auto github_token = github_token_source(f, in);
-    int failures = 0;
-    while (!g_stop) {
-        const int64_t now = std::time(nullptr);
-        int64_t wait = 1;
+    copilot::TokenKeeperOptions o;
+    o.host = f.req.host;
+    o.profile = f.req.profile;
+    o.min_ttl = f.req.min_ttl;
+    o.device_login = false;      // copilot-login's job
+    o.stop_on_permanent = true;  // waiting cannot fix it: exit with its status
+    bool forced = f.req.force_refresh;  // only the first round obeys --refresh
+    o.fetch = [&f, &in, &forced](bool force) {
+        copilot::CredentialRequest cr = credential_request(f, in);
+        cr.token.force_refresh = force || forced;
+        forced = false;
+        std::vector<std::string> early;
         try {
-            copilot::TokenResult r = copilot::get_copilot_token(f.req, github_token, now);
-            f.req.force_refresh = false;  // only the first round obeys --refresh
-            failures = 0;
-            warn_all(f, r.warnings);
-            const copilot::CopilotToken& t = r.token;
-            wait = copilot::refresh_due_at(t, f.req.min_ttl) - now;
-            // A token that is due as soon as it arrives (a refresh_in under
-            // 60 s, or --min-ttl beyond its lifetime) must not make us spin.
-            if (wait < 1) wait = 60;
-            if (!f.quiet)
-                tool::say(std::string(r.from_cache ? "cached" : "new") + " token for " + f.req.host +
-                          " valid for " + copilot::describe_duration(t.expires_at - now) +
-                          "; next refresh in " + copilot::describe_duration(wait));
-        } catch (const Error& e) {
-            if (permanent(e.code())) throw;
-            ++failures;
-            wait = std::min<int64_t>(int64_t{5} << std::min(failures - 1, 6), 300);
-            if (!f.quiet)
-                tool::say(std::string("refresh failed: ") + e.what() + "; retrying in " +
-                          copilot::describe_duration(wait));
+            // The keeper shows r.warnings itself.
+            return copilot::get_copilot_credentials(cr, std::time(nullptr), &early);
+        } catch (const Error&) {
+            warn_all(f, early);
+            throw;
         }
-        sleep_until(now + wait);
+    };
+    const bool quiet = f.quiet;
+    o.log = [quiet](copilot::KeeperLog kind, const std::string& m) {
+        switch (kind) {
+        case copilot::KeeperLog::token:
+        case copilot::KeeperLog::failure:
+        case copilot::KeeperLog::notice:
+            if (!quiet) tool::say(m);
+            break;
+        case copilot::KeeperLog::note: tool::debug(m); break;
+        case copilot::KeeperLog::warning:
+            if (!quiet) tool::warn(m);
+            break;
+        }
+    };
+    copilot::TokenKeeper keeper(o);
+    keeper.start();  // throws what waiting cannot fix
+    while (!g_stop && !keeper.wait_failed(std::chrono::milliseconds(200))) {
     }
+    keeper.stop();
+    if (auto e = keeper.failed()) throw *e;
     if (!f.quiet) tool::say("stopped");
     return 0;
 }

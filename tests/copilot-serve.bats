@@ -401,6 +401,22 @@ print(list(json.load(sys.stdin)["copilot_tokens"].values())[0]["expires_at"])')"
   assert_equal "$(fake_count models)" "0"
 }
 
+@test "the 404 hint, --help and the man page list the same routes" {
+  serve_start
+  req GET /v1/nowhere
+  assert_equal "$STATUS" "404"
+  hint="$(json_get - '["error"]["message"]' <<<"$BODY")"
+  hint="${hint#*(try }"
+  hint="${hint%)}"
+  help="$(copilot-serve --help | sed -n '/^Routes/,/^$/p' | tr '\n' ' ' |
+    sed 's/^Routes (also without \/v1): //; s/[. ]*$//; s/  */ /g')"
+  assert_equal "$help" "$hint"
+  # the ROUTES section of copilot-serve(1): one .B/.BI tag per route
+  man="$(sed -n '/^\.SH ROUTES/,/^\.SH /p' "$REPO/man/copilot-serve.1" |
+    sed -n '/^\.TP/{n;p}' | sed 's/^\.BI\{0,1\} //; s/"//g; s/ ID$/ID/' | paste -sd, - | sed 's/,/, /g')"
+  assert_equal "$man" "$hint"
+}
+
 @test "unknown routes get 404 and wrong methods 405, both OpenAI-style" {
   serve_start
   req GET /v1/completions
@@ -479,18 +495,41 @@ print(list(json.load(sys.stdin)["copilot_tokens"].values())[0]["expires_at"])')"
 # --- the token ------------------------------------------------------------------------
 
 @test "the token is refreshed on the service's schedule (refresh_in - 60 s)" {
-  fake_config '{"refresh_in": 62}'
+  # a cached token (as copilot-token leaves it) that is due in 2 s
+  cached="$(fake_mint '{"ttl": 1800}' | CACHE_="$XDG_CACHE_HOME/copilot-utils/token/github.com.json" python3 -c '
+import json, os, sys, time
+e = json.load(sys.stdin)
+path = os.environ["CACHE_"]
+os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+doc = {"host": "github.com", "token": e["token"], "expires_at": e["expires_at"], "refresh_in": 1500,
+       "fetched_at": int(time.time()) - 1438, "api_url": "https://api.individual.githubcopilot.com",
+       "sku": e["sku"]}
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, (json.dumps(doc) + "\n").encode())
+print(e["token"])')"
   serve_start
+  assert_equal "$(fake_count copilot_token)" "0"
+  req GET /healthz
+  due="$(json_get - '["token_refresh_at"]' <<<"$BODY")"
+  (( due - $(date +%s) <= 3 ))
+  eventually '[ "$(fake_count copilot_token)" -ge 1 ]'
   assert_equal "$(fake_count copilot_token)" "1"
-  eventually '[ "$(fake_count copilot_token)" -ge 2 ]'
-  # not before it was due (2 s after the first exchange, to the second)
-  fake_log copilot_token | python3 -c 'import json, sys
-r = json.load(sys.stdin)["requests"]
-assert r[1]["time"] - r[0]["time"] >= 1.0, r'
-  # requests now go out with a newer token
+  # requests now go out with the new token
+  refresh_at() { req GET /healthz; json_get - '["token_refresh_at"]' <<<"$BODY"; }
+  eventually '[ "$(refresh_at)" -gt "$due" ]'
   req POST /v1/chat/completions -d "$(chat_json hi)"
   assert_equal "$STATUS" "200"
-  [[ "$(fake_last chat '["headers"]["authorization"]')" != "Bearer tid=fake1;"* ]]
+  [[ "$(fake_last chat '["headers"]["authorization"]')" != "Bearer $cached" ]]
+}
+
+@test "a token due at once (refresh_in 61) is kept for 60 s, not refreshed every second" {
+  fake_config '{"refresh_in": 61}'
+  serve_start
+  assert_equal "$(fake_count copilot_token)" "1"
+  req GET /healthz
+  (( $(json_get - '["token_refresh_at"]' <<<"$BODY") - $(date +%s) >= 55 ))
+  sleep 3
+  assert_equal "$(fake_count copilot_token)" "1"
 }
 
 @test "a token the upstream calls expired is refreshed once and the request retried" {
@@ -558,7 +597,7 @@ assert r[1]["headers"]["authorization"].startswith("Bearer tid=fake2;")'
   assert_equal "$(stat -c %a "$auth")" "600"
   assert_equal "$(json_get "$auth" '["oauth_token"]')" "ghu_fake_1"
   assert_equal "$(json_get "$auth" '["user"]')" "octocat"
-  grep -q '^copilot-serve: logged in to github.com as octocat' "$SERVE_ERR"
+  grep -q '^copilot-serve: Logged in to github.com as octocat' "$SERVE_ERR"
   run grep -c 'ghu_fake_1' "$SERVE_ERR"
   assert_output "0"
 }

@@ -269,13 +269,4 @@ std::optional<GithubToken> find_github_token(const GithubTokenSources& s,
     return std::nullopt;
 }
 
-std::optional<GithubToken> find_github_token(const GithubTokenSources& s,
-                                             std::string* joined_warnings) {
-    std::vector<std::string> w;
-    auto t = find_github_token(s, &w);
-    if (joined_warnings)
-        for (const auto& line : w) *joined_warnings += (joined_warnings->empty() ? "" : "\n") + line;
-    return t;
-}
-
 }  // namespace copilot

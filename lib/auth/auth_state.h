@@ -105,12 +105,6 @@ struct GithubToken {
 std::optional<GithubToken> find_github_token(const GithubTokenSources& sources,
                                              std::vector<std::string>* warnings = nullptr);
 
-// Transitional, for lib/serve until it calls credentials.h: the old names
-// and the old '\n'-joined warnings. Remove with serve's last use.
-using TokenSources = GithubTokenSources;
-std::optional<GithubToken> find_github_token(const GithubTokenSources& sources,
-                                             std::string* joined_warnings);
-
 // The oauth_token for `host` from copilot.vim/copilot.lua's apps.json
 // (keys "HOST:CLIENT_ID") or hosts.json (key "HOST"), under
 // $XDG_CONFIG_HOME/github-copilot/. nullopt if neither has one.

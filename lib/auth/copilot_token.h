@@ -107,8 +107,4 @@ std::optional<TokenFormat> parse_token_format(const std::string& name);
 std::vector<std::pair<std::string, std::string>> token_environment(const CopilotToken& t,
                                                                    const std::string& api_url);
 
-// Transitional, for lib/serve until it uses the new names.
-using TokenRequest = CopilotTokenRequest;
-using TokenResult = CopilotTokenResult;
-
 }  // namespace copilot

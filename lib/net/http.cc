@@ -1,304 +1,26 @@
 #include "net/http.h"
-#include "util/text.h"
 
 #include <algorithm>
-#include <arpa/inet.h>
-#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <dlfcn.h>
 #include <exception>
-#include <mutex>
-#include <netinet/in.h>
-#include <random>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
 
-// Only for types and constants: libcurl is never linked (see load_curl).
-#include <curl/curl.h>
-
+#include "net/ascii.h"
+#include "net/curl_loader.h"
+#include "net/retry.h"
+#include "net/url_policy.h"
 #include "util/errors.h"
+#include "util/text.h"
 
 namespace copilot {
 
 namespace {
-
-// ---------------------------------------------------------------------------
-// Loading libcurl
-//
-// libcurl is dlopen()ed on the first request rather than linked: loading it
-// drags in OpenSSL, nghttp2, GSSAPI, LDAP... (~6 ms of dynamic linking), and
-// copilot-token's fresh-cache path, which never touches the network, must
-// not pay for that. So this file only takes types and constants from
-// <curl/curl.h> and calls libcurl through the pointers below.
-
-struct CurlApi {
-    CURLcode (*global_init)(long flags);
-    CURL* (*easy_init)();
-    CURLcode (*setopt)(CURL*, CURLoption, ...);
-    CURLcode (*perform)(CURL*);
-    CURLcode (*getinfo)(CURL*, CURLINFO, ...);
-    void (*cleanup)(CURL*);
-    void (*reset)(CURL*);
-    const char* (*strerror)(CURLcode);
-    curl_slist* (*slist_append)(curl_slist*, const char*);
-    void (*slist_free_all)(curl_slist*);
-};
-
-CurlApi g_curl;
-std::string g_curl_error;  // set once if loading failed
-std::once_flag g_curl_once;
-
-template <typename F>
-bool resolve(void* lib, const char* name, F& out) {
-    void* sym = ::dlsym(lib, name);
-    if (!sym) return false;
-    // POSIX guarantees object pointers from dlsym convert to function pointers.
-    static_assert(sizeof(F) == sizeof(void*), "function pointer size");
-    std::memcpy(&out, &sym, sizeof out);
-    return true;
-}
-
-void load_curl_once() {
-    void* lib = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        const char* e = ::dlerror();
-        g_curl_error = "cannot load libcurl (libcurl.so.4): " +
-                       std::string(e ? e : "unknown error");
-        return;
-    }
-    CurlApi api{};
-    const char* missing = nullptr;
-    if (!resolve(lib, "curl_global_init", api.global_init)) missing = "curl_global_init";
-    else if (!resolve(lib, "curl_easy_init", api.easy_init)) missing = "curl_easy_init";
-    else if (!resolve(lib, "curl_easy_setopt", api.setopt)) missing = "curl_easy_setopt";
-    else if (!resolve(lib, "curl_easy_perform", api.perform)) missing = "curl_easy_perform";
-    else if (!resolve(lib, "curl_easy_getinfo", api.getinfo)) missing = "curl_easy_getinfo";
-    else if (!resolve(lib, "curl_easy_cleanup", api.cleanup)) missing = "curl_easy_cleanup";
-    else if (!resolve(lib, "curl_easy_reset", api.reset)) missing = "curl_easy_reset";
-    else if (!resolve(lib, "curl_easy_strerror", api.strerror)) missing = "curl_easy_strerror";
-    else if (!resolve(lib, "curl_slist_append", api.slist_append)) missing = "curl_slist_append";
-    else if (!resolve(lib, "curl_slist_free_all", api.slist_free_all))
-        missing = "curl_slist_free_all";
-    if (missing) {
-        g_curl_error = std::string("cannot load libcurl (libcurl.so.4): missing ") + missing;
-        return;  // the library stays loaded; harmless
-    }
-    if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        g_curl_error = "cannot load libcurl (libcurl.so.4): curl_global_init failed";
-        return;
-    }
-    g_curl = api;
-}
-
-const CurlApi& curl_api() {
-    std::call_once(g_curl_once, load_curl_once);
-    if (!g_curl_error.empty()) throw Error(Exit::io, g_curl_error);
-    return g_curl;
-}
-
-// ---------------------------------------------------------------------------
-// URLs
-
-// ASCII only, whatever the locale (a Turkish locale lower-cases 'I' differently).
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_alnum(char c) { return is_digit(c) || is_alpha(c); }
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lowered(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = lower(c);
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
-
-struct UrlParts {
-    bool has_authority = false;  // "scheme://..." form
-    std::string scheme;          // lower-cased
-    std::string host;            // lower-cased, no brackets
-    bool bad_port = false;
-    bool bad_brackets = false;
-};
-
-// A deliberately small parser: scheme "://" [userinfo "@"] host [":" port].
-// check_url_policy() rejects anything that could make it disagree with
-// libcurl's parser (spaces, control characters, backslashes).
-UrlParts parse_url(std::string_view url) {
-    UrlParts p;
-    size_t sep = url.find("://");
-    if (sep == std::string_view::npos || sep == 0) return p;
-    std::string_view scheme = url.substr(0, sep);
-    if (!is_alpha(scheme[0])) return p;
-    for (char c : scheme)
-        if (!is_alnum(c) && c != '+' && c != '-' && c != '.')
-            return p;
-    p.has_authority = true;
-    p.scheme = lowered(scheme);
-
-    std::string_view rest = url.substr(sep + 3);
-    std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
-    size_t at = authority.rfind('@');
-    if (at != std::string_view::npos) authority.remove_prefix(at + 1);
-
-    std::string_view host, port;
-    bool has_port = false;
-    if (!authority.empty() && authority[0] == '[') {
-        size_t close = authority.find(']');
-        if (close == std::string_view::npos) {
-            p.bad_brackets = true;
-            return p;
-        }
-        host = authority.substr(1, close - 1);
-        std::string_view after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (after[0] != ':') p.bad_port = true;
-            has_port = true;
-            port = after.substr(1);
-        }
-    } else {
-        size_t colon = authority.find(':');
-        host = authority.substr(0, colon);
-        if (colon != std::string_view::npos) {
-            has_port = true;
-            port = authority.substr(colon + 1);
-        }
-    }
-    if (has_port) {
-        if (port.size() > 5) p.bad_port = true;
-        for (char c : port)
-            if (!is_digit(c)) p.bad_port = true;
-    }
-    p.host = lowered(host);
-    return p;
-}
-
-// 127.0.0.0/8 in strict dotted-quad form. Leading zeros are refused: some
-// resolvers read "0127.0.0.1" as octal (87.0.0.1).
-bool is_loopback_ipv4(std::string_view h) {
-    int parts = 0;
-    int first = -1;
-    size_t i = 0;
-    while (true) {
-        size_t start = i;
-        int value = 0;
-        while (i < h.size() && is_digit(h[i])) {
-            value = value * 10 + (h[i] - '0');
-            if (i - start >= 3) return false;
-            ++i;
-        }
-        size_t len = i - start;
-        if (len == 0 || len > 3 || value > 255) return false;
-        if (len > 1 && h[start] == '0') return false;
-        if (parts == 0) first = value;
-        ++parts;
-        if (i == h.size()) break;
-        if (h[i] != '.' || parts == 4) return false;
-        ++i;
-    }
-    return parts == 4 && first == 127;
-}
-
-bool is_loopback_ipv6(const std::string& h) {
-    in6_addr a{};
-    if (::inet_pton(AF_INET6, h.c_str(), &a) != 1) return false;
-    return std::memcmp(&a, &in6addr_loopback, sizeof a) == 0;
-}
-
-
-// ---------------------------------------------------------------------------
-// HTTP dates (RFC 9110 5.6.7): IMF-fixdate, RFC 850, asctime.
-
-int month_index(std::string_view m) {
-    static const char* const names[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                        "jul", "aug", "sep", "oct", "nov", "dec"};
-    for (int i = 0; i < 12; ++i)
-        if (iequals(m, names[i])) return i + 1;
-    return 0;
-}
-
-bool is_weekday(std::string_view d) {
-    static const char* const names[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun",
-                                        "monday", "tuesday", "wednesday", "thursday",
-                                        "friday", "saturday", "sunday"};
-    for (const char* n : names)
-        if (iequals(d, n)) return true;
-    return false;
-}
-
-bool parse_number(std::string_view s, size_t min_digits, size_t max_digits, int& out) {
-    if (s.size() < min_digits || s.size() > max_digits) return false;
-    int v = 0;
-    for (char c : s) {
-        if (!is_digit(c)) return false;
-        v = v * 10 + (c - '0');
-    }
-    out = v;
-    return true;
-}
-
-bool parse_clock(std::string_view s, int& h, int& m, int& sec) {
-    if (s.size() != 8 || s[2] != ':' || s[5] != ':') return false;
-    return parse_number(s.substr(0, 2), 2, 2, h) && parse_number(s.substr(3, 2), 2, 2, m) &&
-           parse_number(s.substr(6, 2), 2, 2, sec) && h <= 23 && m <= 59 && sec <= 60;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;
-    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-std::optional<int64_t> parse_http_date(std::string_view v) {
-    // Split on spaces, commas and dashes: the three formats become
-    //   IMF:     Sun 06 Nov 1994 08:49:37 GMT
-    //   RFC 850: Sunday 06 Nov 94 08:49:37 GMT
-    //   asctime: Sun Nov 6 08:49:37 1994
-    std::vector<std::string_view> t;
-    size_t i = 0;
-    while (i < v.size()) {
-        while (i < v.size() && (v[i] == ' ' || v[i] == ',' || v[i] == '-')) ++i;
-        size_t start = i;
-        while (i < v.size() && v[i] != ' ' && v[i] != ',' && v[i] != '-') ++i;
-        if (i > start) t.push_back(v.substr(start, i - start));
-    }
-    int day = 0, month = 0, year = 0, h = 0, m = 0, s = 0;
-    if (t.size() == 6 && is_weekday(t[0]) && iequals(t[5], "GMT")) {
-        month = month_index(t[2]);
-        if (!parse_number(t[1], 1, 2, day) || !month || !parse_clock(t[4], h, m, s))
-            return std::nullopt;
-        if (t[3].size() == 2) {
-            if (!parse_number(t[3], 2, 2, year)) return std::nullopt;
-            year += year < 70 ? 2000 : 1900;
-        } else if (!parse_number(t[3], 4, 4, year)) {
-            return std::nullopt;
-        }
-    } else if (t.size() == 5 && is_weekday(t[0])) {
-        month = month_index(t[1]);
-        if (!month || !parse_number(t[2], 1, 2, day) || !parse_clock(t[3], h, m, s) ||
-            !parse_number(t[4], 4, 4, year))
-            return std::nullopt;
-    } else {
-        return std::nullopt;
-    }
-    if (day < 1 || day > 31) return std::nullopt;
-    return days_from_civil(year, month, day) * 86400 + h * 3600 + m * 60 + s;
-}
-
-constexpr long kMaxRetryAfterSeconds = 1000000000L;  // ~31 years: "never", without overflow
 
 // ---------------------------------------------------------------------------
 // One transfer
@@ -346,7 +68,7 @@ size_t on_header(char* data, size_t size, size_t n, void* userp) {
             if (sp != std::string_view::npos) {
                 long code = 0;
                 for (size_t i = sp + 1; i < line.size() && i < sp + 4; ++i) {
-                    if (!is_digit(line[i])) break;
+                    if (!is_ascii_digit(line[i])) break;
                     code = code * 10 + (line[i] - '0');
                 }
                 t->status_seen = code;
@@ -362,7 +84,7 @@ size_t on_header(char* data, size_t size, size_t n, void* userp) {
         }
         size_t colon = line.find(':');
         if (colon == std::string_view::npos || colon == 0) return len;  // blank line etc.
-        t->resp.headers.emplace_back(lowered(trim(line.substr(0, colon))),
+        t->resp.headers.emplace_back(ascii_lowered(trim(line.substr(0, colon))),
                                      trim(line.substr(colon + 1)));
         return len;
     } catch (...) {
@@ -435,26 +157,12 @@ int on_progress(void* userp, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_
     return 0;
 }
 
-bool sockaddr_is_loopback(const curl_sockaddr* a) {
-    if (a->family == AF_INET && a->addrlen >= sizeof(sockaddr_in)) {
-        sockaddr_in in{};
-        std::memcpy(&in, &a->addr, sizeof in);
-        return (ntohl(in.sin_addr.s_addr) >> 24) == 127;
-    }
-    if (a->family == AF_INET6 && a->addrlen >= sizeof(sockaddr_in6)) {
-        sockaddr_in6 in6{};
-        std::memcpy(&in6, &a->addr, sizeof in6);
-        return std::memcmp(&in6.sin6_addr, &in6addr_loopback, sizeof(in6_addr)) == 0;
-    }
-    return false;
-}
-
 // Defence in depth for the URL policy: a plain-http transfer may only open
 // sockets to loopback addresses, whatever the URL parser or the resolver
 // made of the host name. Sockets are close-on-exec in every case.
 curl_socket_t on_open_socket(void* userp, curlsocktype, curl_sockaddr* address) {
     auto* t = static_cast<Transfer*>(userp);
-    if (t->http_only_loopback && !sockaddr_is_loopback(address)) {
+    if (t->http_only_loopback && !is_loopback_sockaddr(&address->addr, address->addrlen)) {
         t->refused_address = true;
         return CURL_SOCKET_BAD;
     }
@@ -472,7 +180,7 @@ struct ThreadHandle {
     CURL* h = nullptr;
     bool busy = false;  // a callback of this thread's transfer calls http_perform
     ~ThreadHandle() {
-        if (h) g_curl.cleanup(h);
+        if (h) curl_api().cleanup(h);
     }
 };
 thread_local ThreadHandle t_handle;
@@ -544,7 +252,7 @@ bool is_cut_off(CURLcode c, const Transfer& t) {
 Error transfer_error(CURLcode c, const Transfer& t, const std::string& host,
                      const std::string& detail) {
     if (c == CURLE_OPERATION_TIMEDOUT) {
-        std::string d = lowered(detail).find("timed out") != std::string::npos
+        std::string d = ascii_lowered(detail).find("timed out") != std::string::npos
                             ? detail
                             : "timed out (" + detail + ")";
         return Error(Exit::temp, "cannot reach " + host + ": " + d);
@@ -583,7 +291,7 @@ Timeouts timeouts_for(const HttpRequest& req) {
     if (!v || !*v) return t;
     long secs = 0;
     for (const char* p = v; *p; ++p) {
-        if (!is_digit(*p) || secs > 86400) {
+        if (!is_ascii_digit(*p) || secs > 86400) {
             secs = -1;
             break;
         }
@@ -750,49 +458,17 @@ HttpResponse cancelled_response() {
 }
 
 }  // namespace
-
 // ---------------------------------------------------------------------------
 
 std::string HttpResponse::header(std::string_view name) const {
     for (const auto& [k, v] : headers)
-        if (iequals(k, name)) return v;
+        if (ascii_iequals(k, name)) return v;
     return "";
-}
-
-bool is_loopback_host(const std::string& host) {
-    std::string h = lowered(host);
-    if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-    return h == "localhost" || is_loopback_ipv4(h) || is_loopback_ipv6(h);
-}
-
-std::string url_host(const std::string& url) {
-    UrlParts p = parse_url(url);
-    return p.has_authority ? p.host : "";
-}
-
-void check_url_policy(const std::string& url) {
-    if (url.empty()) throw Error(Exit::usage, "unsupported URL (empty)");
-    for (char c : url) {
-        unsigned char u = static_cast<unsigned char>(c);
-        if (u <= 0x20 || u == 0x7f || c == '\\')
-            throw Error(Exit::usage,
-                        "unsupported URL: it contains spaces, control characters or backslashes");
-    }
-    UrlParts p = parse_url(url);
-    if (!p.has_authority || (p.scheme != "https" && p.scheme != "http"))
-        throw Error(Exit::usage, "unsupported URL " + url +
-                                     ": only https:// (and http:// to loopback hosts) is allowed");
-    if (p.bad_brackets || p.bad_port)
-        throw Error(Exit::usage, "unsupported URL " + url + ": malformed host or port");
-    if (p.host.empty()) throw Error(Exit::usage, "unsupported URL " + url + ": no host");
-    if (p.scheme == "http" && !is_loopback_host(p.host))
-        throw Error(Exit::usage, "refusing to connect to " + url +
-                                     ": plain http is only allowed to loopback hosts");
 }
 
 HttpResponse http_perform(const HttpRequest& req) {
     check_url_policy(req.url);  // before anything touches the network
-    const bool plain_http = parse_url(req.url).scheme == "http";
+    const bool plain_http = url_scheme(req.url) == "http";
     const std::string host = url_host(req.url);
     const Timeouts limits = timeouts_for(req);
     const CurlApi& api = curl_api();
@@ -853,53 +529,13 @@ HttpResponse http_perform(const HttpRequest& req) {
     }
 }
 
-std::optional<long> parse_retry_after(std::string_view value, std::time_t now) {
-    std::string v = trim(value);
-    if (v.empty()) return std::nullopt;
-    if (std::all_of(v.begin(), v.end(),
-                    [](char c) { return is_digit(c); })) {
-        long secs = 0;
-        for (char c : v) {
-            secs = secs * 10 + (c - '0');
-            if (secs >= kMaxRetryAfterSeconds) return kMaxRetryAfterSeconds;
-        }
-        return secs;
-    }
-    std::optional<int64_t> when = parse_http_date(v);
-    if (!when) return std::nullopt;
-    int64_t delta = *when - static_cast<int64_t>(now);
-    if (delta <= 0) return 0L;
-    return static_cast<long>(std::min<int64_t>(delta, kMaxRetryAfterSeconds));
-}
-
-long backoff_ms(int attempt, long base_ms, long cap_ms) {
-    if (base_ms <= 0 || cap_ms <= 0) return 0;
-    if (attempt < 1) attempt = 1;
-    long d = std::min(base_ms, cap_ms);
-    for (int i = 1; i < attempt && d < cap_ms; ++i) d = d > cap_ms / 2 ? cap_ms : d * 2;
-    thread_local std::mt19937_64 gen = [] {
-        std::seed_seq::result_type seed;
-        try {
-            std::random_device rd;
-            seed = rd();
-        } catch (...) {
-            seed = static_cast<std::seed_seq::result_type>(
-                std::chrono::steady_clock::now().time_since_epoch().count() ^ ::getpid());
-        }
-        std::seed_seq seq{seed, static_cast<std::seed_seq::result_type>(::getpid())};
-        return std::mt19937_64(seq);
-    }();
-    std::uniform_int_distribution<long> dist(d - d / 2, d);
-    return dist(gen);
-}
-
 std::string url_encode(std::string_view s) {
     static const char hex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(s.size());
     for (char c : s) {
         unsigned char u = static_cast<unsigned char>(c);
-        if (is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+        if (is_ascii_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
             out += c;
         } else {
             out += '%';

@@ -8,13 +8,16 @@
 #pragma once
 
 #include <cstddef>
-#include <ctime>
 #include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+// The transfer applies the URL policy and waits as the retry rules say;
+// callers of http_perform use both, so they come with this header.
+#include "net/retry.h"
+#include "net/url_policy.h"
 
 namespace copilot {
 
@@ -84,22 +87,6 @@ struct HttpResponse {
 //   protocol   body larger than max_body, or a transfer cut off mid-body
 //   io         libcurl cannot be loaded
 HttpResponse http_perform(const HttpRequest& req);
-
-// The URL policy: https:// to anywhere; http:// only to loopback hosts
-// (127.0.0.0/8, ::1, localhost). Throws Error(usage) naming the URL.
-void check_url_policy(const std::string& url);
-bool is_loopback_host(const std::string& host);
-
-// Host part of a URL ("" if it has none). Lower-cased, without port or brackets.
-std::string url_host(const std::string& url);
-
-// Retry-After: delta-seconds or an HTTP date. Returns the wait in seconds
-// (>= 0) or nullopt if the value cannot be parsed.
-std::optional<long> parse_retry_after(std::string_view value, std::time_t now);
-
-// The wait before retry number `attempt` (1 = first retry): exponential
-// backoff from base_ms, capped at cap_ms, with full jitter in [50%, 100%].
-long backoff_ms(int attempt, long base_ms, long cap_ms);
 
 // application/x-www-form-urlencoded body from pairs.
 std::string form_encode(const HeaderList& fields);

@@ -8,13 +8,13 @@
 #include <string>
 
 #include "fuzz_common.h"
-#include "net/http.h"
+#include "net/retry.h"
 
 using namespace copilot;
 
 namespace {
 
-constexpr long kCap = 1000000000L;  // lib/net/http.cc: kMaxRetryAfterSeconds
+constexpr long kCap = 1000000000L;  // lib/net/retry.cc: kMaxRetryAfterSeconds
 
 }  // namespace
 

@@ -1,5 +1,5 @@
-// Unit tests for lib/http: the pure helpers (URL policy, Retry-After,
-// backoff, form encoding) and http_perform against the fake GitHub server
+// Unit tests for lib/net/http.cc: form encoding and http_perform against the
+// fake GitHub server
 // (tests/fake-github/server.py), which this binary starts and stops itself.
 
 #include <atomic>
@@ -247,39 +247,6 @@ struct PeakWatch {
 // ===========================================================================
 // Pure functions
 
-TEST(url_policy_allows) {
-    for (const char* u :
-         {"https://api.github.com/copilot_internal/v2/token", "HTTPS://Example.COM",
-          "https://user:pw@github.com:443/login?x=1#f", "https://[2001:db8::1]:8443/",
-          "http://127.0.0.1:8080/", "http://127.1.2.3/x", "http://[::1]:9/", "http://localhost/",
-          "HTTP://LOCALHOST:1/path", "http://user:pw@127.0.0.1:5/", "http://127.255.255.255",
-          "http://[0:0:0:0:0:0:0:1]/"}) {
-        try {
-            copilot::check_url_policy(u);
-        } catch (const copilot::Error& e) {
-            check::fail(__FILE__, __LINE__, std::string(u) + " refused: " + e.what());
-        }
-    }
-}
-
-TEST(url_policy_refuses) {
-    for (const char* u :
-         {"http://example.com/", "http://10.0.0.1/", "http://127.0.0.1.evil.com/",
-          "http://localhost.evil.com/", "http://127.0.0.1@evil.com/",
-          "http://127.0.0.1:80@evil.com/", "http://evil.com#@127.0.0.1/",
-          "http://evil.com?@127.0.0.1/", "http://0127.0.0.1/", "http://127.1/",
-          "http://127.0.0.1.", "http://128.0.0.1/", "http://[::2]/", "http://[::1/",
-          "http://127.0.0.1:80x/", "http://evil.com\\@127.0.0.1/", "http://127.0.0.1 /",
-          "ftp://127.0.0.1/", "file:///etc/passwd", "", "example.com", "//example.com/",
-          "https://", "https:///path", "http://", "gopher://localhost/", "https:example.com"}) {
-        CHECK_THROWS(copilot::check_url_policy(u), Exit::usage);
-    }
-    CHECK_THROWS_MSG(copilot::check_url_policy("http://example.com/x"), Exit::usage,
-                     "plain http is only allowed to loopback hosts");
-    CHECK_THROWS_MSG(copilot::check_url_policy("ftp://example.com/x"), Exit::usage,
-                     "unsupported URL");
-}
-
 TEST(url_policy_refuses_before_connecting) {
     // No DNS, no connection, no waiting: the policy is checked first.
     for (const char* u : {"http://example.com/", "http://localhost.evil.com/",
@@ -291,94 +258,6 @@ TEST(url_policy_refuses_before_connecting) {
         CHECK_THROWS(copilot::http_perform(r), Exit::usage);
         CHECK(ms_since(t0) < 200);
     }
-}
-
-TEST(loopback_hosts) {
-    CHECK(copilot::is_loopback_host("localhost"));
-    CHECK(copilot::is_loopback_host("LocalHost"));
-    CHECK(copilot::is_loopback_host("127.0.0.1"));
-    CHECK(copilot::is_loopback_host("127.200.3.4"));
-    CHECK(copilot::is_loopback_host("::1"));
-    CHECK(copilot::is_loopback_host("[::1]"));
-    CHECK(!copilot::is_loopback_host(""));
-    CHECK(!copilot::is_loopback_host("127.0.0"));
-    CHECK(!copilot::is_loopback_host("127.0.0.1.2"));
-    CHECK(!copilot::is_loopback_host("127.0.0.256"));
-    CHECK(!copilot::is_loopback_host("1127.0.0.1"));
-    CHECK(!copilot::is_loopback_host("0x7f.0.0.1"));
-    CHECK(!copilot::is_loopback_host("localhost.evil.com"));
-    CHECK(!copilot::is_loopback_host("::2"));
-    CHECK(!copilot::is_loopback_host("10.0.0.1"));
-}
-
-TEST(url_host_parts) {
-    CHECK_EQ(copilot::url_host("https://API.GitHub.com/x"), "api.github.com");
-    CHECK_EQ(copilot::url_host("https://user:pw@github.com:443/login"), "github.com");
-    CHECK_EQ(copilot::url_host("http://[::1]:8080/"), "::1");
-    CHECK_EQ(copilot::url_host("http://127.0.0.1:5"), "127.0.0.1");
-    CHECK_EQ(copilot::url_host("https://a.b?x=@c"), "a.b");
-    CHECK_EQ(copilot::url_host("https://a.b#@c"), "a.b");
-    CHECK_EQ(copilot::url_host("example.com"), "");
-    CHECK_EQ(copilot::url_host(""), "");
-}
-
-TEST(retry_after_seconds) {
-    const std::time_t now = 1700000000;  // Tue, 14 Nov 2023 22:13:20 GMT
-    CHECK(copilot::parse_retry_after("120", now) == 120L);
-    CHECK(copilot::parse_retry_after("0", now) == 0L);
-    CHECK(copilot::parse_retry_after("  5  ", now) == 5L);
-    CHECK(copilot::parse_retry_after("\t7", now) == 7L);
-    auto huge = copilot::parse_retry_after("99999999999999999999999999999999", now);
-    CHECK(huge.has_value() && *huge >= 100000000L);
-    for (const char* bad : {"", "   ", "soon", "-5", "+5", "1.5", "12abc", "0x10", "5 5"})
-        CHECK(!copilot::parse_retry_after(bad, now).has_value());
-}
-
-TEST(retry_after_dates) {
-    const std::time_t now = 1700000000;  // Tue, 14 Nov 2023 22:13:20 GMT
-    CHECK(copilot::parse_retry_after("Tue, 14 Nov 2023 22:15:20 GMT", now) == 120L);
-    CHECK(copilot::parse_retry_after("Tuesday, 14-Nov-23 22:15:20 GMT", now) == 120L);
-    CHECK(copilot::parse_retry_after("Tue Nov 14 22:15:20 2023", now) == 120L);
-    CHECK(copilot::parse_retry_after("Wed, 15 Nov 2023 00:00:00 GMT", now) == 6400L);
-    CHECK(copilot::parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now) == 0L);
-    CHECK(copilot::parse_retry_after("Tue, 14 Nov 2023 22:13:19 GMT", now) == 0L);
-    CHECK(copilot::parse_retry_after("  Tue, 14 Nov 2023 22:13:21 GMT ", now) == 1L);
-    for (const char* bad :
-         {"Tue, 32 Nov 2023 22:15:20 GMT", "Tue, 14 Foo 2023 22:15:20 GMT",
-          "Tue, 14 Nov 2023 25:15:20 GMT", "Tue, 14 Nov 2023 22:15 GMT",
-          "14 Nov 2023 22:15:20 GMT", "Tue, 14 Nov 2023 22:15:20 PST", "Tue, 14 Nov 2023"})
-        CHECK(!copilot::parse_retry_after(bad, now).has_value());
-}
-
-TEST(backoff_bounds) {
-    struct Case {
-        int attempt;
-        long lo, hi;
-    };
-    for (Case c : {Case{1, 250, 500}, Case{2, 500, 1000}, Case{3, 1000, 2000},
-                   Case{4, 2000, 4000}, Case{5, 4000, 8000}, Case{6, 4000, 8000},
-                   Case{60, 4000, 8000}, Case{INT_MAX, 4000, 8000}, Case{0, 250, 500},
-                   Case{-3, 250, 500}}) {
-        long mn = LONG_MAX, mx = 0;
-        for (int i = 0; i < 2000; ++i) {
-            long w = copilot::backoff_ms(c.attempt, 500, 8000);
-            mn = std::min(mn, w);
-            mx = std::max(mx, w);
-        }
-        CHECK(mn >= c.lo);
-        CHECK(mx <= c.hi);
-        CHECK(mx > mn);  // there is jitter
-        CHECK(mx > c.lo + (c.hi - c.lo) / 2);
-    }
-    // Never overflows, even with huge bases and caps.
-    for (int a : {1, 2, 40, 70, INT_MAX}) {
-        long w = copilot::backoff_ms(a, LONG_MAX / 2, LONG_MAX);
-        CHECK(w >= LONG_MAX / 4);
-        CHECK(w > 0);
-    }
-    CHECK_EQ(copilot::backoff_ms(3, 0, 8000), 0L);
-    long capped = copilot::backoff_ms(1, 10000, 1000);
-    CHECK(capped >= 500 && capped <= 1000);
 }
 
 TEST(form_and_url_encoding) {

@@ -1,5 +1,5 @@
-// Unit tests for copilot-serve's proxy logic (lib/serve/serve.cc): everything but
-// the libmicrohttpd glue, which the Bats suite drives over real sockets.
+// Unit tests for copilot-serve's modules (lib/serve/): everything but the
+// libmicrohttpd glue, which the Bats suite drives over real sockets.
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -7,8 +7,15 @@
 #include <thread>
 
 #include "check.h"
+#include "net/url_policy.h"
 #include "util/json.h"
-#include "serve/serve.h"
+#include "serve/admission.h"
+#include "serve/bodies.h"
+#include "serve/client_auth.h"
+#include "serve/listen.h"
+#include "serve/relay.h"
+#include "serve/request_log.h"
+#include "serve/routes.h"
 
 using copilot::Error;
 using copilot::Exit;
@@ -28,16 +35,18 @@ std::string str(const copilot::JsonValue& v, const char* key) {
 
 int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
 
-copilot::CopilotToken token(const std::string& value, int64_t refresh_in = 1500,
-                            int64_t ttl = 1800) {
-    copilot::CopilotToken t;
+// What a keeper's fetch returns: a token just exchanged.
+copilot::CopilotTokenResult token(const std::string& value, int64_t refresh_in = 1500,
+                           int64_t ttl = 1800) {
+    copilot::CopilotTokenResult r;
+    copilot::CopilotToken& t = r.token;
     t.host = "github.com";
     t.token = value;
     t.fetched_at = now();
     t.refresh_in = refresh_in;
     t.expires_at = now() + ttl;
     t.api_url = "https://api.individual.githubcopilot.com";
-    return t;
+    return r;
 }
 
 // Polls `cond` for up to 10 s: a bound on a hang, not a timing assertion.
@@ -85,18 +94,6 @@ TEST(listen_refuses_what_is_not_an_address_and_port) {
                             "example.com:80", "256.1.1.1:80", "[127.0.0.1]:80"})
         CHECK_THROWS(copilot::parse_listen(bad), Exit::usage);
     CHECK_THROWS_MSG(copilot::parse_listen("4141"), Exit::usage, "ADDR:PORT");
-}
-
-TEST(loopback_client_addresses) {
-    CHECK(copilot::is_loopback_ip("127.0.0.1"));
-    CHECK(copilot::is_loopback_ip("127.255.0.3"));
-    CHECK(copilot::is_loopback_ip("::1"));
-    CHECK(copilot::is_loopback_ip("::ffff:127.0.0.1"));
-    CHECK(!copilot::is_loopback_ip("::ffff:10.0.0.1"));
-    CHECK(!copilot::is_loopback_ip("10.0.0.1"));
-    CHECK(!copilot::is_loopback_ip("fe80::1"));
-    CHECK(!copilot::is_loopback_ip(""));
-    CHECK(!copilot::is_loopback_ip("localhost"));
 }
 
 TEST(sizes_take_k_m_g_suffixes) {
@@ -171,6 +168,106 @@ TEST(unknown_paths_and_wrong_methods_are_told_apart) {
     auto g = copilot::match_route("POST", "/models");
     CHECK(g.route == Route::wrong_method);
     CHECK_EQ(g.allow, "GET, HEAD");
+}
+
+TEST(the_route_list_people_see_comes_from_the_route_table) {
+    const std::string list = copilot::route_summary();
+    CHECK_EQ(list, "POST /v1/chat/completions, GET /v1/models, GET /v1/models/ID, "
+                   "POST /v1/embeddings, GET /healthz");
+    for (size_t i = 0; i < copilot::kRouteCount; ++i) {
+        const copilot::RouteSpec& r = copilot::kRoutes[i];
+        const std::string path = std::string(r.path) + (r.takes_id ? "x" : "");
+        CHECK(copilot::match_route(r.method, path).route == r.route);
+        CHECK(list.find(r.shown) != std::string::npos);
+    }
+}
+
+// --- admission: every refusal, decided in one place --------------------------------------
+
+namespace {
+
+copilot::RequestHead head(const std::string& method, const std::string& path,
+                          const std::string& peer = "127.0.0.1") {
+    copilot::RequestHead h;
+    h.method = method;
+    h.path = path;
+    h.peer = peer;
+    return h;
+}
+
+std::string header(const copilot::HeaderList& hs, const std::string& name) {
+    for (const auto& [k, v] : hs)
+        if (k == name) return v;
+    return "<none>";
+}
+
+}  // namespace
+
+TEST(admission_refuses_before_the_body_in_a_fixed_order) {
+    copilot::AdmissionRules open;
+    open.max_body = 100;
+    auto ok = copilot::admit_head(open, head("POST", "/v1/chat/completions"), false);
+    CHECK(!ok.refusal);
+    CHECK(ok.route.route == copilot::Route::chat);
+
+    auto draining = copilot::admit_head(open, head("POST", "/nowhere", "10.0.0.1"), true);
+    CHECK(draining.refusal && draining.refusal->status == 503);
+    if (draining.refusal) {
+        CHECK_EQ(header(draining.refusal->headers, "Connection"), "close");
+        CHECK_EQ(header(draining.refusal->headers, "Retry-After"), "1");
+        CHECK_EQ(draining.refusal->code, "shutting_down");
+    }
+    // without a key, only loopback clients (v4-mapped too)
+    auto far = copilot::admit_head(open, head("GET", "/healthz", "10.0.0.1"), false);
+    CHECK(far.refusal && far.refusal->status == 403);
+    CHECK(!copilot::admit_head(open, head("GET", "/healthz", "::ffff:127.0.0.1"), false).refusal);
+
+    copilot::AdmissionRules keyed = open;
+    keyed.api_key = "k3y-0123456789abcdef";
+    auto nokey = copilot::admit_head(keyed, head("GET", "/nowhere", "10.0.0.1"), false);
+    CHECK(nokey.refusal && nokey.refusal->status == 401);  // the key before the route
+    if (nokey.refusal) CHECK_EQ(header(nokey.refusal->headers, "WWW-Authenticate"), "Bearer");
+    auto with = head("GET", "/healthz", "10.0.0.1");
+    with.authorization = "Bearer k3y-0123456789abcdef";
+    CHECK(!copilot::admit_head(keyed, with, false).refusal);
+
+    auto unknown = copilot::admit_head(open, head("GET", "/v1/nowhere"), false);
+    CHECK(unknown.refusal && unknown.refusal->status == 404);
+    if (unknown.refusal)
+        CHECK_EQ(unknown.refusal->message,
+                 "unknown route GET /v1/nowhere (try " + copilot::route_summary() + ")");
+    auto wrong = copilot::admit_head(open, head("GET", "/v1/chat/completions"), false);
+    CHECK(wrong.refusal && wrong.refusal->status == 405);
+    if (wrong.refusal) CHECK_EQ(header(wrong.refusal->headers, "Allow"), "POST");
+
+    auto big = head("POST", "/v1/chat/completions");
+    big.content_length = "101";
+    auto refused = copilot::admit_head(open, big, false);
+    CHECK(refused.refusal && refused.refusal->status == 413);
+    if (refused.refusal) CHECK_EQ(header(refused.refusal->headers, "Connection"), "<none>");
+    big.content_length = "100";
+    CHECK(!copilot::admit_head(open, big, false).refusal);
+}
+
+TEST(admission_after_the_body_refuses_oversized_and_non_json_bodies) {
+    copilot::AdmissionRules rules;
+    rules.max_body = 100;
+    auto chat = copilot::match_route("POST", "/v1/chat/completions");
+    copilot::RequestFacts facts;
+    auto big = copilot::admit_body(rules, chat, true, "", &facts);
+    CHECK(big && big->status == 413);
+    if (big) {
+        CHECK_EQ(header(big->headers, "Connection"), "close");
+        CHECK(big->body().find("\"request_too_large\"") != std::string::npos);
+    }
+    auto bad = copilot::admit_body(rules, chat, false, "[1]", &facts);
+    CHECK(bad && bad->status == 400 && bad->code == "invalid_json");
+    CHECK(!copilot::admit_body(rules, chat, false, R"({"model":"m","stream":true})", &facts));
+    CHECK_EQ(facts.model, "m");
+    CHECK(facts.stream);
+    // GET routes read no body
+    auto models = copilot::match_route("GET", "/v1/models");
+    CHECK(!copilot::admit_body(rules, models, false, "not json", &facts));
 }
 
 // --- client authentication ----------------------------------------------------------------
@@ -440,181 +537,7 @@ TEST(cancelling_the_queue_stops_a_blocked_producer) {
     CHECK(q.pull(buf, sizeof buf, &n, 0ms) == copilot::RelayQueue::Pull::cancelled);
 }
 
-// --- the token keeper -----------------------------------------------------------------------
-
-TEST(the_keeper_holds_the_first_token_and_its_api_url) {
-    ::unsetenv("COPILOT_API_URL");
-    copilot::TokenKeeperOptions o;
-    o.fetch = [](bool) { return token("tid=one"); };
-    copilot::TokenKeeper k(o);
-    k.start();
-    auto s = k.status();
-    CHECK(s.ready());
-    CHECK_EQ(s.token, "tid=one");
-    CHECK_EQ(s.api_url, "https://api.individual.githubcopilot.com");
-    CHECK(s.refresh_at >= s.fetched_at + 1500 - 60 - 1);
-    CHECK(s.refresh_at <= s.fetched_at + 1500 - 60 + 1);
-    ::setenv("COPILOT_API_URL", "http://127.0.0.1:9/", 1);
-    copilot::TokenKeeper k2(o);
-    k2.start();
-    CHECK_EQ(k2.status().api_url, "http://127.0.0.1:9");
-    o.api_url = "http://127.0.0.1:7";
-    copilot::TokenKeeper k3(o);
-    k3.start();
-    CHECK_EQ(k3.status().api_url, "http://127.0.0.1:7");
-    ::unsetenv("COPILOT_API_URL");
-}
-
-TEST(the_keeper_refreshes_on_the_services_schedule) {
-    std::atomic<int> calls{0};
-    copilot::TokenKeeperOptions o;
-    // refresh_in 62: due 2 s after the fetch (refresh_in - 60)
-    o.fetch = [&](bool force) {
-        CHECK(!force);  // a scheduled refresh goes through the cache and its lock
-        ++calls;
-        return token("tid=" + std::to_string(calls.load()), 62);
-    };
-    copilot::TokenKeeper k(o);
-    const auto t0 = std::chrono::steady_clock::now();
-    k.start();
-    CHECK_EQ(k.status().token, "tid=1");
-    CHECK(eventually([&] { return calls.load() >= 2; }));
-    CHECK(std::chrono::steady_clock::now() - t0 >= 900ms);  // not before it was due
-    CHECK(eventually([&] { return k.status().token == "tid=2"; }));
-    k.stop();
-}
-
-TEST(one_rejected_token_makes_one_refresh_for_all_requests) {
-    std::atomic<int> calls{0};
-    copilot::TokenKeeperOptions o;
-    o.fetch = [&](bool) {
-        int n = ++calls;
-        if (n > 1) std::this_thread::sleep_for(50ms);
-        return token("tid=" + std::to_string(n));
-    };
-    copilot::TokenKeeper k(o);
-    k.start();
-    std::optional<copilot::TokenStatus> a, b;
-    std::thread t1([&] { a = k.refresh_after_rejection("tid=1"); });
-    std::thread t2([&] { b = k.refresh_after_rejection("tid=1"); });
-    t1.join();
-    t2.join();
-    CHECK(a && b);
-    if (a && b) {
-        CHECK_EQ(a->token, "tid=2");
-        CHECK_EQ(b->token, "tid=2");
-    }
-    CHECK_EQ(calls.load(), 2);
-    CHECK_EQ(k.fetches(), uint64_t{2});
-    // a request that still carried the old token gets the new one at once
-    auto c = k.refresh_after_rejection("tid=1");
-    CHECK(c && c->token == "tid=2");
-    CHECK_EQ(calls.load(), 2);
-}
-
-TEST(the_keeper_fails_fast_when_waiting_cannot_help) {
-    copilot::TokenKeeperOptions o;
-    o.fetch = [](bool) -> copilot::CopilotToken {
-        throw Error(Exit::permission, "GitHub token is invalid or revoked; run copilot-login");
-    };
-    copilot::TokenKeeper k(o);
-    CHECK_THROWS_MSG(k.start(), Exit::permission, "revoked");
-
-    copilot::TokenKeeperOptions n;
-    n.device_login = false;
-    n.fetch = [](bool) -> copilot::CopilotToken {
-        throw Error(Exit::no_auth, "not logged in to github.com: run copilot-login");
-    };
-    copilot::TokenKeeper k2(n);
-    CHECK_THROWS(k2.start(), Exit::no_auth);
-}
-
-TEST(a_temporary_failure_at_start_leaves_the_server_up_and_unavailable) {
-    copilot::TokenKeeperOptions o;
-    o.fetch = [](bool) -> copilot::CopilotToken {
-        throw Error(Exit::temp, "cannot reach api.github.com: timed out");
-    };
-    copilot::TokenKeeper k(o);
-    k.start();
-    auto s = k.status();
-    CHECK(s.state == copilot::TokenStatus::State::unavailable);
-    CHECK_EQ(s.problem, "cannot reach api.github.com: timed out");
-}
-
-TEST(without_a_login_the_keeper_runs_the_device_flow_and_then_serves) {
-    std::atomic<bool> logged_in{false};
-    std::atomic<bool> approve{false};
-    copilot::TokenKeeperOptions o;
-    o.fetch = [&](bool) -> copilot::CopilotToken {
-        if (!logged_in) throw Error(Exit::no_auth, "not logged in to github.com: run copilot-login");
-        return token("tid=after-login");
-    };
-    o.login = [&](const std::function<bool()>& cancelled,
-                  const std::function<void(const copilot::PendingLogin&)>& on_code) {
-        copilot::PendingLogin p;
-        p.user_code = "WDJB-4837";
-        p.verification_uri = "https://github.com/login/device";
-        on_code(p);
-        while (!approve) {
-            if (cancelled()) throw Error(Exit::interrupted, "interrupted");
-            std::this_thread::sleep_for(5ms);
-        }
-        logged_in = true;
-    };
-    std::vector<std::string> notices;
-    std::mutex mu;
-    o.log = [&](copilot::LogKind kind, const std::string& m) {
-        std::lock_guard<std::mutex> lk(mu);
-        if (kind == copilot::LogKind::notice) notices.push_back(m);
-    };
-    copilot::TokenKeeper k(o);
-    k.start();
-    CHECK(eventually([&] { return !k.status().user_code.empty(); }));
-    auto s = k.status();
-    CHECK(s.state == copilot::TokenStatus::State::login_pending);
-    CHECK_EQ(s.problem, "waiting for GitHub login: enter WDJB-4837 at https://github.com/login/device");
-    {
-        std::lock_guard<std::mutex> lk(mu);
-        bool shown = false;
-        for (const auto& n : notices)
-            if (n.find("WDJB-4837") != std::string::npos) shown = true;
-        CHECK(shown);
-    }
-    approve = true;
-    CHECK(eventually([&] { return k.status().ready(); }));
-    CHECK_EQ(k.status().token, "tid=after-login");
-    CHECK(k.status().user_code.empty());
-}
-
-TEST(stopping_the_keeper_cancels_a_pending_login) {
-    copilot::TokenKeeperOptions o;
-    o.fetch = [](bool) -> copilot::CopilotToken {
-        throw Error(Exit::no_auth, "not logged in");
-    };
-    std::atomic<bool> cancelled_seen{false};
-    o.login = [&](const std::function<bool()>& cancelled,
-                  const std::function<void(const copilot::PendingLogin&)>&) {
-        while (!cancelled()) std::this_thread::sleep_for(5ms);
-        cancelled_seen = true;
-        throw Error(Exit::interrupted, "interrupted");
-    };
-    copilot::TokenKeeper k(o);
-    k.start();
-    std::this_thread::sleep_for(20ms);
-    k.stop();  // returns: the login loop saw the cancel
-    CHECK(cancelled_seen.load());
-}
-
-TEST(an_expired_token_is_not_served) {
-    copilot::TokenKeeperOptions o;
-    o.fetch = [](bool) { return token("tid=old", 1500, -5); };
-    copilot::TokenKeeper k(o);
-    k.start();
-    auto s = k.status();
-    CHECK(s.state == copilot::TokenStatus::State::unavailable);
-    CHECK(s.problem.find("expired") != std::string::npos);
-    k.stop();
-}
+// --- /healthz ------------------------------------------------------------------------------
 
 TEST(health_reports_state_and_expiry_without_secrets) {
     copilot::TokenStatus s;
@@ -650,7 +573,7 @@ TEST(health_reports_state_and_expiry_without_secrets) {
 
 TEST(requests_wait_with_503_while_the_login_is_pending) {
     copilot::TokenKeeperOptions o;
-    o.fetch = [](bool) -> copilot::CopilotToken { throw Error(Exit::no_auth, "not logged in"); };
+    o.fetch = [](bool) -> copilot::CopilotTokenResult { throw Error(Exit::no_auth, "not logged in"); };
     o.login = [](const std::function<bool()>& cancelled,
                  const std::function<void(const copilot::PendingLogin&)>& on_code) {
         copilot::PendingLogin p;
@@ -711,7 +634,7 @@ TEST(an_unreachable_upstream_is_a_502_without_the_token) {
 TEST(many_exchanges_at_once_all_get_their_answer_and_the_workers_end) {
     copilot::TokenKeeperOptions o;
     o.device_login = true;
-    o.fetch = [](bool) -> copilot::CopilotToken { throw Error(Exit::temp, "offline"); };
+    o.fetch = [](bool) -> copilot::CopilotTokenResult { throw Error(Exit::temp, "offline"); };
     auto k = std::make_shared<copilot::TokenKeeper>(o);
     k->prime();  // no background thread: the state stays "unavailable"
     auto proxy = std::make_shared<copilot::Proxy>(k);

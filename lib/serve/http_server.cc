@@ -1,6 +1,6 @@
-// The libmicrohttpd side of copilot-serve: accepting connections, checking
-// clients, reading bodies within the cap, and turning a Proxy exchange into
-// an HTTP answer. Kept apart from serve.cc so that only copilot-serve links
+// The libmicrohttpd side of copilot-serve: accepting connections, reading
+// bodies, carrying out what serve/admission decides, and turning a Proxy
+// exchange into an HTTP answer. Kept apart so that only copilot-serve links
 // libmicrohttpd (a unit test of the proxy logic never pulls this file in).
 //
 // Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION), so
@@ -8,11 +8,11 @@
 // the access handler, for stream bytes in the content reader. The upstream
 // transfer runs in a thread of its own (Proxy::start) and hands bytes over
 // through a bounded RelayQueue.
-#include "serve/serve.h"
+#include "serve/http_server.h"
 
 #include <arpa/inet.h>
-#include <cerrno>
 #include <cstdarg>
+#include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <netinet/in.h>
@@ -145,13 +145,12 @@ MHD_Result answer(MHD_Connection* c, RequestCtx* ctx, long status, const std::st
     return ret;
 }
 
-MHD_Result answer_error(MHD_Connection* c, RequestCtx* ctx, long status,
-                        const std::string& message, const std::string& code,
-                        HeaderList headers = {}) {
+// A refusal decided by serve/admission, carried out.
+MHD_Result refuse(MHD_Connection* c, RequestCtx* ctx, const Refusal& r) {
+    HeaderList headers = r.headers;
     headers.insert(headers.begin(), {"Content-Type", "application/json"});
-    if (ctx->log.note.empty()) ctx->log.note = code;
-    return answer(c, ctx, status, openai_error(message, error_type_for_status(status), code),
-                  headers);
+    if (ctx->log.note.empty()) ctx->log.note = r.code;
+    return answer(c, ctx, r.status, r.body(), headers);
 }
 
 ssize_t read_stream(void* cls, uint64_t /*pos*/, char* buf, size_t max);
@@ -194,7 +193,7 @@ void free_stream(void* cls) {
 
 // Runs the exchange and queues its answer; the connection's thread waits
 // for the head (the upstream's status) here.
-MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
+MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const RequestFacts& facts) {
     if (ctx->route.route == Route::healthz) {
         const std::string body = health_json(impl->keeper->status(), impl->opts.host,
                                              static_cast<int64_t>(std::time(nullptr)),
@@ -211,12 +210,9 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
     pr.route = ctx->route.route;
     pr.upstream_path = ctx->route.upstream_path;
     pr.model_id = ctx->route.model_id;
+    pr.facts = facts;
     ctx->log.model = pr.model_id;  // GET /models/{id}: the model asked about
     if (pr.route != Route::models) {
-        pr.facts = inspect_request_body(ctx->body);
-        if (!pr.facts.json_object)
-            return answer_error(c, ctx, 400, "the request body must be a JSON object",
-                                "invalid_json");
         ctx->log.model = pr.facts.model;
         ctx->log.stream = pr.route == Route::chat && pr.facts.stream;
         pr.body = std::move(ctx->body);
@@ -237,8 +233,7 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
         });
         if (whole.note == "cancelled") {  // an answer that came in time is still given
             if (impl->stopping.load())
-                return answer_error(c, ctx, 503, "the server is shutting down", "shutting_down",
-                                    {{"Connection", "close"}});
+                return refuse(c, ctx, refuse_shutting_down());
             if (peer_gone(fd)) return MHD_NO;  // nobody to answer
         }
         if (ctx->log.note.empty()) ctx->log.note = whole.note;
@@ -251,8 +246,7 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
     while (!ex->wait_head(kPollStep)) {
         if (impl->stopping.load()) {
             ex->cancel();
-            return answer_error(c, ctx, 503, "the server is shutting down", "shutting_down",
-                                {{"Connection", "close"}});
+            return refuse(c, ctx, refuse_shutting_down());
         }
         if (peer_gone(fd)) {  // nobody to answer: let the upstream go, close
             ex->cancel();
@@ -299,47 +293,19 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
         ctx->log.path = url;
         ctx->log.client = client_ip(c);
         impl->request_started();
-        ctx->route = match_route(method, url);
-
-        if (impl->draining.load())
-            return answer_error(c, ctx, 503, "the server is shutting down", "shutting_down",
-                                {{"Connection", "close"}, {"Retry-After", "1"}});
-        if (impl->opts.api_key) {
-            const char* auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                           MHD_HTTP_HEADER_AUTHORIZATION);
-            auto cred = auth ? bearer_credentials(auth) : std::nullopt;
-            if (!cred || !constant_time_equals(*cred, *impl->opts.api_key))
-                return answer_error(c, ctx, 401,
-                                    "missing or wrong API key: send Authorization: Bearer <key>",
-                                    "invalid_api_key", {{"WWW-Authenticate", "Bearer"}});
-        } else if (!is_loopback_ip(ctx->log.client)) {
-            // Defence in depth: without a key we listen on loopback only anyway.
-            return answer_error(c, ctx, 403, "only local clients are served without a key",
-                                "forbidden");
-        }
-        if (ctx->route.route == Route::not_found)
-            return answer_error(c, ctx, 404,
-                                "unknown route " + std::string(method) + " " + url +
-                                    " (try POST /v1/chat/completions, GET /v1/models, "
-                                    "GET /v1/models/ID, POST /v1/embeddings, GET /healthz)",
-                                "unknown_route");
-        if (ctx->route.route == Route::wrong_method)
-            return answer_error(c, ctx, 405,
-                                std::string(method) + " is not allowed here; use " +
-                                    ctx->route.allow,
-                                "method_not_allowed", {{"Allow", ctx->route.allow}});
-        const char* length = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (length) {
-            errno = 0;
-            char* end = nullptr;
-            const unsigned long long n = std::strtoull(length, &end, 10);
-            if (errno == 0 && end != length && n > impl->opts.max_body)
-                return answer_error(c, ctx, 413,
-                                    "the request body is larger than " +
-                                        std::to_string(impl->opts.max_body) + " bytes",
-                                    "request_too_large");
-        }
+        RequestHead head;
+        head.method = method;
+        head.path = url;
+        head.peer = ctx->log.client;
+        if (const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                        MHD_HTTP_HEADER_AUTHORIZATION))
+            head.authorization = v;
+        if (const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                        MHD_HTTP_HEADER_CONTENT_LENGTH))
+            head.content_length = v;
+        Admission a = admit_head(impl->opts.admission, head, impl->draining.load());
+        ctx->route = a.route;
+        if (a.refusal) return refuse(c, ctx, *a.refusal);
         return MHD_YES;
     }
     if (ctx->answered) {  // answered early: the rest of the body is dropped
@@ -349,7 +315,7 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
     if (*upload_size > 0) {
         // A chunked body has no Content-Length: the cap is enforced here, the
         // excess is read and dropped, and 413 comes at the end.
-        if (!ctx->too_large && ctx->body.size() + *upload_size <= impl->opts.max_body)
+        if (!ctx->too_large && ctx->body.size() + *upload_size <= impl->opts.admission.max_body)
             ctx->body.append(upload, *upload_size);
         else {
             ctx->too_large = true;
@@ -358,16 +324,14 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
         *upload_size = 0;
         return MHD_YES;
     }
-    if (ctx->too_large)
-        return answer_error(c, ctx, 413,
-                            "the request body is larger than " +
-                                std::to_string(impl->opts.max_body) + " bytes",
-                            "request_too_large", {{"Connection", "close"}});
     try {
-        return dispatch(impl, c, ctx);
+        RequestFacts facts;
+        if (auto r = admit_body(impl->opts.admission, ctx->route, ctx->too_large, ctx->body,
+                                &facts))
+            return refuse(c, ctx, *r);
+        return dispatch(impl, c, ctx, facts);
     } catch (const std::exception& e) {
-        return answer_error(c, ctx, 500, std::string("internal error: ") + e.what(),
-                            "internal_error");
+        return refuse(c, ctx, refuse_internal_error(e.what()));
     }
 }
 

@@ -1,0 +1,65 @@
+// The bodies copilot-serve writes itself: OpenAI-style errors, the model
+// list in OpenAI's shape, /healthz, the SSE event that ends a cut stream;
+// and what it reads of a request body.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "auth/token_keeper.h"
+
+namespace copilot {
+
+// {"error":{"message":M,"type":T,"param":null,"code":C}} (code null when empty).
+std::string openai_error(std::string_view message, std::string_view type,
+                         std::string_view code = "");
+// OpenAI's error type for an HTTP status: invalid_request_error,
+// authentication_error, permission_error, not_found_error, rate_limit_error,
+// server_error.
+const char* error_type_for_status(long status);
+
+// What the proxy needs from a request body: the model (for the log) and
+// whether a stream is asked for. `json_object` is false when the body is not
+// a JSON object.
+struct RequestFacts {
+    bool json_object = false;
+    std::string model;
+    bool stream = false;
+};
+RequestFacts inspect_request_body(std::string_view body);
+
+// Copilot's model list in OpenAI's shape: {"object":"list","data":[...]}
+// where every entry keeps its fields and gains "object":"model",
+// "created" and "owned_by" when it lacks them. A bare array is accepted.
+// Error(protocol) when it is not a list.
+std::string openai_models(std::string_view copilot_body);
+// GET /models/{id}: the first entry of that list whose "id" is `id`, in the
+// same per-entry shape, or nullopt when there is none. Error(protocol) as
+// openai_models.
+std::optional<std::string> openai_model(std::string_view copilot_body, std::string_view id);
+// The 404 body for a model that is not in the list: OpenAI's code
+// "model_not_found", the id shortened and cleared as the log clears client text.
+std::string model_not_found_body(std::string_view id);
+
+// The body to send a client for an upstream error answer: the upstream's own
+// JSON when it already has an "error" object, else an OpenAI-style error
+// built from whatever it sent. `secret` is masked in either case.
+std::string upstream_error_body(long status, std::string_view body, const std::string& secret);
+
+// The event that ends a stream whose upstream failed mid-way:
+// "data: {"error":{...}}\n\n", preceded by a blank line when `tail` (the
+// last bytes relayed) does not already end an event.
+std::string sse_error_event(std::string_view message, std::string_view tail);
+
+// GET /healthz: {"status":"ok"|"starting"|"waiting_for_login"|"unavailable",
+// "host", "logged_in", "token_expires_at", "token_expires_in",
+// "token_refresh_at", "api_url", "requests_in_flight",
+// "upstream_requests_in_flight", ...}. No secrets. The last counts the
+// exchanges with the Copilot API not yet finished: one whose client left
+// or that the shutdown cancelled is finished within a second or so.
+std::string health_json(const TokenStatus& s, const std::string& host, int64_t now,
+                        uint64_t in_flight, uint64_t upstream_in_flight);
+
+}  // namespace copilot

@@ -1,0 +1,83 @@
+#include "serve/listen.h"
+
+#include <arpa/inet.h>
+#include <cstdint>
+#include <netinet/in.h>
+
+#include "net/ascii.h"
+#include "net/url_policy.h"
+#include "util/errors.h"
+
+namespace copilot {
+
+ListenAddress parse_listen(const std::string& text) {
+    auto bad = [&](const std::string& why) -> Error {
+        return Error(Exit::usage, "--listen " + text + ": " + why + " (see --help)");
+    };
+    ListenAddress a;
+    std::string host, port;
+    if (!text.empty() && text[0] == '[') {
+        size_t close = text.find(']');
+        if (close == std::string::npos) throw bad("missing ']' after the IPv6 address");
+        host = text.substr(1, close - 1);
+        if (close + 1 >= text.size() || text[close + 1] != ':')
+            throw bad("expected ADDR:PORT, e.g. 127.0.0.1:4141 or [::1]:4141");
+        port = text.substr(close + 2);
+        a.ipv6 = true;
+    } else {
+        size_t colon = text.rfind(':');
+        if (colon == std::string::npos)
+            throw bad("expected ADDR:PORT, e.g. 127.0.0.1:4141 or [::1]:4141");
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string::npos)
+            throw bad("an IPv6 address goes in brackets: [::1]:4141");
+    }
+    if (host.empty()) throw bad("no address (use 127.0.0.1, or 0.0.0.0 for every interface)");
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stol(port) > 65535)
+        throw bad("the port must be a number from 0 to 65535");
+    a.port = static_cast<int>(std::stol(port));
+    if (!a.ipv6 && ascii_iequals(host, "localhost")) host = "127.0.0.1";
+    unsigned char buf[sizeof(in6_addr)];
+    if (a.ipv6) {
+        if (::inet_pton(AF_INET6, host.c_str(), buf) != 1) throw bad("not an IPv6 address");
+    } else if (::inet_pton(AF_INET, host.c_str(), buf) != 1) {
+        throw bad("not an IPv4 address (host names other than localhost are not resolved)");
+    }
+    a.ip = host;
+    a.host = a.ipv6 ? "[" + host + "]" : host;
+    a.loopback = is_loopback_peer(host);
+    return a;
+}
+
+std::string listen_url(const ListenAddress& a, int port) {
+    return "http://" + a.host + ":" + std::to_string(port);
+}
+
+size_t parse_size(const std::string& text, const std::string& flag) {
+    auto bad = [&]() -> Error {
+        return Error(Exit::usage, flag + " needs a size such as 16M, 512K or 1048576, not '" +
+                                      text + "' (see --help)");
+    };
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    if (digits == 0 || digits > 12) throw bad();
+    uint64_t n = std::stoull(text.substr(0, digits));
+    std::string unit = text.substr(digits);
+    uint64_t mult = 1;
+    if (unit.empty() || unit == "B")
+        mult = 1;
+    else if (ascii_iequals(unit, "K") || ascii_iequals(unit, "KiB") || ascii_iequals(unit, "KB"))
+        mult = 1ull << 10;
+    else if (ascii_iequals(unit, "M") || ascii_iequals(unit, "MiB") || ascii_iequals(unit, "MB"))
+        mult = 1ull << 20;
+    else if (ascii_iequals(unit, "G") || ascii_iequals(unit, "GiB") || ascii_iequals(unit, "GB"))
+        mult = 1ull << 30;
+    else
+        throw bad();
+    if (n == 0 || n > (1ull << 40) / mult) throw bad();  // 1 TiB is plenty
+    return static_cast<size_t>(n * mult);
+}
+
+}  // namespace copilot

@@ -1,0 +1,30 @@
+// copilot-serve's configuration values: the listen address and byte sizes.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace copilot {
+
+constexpr const char* kDefaultListen = "127.0.0.1:4141";
+constexpr size_t kDefaultMaxBody = 16u << 20;  // request bodies; 413 past it
+
+// --listen ADDR:PORT: an IPv4 literal, [IPv6 literal] or "localhost" (which
+// means 127.0.0.1), a colon, and a port 0-65535 (0: the kernel picks one).
+struct ListenAddress {
+    std::string host;  // as it goes in a URL: "127.0.0.1", "[::1]"
+    std::string ip;    // the literal without brackets
+    bool ipv6 = false;
+    int port = 0;
+    bool loopback = false;
+};
+// Error(usage) naming the text when it is not such an address.
+ListenAddress parse_listen(const std::string& text);
+// "http://HOST:PORT", for the "listening on" line.
+std::string listen_url(const ListenAddress& a, int port);
+
+// "16M", "512K", "1048576": a byte count with an optional K/M/G suffix
+// (powers of 1024). Error(usage) naming `flag` otherwise.
+size_t parse_size(const std::string& text, const std::string& flag);
+
+}  // namespace copilot

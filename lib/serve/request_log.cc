@@ -1,0 +1,37 @@
+#include "serve/request_log.h"
+
+#include <cstdio>
+
+namespace copilot {
+
+std::string client_text(std::string_view s, size_t max) {
+    std::string out;
+    for (char c : s) {
+        if (out.size() >= max) {
+            out += "...";
+            break;
+        }
+        const unsigned char u = static_cast<unsigned char>(c);
+        out += (u <= 0x20 || u >= 0x7f || c == '"') ? '?' : c;
+    }
+    return out;
+}
+
+std::string format_request_log(const RequestLog& r) {
+    char ms[32];
+    std::snprintf(ms, sizeof ms, "%.1f", r.ms);
+    std::string line = client_text(r.client.empty() ? "-" : r.client, 64) + " " +
+                       client_text(r.method, 16) + " " + client_text(r.path, 200) +
+                       " model=" + (r.model.empty() ? "-" : client_text(r.model, 80));
+    if (r.stream) line += " stream";
+    line += " status=" + std::to_string(r.status) + " bytes=" + std::to_string(r.bytes) +
+            " ms=" + ms;
+    if (!r.note.empty()) {
+        std::string note;
+        for (char c : r.note) note += (c == '"' || static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
+        line += " note=\"" + note + "\"";
+    }
+    return line;
+}
+
+}  // namespace copilot

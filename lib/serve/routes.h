@@ -1,0 +1,44 @@
+// copilot-serve's routes: ONE table, from which matching, the 404 hint and
+// the route list of the help text are derived.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace copilot {
+
+enum class Route { chat, models, embeddings, healthz, not_found, wrong_method };
+
+struct RouteSpec {
+    const char* method;    // a GET route answers HEAD too
+    const char* path;      // without the /v1 prefix
+    bool takes_id;         // `path` is a prefix and a non-empty {id} follows it
+    Route route;
+    const char* upstream;  // the Copilot API path ("" when answered here)
+    const char* shown;     // as people are told: "GET /v1/models/ID"
+};
+
+// The routes, in the order they are listed to people.
+extern const RouteSpec kRoutes[];
+extern const size_t kRouteCount;
+
+// "POST /v1/chat/completions, GET /v1/models, ..., GET /healthz": the list
+// for --help and for the 404 hint.
+std::string route_summary();
+
+struct RouteMatch {
+    Route route = Route::not_found;
+    std::string upstream_path;  // "/chat/completions", "/models", "/embeddings"
+    std::string allow;          // wrong_method: the method that is allowed
+    std::string model_id;       // models: the {id} of /models/{id}; "" for the list
+};
+
+// Every route also answers under /v1. HEAD goes where GET goes. `path` has
+// no query string. The {id} is everything after "/models/", slashes
+// included (ids such as "ft:gpt-4o:org:x" or "org/model"); "/models/" with
+// no id is not a route. Copilot has no such upstream route: /models/{id}
+// fetches the upstream /models (upstream_path) and answers the one entry.
+RouteMatch match_route(std::string_view method, std::string_view path);
+
+}  // namespace copilot

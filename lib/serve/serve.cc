@@ -425,7 +425,7 @@ CopilotToken library_fetch(const TokenKeeperOptions& o, bool force) {
         src.host = o.host;
         src.profile = o.profile;
         src.auth_file = o.auth_file;
-        src.stdin_text = std::nullopt;  // a server never reads its standard input
+        src.stdin_text = o.auth_text;  // read once at start, for --auth - only
         std::string warnings;
         auto gh = find_github_token(src, &warnings);
         if (log && !warnings.empty()) {

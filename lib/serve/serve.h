@@ -183,7 +183,8 @@ struct TokenStatus {
 struct TokenKeeperOptions {
     std::string host = "github.com";
     std::string profile;
-    std::optional<std::string> auth_file;  // --auth FILE
+    std::optional<std::string> auth_file;  // --auth FILE ("-": auth_text)
+    std::optional<std::string> auth_text;  // --auth -: the document read from stdin at start
     std::optional<std::string> api_url;    // --api-url
     int64_t min_ttl = 300;                 // a token is refreshed before it has less left
     bool device_login = true;              // start the device flow when nobody is logged in

@@ -64,7 +64,11 @@ Flags parse_flags(int argc, char** argv) {
         if (a->empty()) tool::usage_error("--auth needs a FILE or -");
         f.keeper.auth_file = *a;
         // "-": the auth document is read once, now, and kept for every refresh.
-        if (*a == "-") f.keeper.auth_text = copilot::read_fd(0, copilot::kMaxStateFile, "standard input");
+        if (*a == "-") {
+            f.keeper.auth_text = copilot::read_fd(0, copilot::kMaxStateFile, "standard input");
+            if (f.keeper.auth_text->find_first_not_of(" \t\r\n") == std::string::npos)
+                throw Error(Exit::data, "--auth -: nothing on standard input");
+        }
     }
     if (auto url = r.value("api-url")) {
         copilot::check_url_policy(*url);

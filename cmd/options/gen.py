@@ -402,19 +402,19 @@ _copilot_utils_spec() {
 # word that is not plain is never offered.
 _copilot_utils_plain() { [[ $1 =~ ^[A-Za-z0-9][A-Za-z0-9._:/@+-]*$ ]]; }
 
-# Offers the words that start with $cur: _offer for the table's own words,
-# _add for words read from files (only the plain ones).
+# Offers the words that start with $cur, once each: _offer for the table's
+# own words, _add for words read from files (only the plain ones).
 _copilot_utils_offer() {
     local w
     for w in "$@"; do
-        [[ $w == "$cur"* ]] && COMPREPLY+=("$w")
+        [[ $w == "$cur"* && " ${COMPREPLY[*]} " != *" $w "* ]] && COMPREPLY+=("$w")
     done
 }
 
 _copilot_utils_add() {
     local w
     for w in "$@"; do
-        _copilot_utils_plain "$w" && [[ $w == "$cur"* ]] && COMPREPLY+=("$w")
+        _copilot_utils_plain "$w" && _copilot_utils_offer "$w"
     done
 }
 

@@ -272,6 +272,7 @@ bash_complete() {
   # compadd/_arguments stand in for the completion system: what the file's
   # model function would offer, run by a real zsh.
   run -0 zsh -f -c 'compadd() { [[ $1 == -a ]] && print -rl -- ${(P)2}; }
+    _describe() { print -rl -- ${(P)4}; }
     _arguments() { :; }
     source "$1"; _copilot_utils_models' zsh "$REPO/completions/zsh/_copilot-utils"
   assert_equal "$output" $'gpt-4.1\ngpt-4o-mini'

@@ -135,6 +135,8 @@ teardown() { serve_teardown; }
   assert_equal "$stderr" "copilot-token: unknown option '--zzzzzz' (see --help)"
   run --separate-stderr -64 "$BIN/copilot-chat" -x hi
   assert_equal "$stderr" "copilot-chat: unknown option '-x' (see --help)"
+  run --separate-stderr -64 "$BIN/copilot-serve" -listen
+  assert_equal "$stderr" "copilot-serve: unknown option '-l'; did you mean '--listen'? (see --help)"
   [[ "$stderr" != *$'\u2018'* && "$stderr" != *$'\u2019'* ]]
 }
 
@@ -152,8 +154,11 @@ teardown() { serve_teardown; }
   run --separate-stderr -64 "$BIN/copilot-serve" --listen "$big"
   assert_equal "${#stderr_lines[@]}" 1
   (( ${#stderr} < 1100 ))
-  run --separate-stderr "$BIN/copilot-chat" --no-stdin -m "$big" hi
+  # The server's answer names the model; the error line repeats it cut.
+  GITHUB_COPILOT_TOKEN=ghu_fake_valid run --separate-stderr "$BIN/copilot-chat" --no-stdin -m "$big" hi
+  assert_failure
   assert_equal "${#stderr_lines[@]}" 1
+  assert_regex "$stderr" "xxxxxxxx"
   (( ${#stderr} < 1100 ))
   run --separate-stderr -64 "$BIN/copilot-token" "--$big"
   (( ${#stderr} < 200 ))
@@ -267,18 +272,53 @@ bash_complete() {
   assert_equal "$output" $'--output\n--open\n--once'
 }
 
+# zsh_complete LINE: what zsh's completion system offers after LINE + TAB
+# (compinit and _arguments for real, on a pseudo-terminal), sorted, once each.
+zsh_complete() {
+  TMPDIR="$BATS_TEST_TMPDIR" timeout 30 zsh -f "$REPO/tests/helpers/zsh_complete.zsh" \
+    "$REPO/completions/zsh" "$1" | sed '/^$/d' | sort -u
+}
+
 @test "zsh completion of --model treats the model cache as data, never as code" {
   hostile_models
-  # compadd/_arguments stand in for the completion system: what the file's
-  # model function would offer, run by a real zsh.
-  run -0 zsh -f -c 'compadd() { [[ $1 == -a ]] && print -rl -- ${(P)2}; }
-    _describe() { print -rl -- ${(P)4}; }
-    _arguments() { :; }
-    source "$1"; _copilot_utils_models' zsh "$REPO/completions/zsh/_copilot-utils"
+  cd "$BATS_TEST_TMPDIR"
+  run -0 zsh_complete 'copilot-chat -m '
   assert_equal "$output" $'gpt-4.1\ngpt-4o-mini'
-  run -0 zsh -n "$REPO/completions/zsh/_copilot-utils"
   assert_file_not_exists "$BATS_TEST_TMPDIR/pwned-dollar"
   assert_file_not_exists "$BATS_TEST_TMPDIR/pwned-backtick"
+}
+
+# help_longs TOOL: the long options its --help lists, sorted.
+help_longs() {
+  "$BIN/$1" --help | grep -oE '^  (-[A-Za-z], |    )--[a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+' | sort
+}
+
+@test "what zsh and fish themselves offer after TOOL -- is every long option of --help" {
+  for t in "${TOOLS[@]}"; do
+    want="$(help_longs "$t")"
+    run -0 zsh_complete "$t --"
+    assert_equal "$(grep -- '^--.' <<<"$output")" "$want"
+    run -0 fish --no-config -c 'source $argv[1]; complete -C "$argv[2] --"' \
+      "$REPO/completions/fish/copilot-utils.fish" "$t"
+    # fish hides what "needs" another option (--all, --once, --json of copilot-login).
+    got="$(cut -f1 <<<"$output" | sort)"
+    missing="$(comm -23 <(echo "$want") <(echo "$got") | tr '\n' ' ')"
+    case $t in
+      copilot-login) assert_equal "$missing" "--json --once " ;;
+      copilot-chat) assert_equal "$missing" "--all " ;;
+      *) assert_equal "$missing" "" ;;
+    esac
+    assert_equal "$(comm -13 <(echo "$want") <(echo "$got"))" ""
+  done
+}
+
+@test "zsh completion offers each tool's options and values from its table" {
+  run -0 zsh_complete 'copilot-token --format '
+  assert_equal "$output" $'env\nheader\njson\ntoken'
+  run -0 zsh_complete 'copilot-login --st'
+  assert_equal "$output" $'--start\n--status'
+  run -0 zsh_complete 'copilot-serve --listen '
+  assert_line '127.0.0.1:4141'
 }
 
 @test "fish completion of --model treats the model cache as data, never as code" {

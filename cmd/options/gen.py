@@ -299,7 +299,7 @@ def zsh(tables):
             excl = [y for x in excl for y in ([x, shorts[x]] if x in shorts and x != "--" + o.name else [x])]
             prefix = "(%s)" % " ".join(excl) if excl else ""
             desc = "[%s]" % zsh_help(o.help)
-            value = (":%s:%s" % ((o.arg or "").lower(), zsh_action(o))) if o.arg else ""
+            value = (":%s:%s" % (o.arg.lower().replace(":", "\\:"), zsh_action(o))) if o.arg else ""
             if o.short:
                 names = "{-%s%s,--%s%s}" % (o.short, "+" if o.arg else "", o.name, "=" if o.arg else "")
                 specs.append(sh_quote(prefix) + names + sh_quote(desc + value))

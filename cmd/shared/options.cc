@@ -102,13 +102,12 @@ Args parse_args(const OptionTable& t, int argc, char** argv) {
         usage_error("unexpected argument " + quoted(w));
     };
     // The value of an option that takes one: "--name=V", "-xV" or the next word.
-    auto next_value = [&](int& i, const Option& o, const std::string& shown) -> std::string {
+    auto next_value = [&](int& i, const std::string& shown) -> std::string {
         if (i + 1 >= argc) usage_error("option " + quoted(shown) + " needs a value");
         const std::string v = argv[i + 1];
         // "--host --json" is a forgotten value, not a host named "--json".
         if (v.size() >= 2 && v[0] == '-' && v[1] == '-')
             usage_error("option " + quoted(shown) + " needs a value, not " + quoted(v));
-        (void)o;
         ++i;
         return v;
     };
@@ -135,7 +134,7 @@ Args parse_args(const OptionTable& t, int argc, char** argv) {
                     usage_error("option " + quoted("--" + name) + " takes no value (given " + quoted(w) + ")");
                 v = w.substr(eq + 1);
             } else if (o->takes_value) {
-                v = next_value(i, *o, "--" + name);
+                v = next_value(i, "--" + name);
             }
             a.given_.emplace_back(o->name, std::move(v));
             continue;
@@ -146,7 +145,8 @@ Args parse_args(const OptionTable& t, int argc, char** argv) {
                 const Option* o = by_short(t, w[k]);
                 if (!o) {
                     std::string m = "unknown option " + quoted(std::string("-") + w[k]);
-                    if (k == 1 && w.size() > 2 && by_long(t, w.substr(1)))
+                    // "-help": a long option with one dash.
+                    if (w.size() > 2 && by_long(t, w.substr(1)))
                         m += "; did you mean " + quoted("-" + w) + "?";
                     usage_error(m);
                 }
@@ -155,7 +155,7 @@ Args parse_args(const OptionTable& t, int argc, char** argv) {
                     continue;
                 }
                 std::string v = k + 1 < w.size() ? w.substr(k + 1)
-                                                 : next_value(i, *o, std::string("-") + w[k]);
+                                                 : next_value(i, std::string("-") + w[k]);
                 a.given_.emplace_back(o->name, std::move(v));
                 break;
             }

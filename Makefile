@@ -1,4 +1,4 @@
-# copilot-utils — see README.md. Targets: all check deps demo install uninstall clean
+# copilot-utils — see README.md. Targets: all check deps demo install uninstall clean options
 .POSIX:
 .SUFFIXES:
 .SECONDARY:
@@ -40,8 +40,9 @@ LIB       = lib/libcopilot.a
 endif
 
 ALLFLAGS = $(STDFLAGS) $(CXXFLAGS) $(SANFLAGS) -Ilib
-# Only cmd/ sees tool.h: lib/ must not print.
-CMDFLAGS = $(ALLFLAGS) -Icmd/shared
+# Only cmd/ sees tool.h: lib/ must not print. $(OUT)/gen holds the option
+# tables generated from cmd/options/*.opts.
+CMDFLAGS = $(ALLFLAGS) -Icmd/shared -I$(OUT)/gen
 
 TOOLS    = $(sort $(patsubst cmd/%.cc,%,$(wildcard cmd/copilot-*.cc)))
 LIB_SRC  = $(sort $(wildcard lib/*/*.cc))
@@ -63,9 +64,20 @@ $(OUT)/cmd/shared/%.o: cmd/shared/%.cc
 	@mkdir -p $(@D)
 	$(CXX) $(CMDFLAGS) -MMD -MP -c -o $@ $<
 
-$(OUT)/cmd/%.o: cmd/%.cc
+# Each tool includes its option table, generated from cmd/options/TOOL.opts
+# at every change (the one source of --help, the man page's OPTIONS and the
+# completions; `make options` writes the committed ones).
+OPTS_GEN = cmd/options/gen.py
+$(OUT)/gen/%.opts.h: cmd/options/%.opts $(OPTS_GEN)
+	@mkdir -p $(@D)
+	python3 $(OPTS_GEN) header $< $@
+
+$(OUT)/cmd/%.o: cmd/%.cc $(OUT)/gen/%.opts.h
 	@mkdir -p $(@D)
 	$(CXX) $(CMDFLAGS) -MMD -MP -c -o $@ $<
+
+options:
+	python3 $(OPTS_GEN) write
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -74,7 +86,7 @@ $(LIB): $(LIB_OBJ)
 
 # cmd/shared/tool.cc: what every executable shares (error reporting, output).
 # It lives apart from cmd/copilot-*.cc because it is not an executable.
-CMD_COMMON = $(OUT)/cmd/shared/tool.o
+CMD_COMMON = $(OUT)/cmd/shared/tool.o $(OUT)/cmd/shared/options.o
 # copilot-serve is the only tool with a server library.
 $(BIN)/copilot-serve: LDLIBS += -lmicrohttpd
 $(BIN)/%: $(OUT)/cmd/%.o $(CMD_COMMON) $(LIB)
@@ -91,7 +103,7 @@ $(OUT)/tests/%: tests/unit/%.cc tests/unit/check.h $(LIB)
 DEB_PACKAGES = g++ make libcurl4-openssl-dev rapidjson-dev libcxxopts-dev \
 	bats bats-support bats-assert bats-file python3 curl jq groff-base man-db \
 	openssl strace time \
-	libmicrohttpd-dev
+	libmicrohttpd-dev zsh fish
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
@@ -129,21 +141,24 @@ install: all
 	  $(DESTDIR)$(DATADIR)/zsh/site-functions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
 	for m in $(MAN_PAGES); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
-	for f in completions/bash/*; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(DATADIR)/bash-completion/completions/; done; true
-	for f in completions/zsh/_*; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(DATADIR)/zsh/site-functions/; done; true
-	for f in completions/fish/*.fish; do [ -f "$$f" ] && install -m 644 $$f $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/; done; true
+	# One completion file per shell serves the four tools; bash and fish
+	# look a completion up by the command's name, so it goes in under each.
+	for t in $(TOOLS); do \
+	  install -m 644 completions/bash/copilot-utils $(DESTDIR)$(DATADIR)/bash-completion/completions/$$t && \
+	  install -m 644 completions/fish/copilot-utils.fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$$t.fish || exit 1; done
+	install -m 644 completions/zsh/_copilot-utils $(DESTDIR)$(DATADIR)/zsh/site-functions/
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
 	for m in $(MAN_PAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
-	for f in completions/bash/*; do rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/$${f##*/}; done
-	for f in completions/zsh/_*; do rm -f $(DESTDIR)$(DATADIR)/zsh/site-functions/$${f##*/}; done
-	for f in completions/fish/*.fish; do rm -f $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$${f##*/}; done
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/$$t \
+	  $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$$t.fish; done
+	rm -f $(DESTDIR)$(DATADIR)/zsh/site-functions/_copilot-utils
 
 clean:
 	rm -rf build bin lib/libcopilot.a
 
-.PHONY: all lib deps check unit demo install uninstall clean
+.PHONY: all lib deps check unit demo install uninstall clean options
 
 # Fuzzing (clang + libFuzzer): make fuzz FUZZ_SECONDS=N — see tests/fuzz/README.
 -include tests/fuzz/fuzz.mk

@@ -7,54 +7,18 @@
 #include <unistd.h>
 #include <vector>
 
-#include <cxxopts.hpp>
-
 #include "api/chat.h"
 #include "util/errors.h"
 #include "util/files.h"
 #include "net/endpoints.h"
 #include "util/paths.h"
+#include "copilot-chat.opts.h"  // kOptions, from cmd/options/copilot-chat.opts
 #include "tool.h"
 
 namespace {
 
 using copilot::Error;
 using copilot::Exit;
-
-const char* kUsage = R"(usage: copilot-chat [OPTIONS] [--] [PROMPT...]
-       copilot-chat --list-models [--all] [--json]
-
-Send a chat request to the Copilot API and write the answer to standard output
-as it arrives. The prompt is the arguments joined by spaces; without arguments,
-standard input. With both, the arguments are the instruction and standard input
-follows them after a blank line (git diff | copilot-chat "review this").
-
-  -m, --model ID         model (default $COPILOT_MODEL, else gpt-4.1)
-  -s, --system TEXT      a system message, sent first
-  --messages FILE|-      a JSON array of OpenAI messages sent before the prompt
-  --temperature X        sampling temperature, 0 to 2
-  --max-tokens N         the longest answer, in tokens
-  --no-stream            one non-streaming request; the answer comes at the end
-  --json                 print the whole completion object as one line of JSON
-  --usage                print token counts on standard error at the end
-  --no-stdin             never read standard input
-  --list-models          list the models: a table on a terminal, else one id a
-                         line; with --json the server's list as it is
-  --all                  with --list-models: other kinds (embeddings) too
-  --token-file FILE|-    the Copilot token: copilot-token's JSON or a bare token
-  --api-url URL          the API base URL (any OpenAI-compatible server)
-  --host HOST            GitHub host whose login to use (default github.com)
-  --profile NAME         use the login stored under NAME for HOST
-  --verbose              say where the token came from, each request and retry
-  --quiet                no warnings on stderr, only errors
-  -h, --help             show this help and exit
-  --version              show the version and exit
-
-The Copilot token comes from, first match wins: --token-file, COPILOT_TOKEN,
-the token cache (refreshed from the stored GitHub login, like copilot-token).
-The base URL: --api-url, COPILOT_API_URL, the token's api_url, the default.
-See copilot-chat(1).
-)";
 
 struct Flags {
     copilot::ApiCredentialsRequest auth;
@@ -73,71 +37,47 @@ double parse_temperature(const std::string& v) {
     char* end = nullptr;
     double t = std::strtod(v.c_str(), &end);
     if (v.empty() || *end != '\0' || !(t >= 0.0 && t <= 2.0))
-        tool::usage_error("--temperature needs a number from 0 to 2, not '" + v + "'");
+        tool::usage_error("--temperature needs a number from 0 to 2, not " + tool::quoted(v));
     return t;
 }
 
 int64_t parse_max_tokens(const std::string& v) {
     if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos ||
         std::stoll(v) == 0)
-        tool::usage_error("--max-tokens needs a positive whole number, not '" + v + "'");
+        tool::usage_error("--max-tokens needs a positive whole number, not " + tool::quoted(v));
     return std::stoll(v);
 }
 
 Flags parse_flags(int argc, char** argv) {
-    cxxopts::Options opts("copilot-chat");
-    opts.add_options()
-        ("m,model", "", cxxopts::value<std::string>())
-        ("s,system", "", cxxopts::value<std::string>())
-        ("messages", "", cxxopts::value<std::string>())
-        ("temperature", "", cxxopts::value<std::string>())
-        ("max-tokens", "", cxxopts::value<std::string>())
-        ("no-stream", "")
-        ("json", "")
-        ("usage", "")
-        ("no-stdin", "")
-        ("list-models", "")
-        ("all", "")
-        ("token-file", "", cxxopts::value<std::string>())
-        ("api-url", "", cxxopts::value<std::string>())
-        ("host", "", cxxopts::value<std::string>()->default_value(copilot::kDefaultHost))
-        ("profile", "", cxxopts::value<std::string>()->default_value(""))
-        ("verbose", "")
-        ("quiet", "")
-        ("h,help", "")
-        ("version", "");
-    auto r = opts.parse(argc, argv);
-
-    tool::help_or_version(r.count("help"), r.count("version"), kUsage);
+    const tool::Args r = tool::parse_args(kOptions, argc, argv);
 
     Flags f;
-    f.words = r.unmatched();
-    f.auth.host = r["host"].as<std::string>();
-    f.auth.profile = r["profile"].as<std::string>();
+    f.words = r.operands;
+    f.auth.host = r.value_or("host", copilot::kDefaultHost);
+    f.auth.profile = r.value_or("profile", "");
     copilot::state_name(f.auth.host, f.auth.profile);  // rejects names that cannot be files
-    if (r.count("token-file")) f.auth.token_file = r["token-file"].as<std::string>();
-    if (r.count("api-url")) f.auth.api_url = r["api-url"].as<std::string>();
+    f.auth.token_file = r.value("token-file");
+    f.auth.api_url = r.value("api-url");
 
     const char* env_model = std::getenv("COPILOT_MODEL");
-    if (r.count("model"))
-        f.chat.model = r["model"].as<std::string>();
+    if (auto model = r.value("model"))
+        f.chat.model = *model;
     else if (env_model && *env_model)
         f.chat.model = env_model;
     if (f.chat.model.empty() || f.chat.model.find_first_of(" \t\r\n") != std::string::npos)
         tool::usage_error("--model needs a model id such as " + std::string(copilot::kDefaultChatModel));
     copilot::check_utf8(f.chat.model, "--model");
-    if (r.count("system")) f.chat.system = r["system"].as<std::string>();
-    if (r.count("messages")) f.messages = r["messages"].as<std::string>();
-    if (r.count("temperature")) f.chat.temperature = parse_temperature(r["temperature"].as<std::string>());
-    if (r.count("max-tokens")) f.chat.max_tokens = parse_max_tokens(r["max-tokens"].as<std::string>());
-    f.chat.stream = r.count("no-stream") == 0;
-    f.json = r.count("json") > 0;
-    f.usage = r.count("usage") > 0;
-    f.no_stdin = r.count("no-stdin") > 0;
-    f.list_models = r.count("list-models") > 0;
-    f.all = r.count("all") > 0;
-    f.quiet = r.count("quiet") > 0;
-    tool::verbose = r.count("verbose") > 0;
+    f.chat.system = r.value("system");
+    f.messages = r.value("messages");
+    if (auto t = r.value("temperature")) f.chat.temperature = parse_temperature(*t);
+    if (auto n = r.value("max-tokens")) f.chat.max_tokens = parse_max_tokens(*n);
+    f.chat.stream = !r.has("no-stream");
+    f.json = r.has("json");
+    f.usage = r.has("usage");
+    f.no_stdin = r.has("no-stdin");
+    f.list_models = r.has("list-models");
+    f.all = r.has("all");
+    f.quiet = r.has("quiet");
 
     const bool token_stdin = f.auth.token_file && *f.auth.token_file == "-";
     const bool messages_stdin = f.messages && *f.messages == "-";
@@ -148,7 +88,7 @@ Flags parse_flags(int argc, char** argv) {
     if (f.all && !f.list_models) tool::usage_error("--all goes with --list-models");
     if (f.list_models) {
         if (!f.words.empty()) tool::usage_error("--list-models takes no prompt");
-        if (r.count("model") || f.chat.system || f.messages || f.chat.temperature ||
+        if (r.has("model") || f.chat.system || f.messages || f.chat.temperature ||
             f.chat.max_tokens || !f.chat.stream || f.usage)
             tool::usage_error("--list-models takes no chat options");
     }

@@ -9,13 +9,12 @@
 #include <unistd.h>
 #include <vector>
 
-#include <cxxopts.hpp>
-
 #include "auth/login.h"
 #include "util/files.h"
 #include "net/endpoints.h"
 #include "util/paths.h"
 #include "util/process.h"
+#include "copilot-login.opts.h"  // kOptions, from cmd/options/copilot-login.opts
 #include "tool.h"
 
 namespace {
@@ -54,59 +53,22 @@ void catch_sigint() {
 int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
 
 Flags parse_flags(int argc, char** argv) {
-    cxxopts::Options opts("copilot-login",
-                          "Log in to GitHub for Copilot with the OAuth device flow and store "
-                          "the token as auth state.\n");
-    opts.custom_help("[OPTIONS]");
-    opts.positional_help("[FILE|-]");
-    // clang-format off
-    opts.add_options()
-        ("host", "GitHub host: github.com, NAME.ghe.com or a GHE Server host",
-            cxxopts::value<std::string>()->default_value(copilot::kDefaultHost), "HOST")
-        ("profile", "keep this login apart from others on the same host",
-            cxxopts::value<std::string>(), "NAME")
-        ("client-id", "OAuth client ID",
-            cxxopts::value<std::string>()->default_value(copilot::kDefaultClientId), "ID")
-        ("scope", "OAuth scopes to ask for",
-            cxxopts::value<std::string>()->default_value(copilot::kDefaultScope), "SCOPES")
-        ("output", "write the auth state to FILE instead of the auth directory (- = stdout)",
-            cxxopts::value<std::string>(), "FILE")
-        ("open", "also open the verification page with xdg-open when there is a display")
-        ("no-verify", "skip the Copilot token exchange that checks access")
-        ("start", "request a device code, print the pending login (JSON) and exit")
-        ("poll", "finish the pending login in FILE (or standard input)")
-        ("once", "with --poll: poll once; exit 75 while the login is still pending")
-        ("with-token", "read a GitHub token from standard input, check and store it")
-        ("import", "take the token of copilot.vim/copilot.lua and store it")
-        ("status", "list stored logins; exit 66 if the selected one is missing")
-        ("json", "with --status: print JSON")
-        ("logout", "remove the auth state and the cached Copilot token")
-        ("q,quiet", "only errors, warnings and the device code")
-        ("v,verbose", "say what happens (polls, retries)")
-        ("h,help", "print this help and exit")
-        ("version", "print the version and exit")
-        ("args", "", cxxopts::value<std::vector<std::string>>());
-    // clang-format on
-    opts.parse_positional({"args"});
-    auto r = opts.parse(argc, argv);
-
-    tool::help_or_version(r.count("help"), r.count("version"), opts.help());
+    const tool::Args r = tool::parse_args(kOptions, argc, argv);
 
     Flags f;
-    f.host = r["host"].as<std::string>();
-    if (r.count("profile")) f.profile = r["profile"].as<std::string>();
-    f.client_id = r["client-id"].as<std::string>();
-    f.scope = r["scope"].as<std::string>();
-    f.host_given = r.count("host") > 0;
-    f.client_id_given = r.count("client-id") > 0;
-    f.once = r.count("once") > 0;
-    f.open = r.count("open") > 0;
-    f.no_verify = r.count("no-verify") > 0;
-    f.json = r.count("json") > 0;
-    f.quiet = r.count("quiet") > 0;
-    tool::verbose = r.count("verbose") > 0;
-    if (r.count("output")) {
-        f.output = r["output"].as<std::string>();
+    f.host = r.value_or("host", copilot::kDefaultHost);
+    f.profile = r.value_or("profile", "");
+    f.client_id = r.value_or("client-id", copilot::kDefaultClientId);
+    f.scope = r.value_or("scope", copilot::kDefaultScope);
+    f.host_given = r.has("host");
+    f.client_id_given = r.has("client-id");
+    f.once = r.has("once");
+    f.open = r.has("open");
+    f.no_verify = r.has("no-verify");
+    f.json = r.has("json");
+    f.quiet = r.has("quiet");
+    if (auto output = r.value("output")) {
+        f.output = *output;
         if (f.output.empty()) tool::usage_error("--output needs a file name or -");
     }
 
@@ -115,18 +77,20 @@ Flags parse_flags(int argc, char** argv) {
         {"start", Mode::start},   {"poll", Mode::poll},     {"with-token", Mode::with_token},
         {"import", Mode::import}, {"status", Mode::status}, {"logout", Mode::logout}};
     for (const auto& [name, mode] : mode_flags)
-        if (r.count(name)) f.mode = mode, ++modes;
+        if (r.has(name)) {
+            f.mode = mode;
+            ++modes;
+        }
     if (modes > 1)
         tool::usage_error("--start, --poll, --with-token, --import, --status and --logout "
                           "exclude each other");
 
-    std::vector<std::string> args;
-    if (r.count("args")) args = r["args"].as<std::vector<std::string>>();
+    const std::vector<std::string>& args = r.operands;
     if (f.mode == Mode::poll) {
         if (args.size() > 1) tool::usage_error("--poll takes one FILE");
         if (!args.empty()) f.pending_file = args[0];
     } else if (!args.empty()) {
-        tool::usage_error("unexpected argument '" + args[0] + "'");
+        tool::usage_error("unexpected argument " + tool::quoted(args[0]));
     }
 
     const bool writes_auth = f.mode == Mode::interactive || f.mode == Mode::poll ||
@@ -136,11 +100,11 @@ Flags parse_flags(int argc, char** argv) {
     if (f.json && f.mode != Mode::status) tool::usage_error("--json goes with --status");
     if (f.open && f.mode != Mode::interactive)
         tool::usage_error("--open goes with the interactive login only");
-    if (r.count("output") && !writes_auth)
+    if (r.has("output") && !writes_auth)
         tool::usage_error("--output goes with a login (not --start, --status or --logout)");
     if (f.no_verify && !writes_auth)
         tool::usage_error("--no-verify goes with a login (not --start, --status or --logout)");
-    if (r.count("scope") && !requests_code)
+    if (r.has("scope") && !requests_code)
         tool::usage_error("--scope goes with the interactive login or --start");
     if (f.client_id_given && !requests_code && f.mode != Mode::with_token &&
         f.mode != Mode::import)

@@ -7,9 +7,9 @@
 #include <string>
 #include <unistd.h>
 
-#include <cxxopts.hpp>
-
 #include "auth/token_keeper.h"
+#include "util/errors.h"
+#include "util/files.h"
 #include "net/endpoints.h"
 #include "net/url_policy.h"
 #include "serve/client_auth.h"
@@ -18,50 +18,13 @@
 #include "serve/relay.h"
 #include "util/errors.h"
 #include "util/paths.h"
+#include "copilot-serve.opts.h"  // kOptions, from cmd/options/copilot-serve.opts
 #include "tool.h"
 
 namespace {
 
 using copilot::Error;
 using copilot::Exit;
-
-const char* kUsage = R"(usage: copilot-serve [OPTIONS]
-
-Serve the OpenAI API on a local address and answer it with Copilot: any
-OpenAI client can use base URL http://127.0.0.1:4141/v1 and any API key.
-The Copilot token is injected and refreshed here; answers, streams
-included, are relayed as they arrive. One line per request on stderr.
-
-Routes (also without /v1): POST /v1/chat/completions, GET /v1/models,
-GET /v1/models/ID, POST /v1/embeddings, GET /healthz.
-
-  --listen ADDR:PORT     where to listen (default 127.0.0.1:4141; port 0
-                         picks a free port); a non-loopback address needs
-                         --api-key-file
-  --api-key-file FILE    clients must send "Authorization: Bearer <key>"
-                         with the key on the first line of FILE
-  --max-body SIZE        largest request body, e.g. 16M (default), 512K
-  --max-connections N    connections served at once (default 64)
-  --idle-timeout SECONDS close a connection idle this long (default 60)
-  --grace SECONDS        on SIGTERM/SIGINT, wait this long for answers in
-                         flight before cutting them (default 10)
-  --api-url URL          the upstream API base URL (default: the token's)
-  --host HOST            GitHub host whose login to use (default github.com)
-  --profile NAME         use the login stored under NAME for HOST
-  --auth FILE            the GitHub auth state to use (see copilot-login)
-  --no-login             when nobody is logged in, exit 66 instead of
-                         starting GitHub's device flow
-  --verbose              also say when the token is refreshed, and why
-                         connections end
-  --quiet                no request lines and no warnings, only errors
-  -h, --help             show this help and exit
-  --version              show the version and exit
-
-The GitHub token comes from, first match wins: --auth, GITHUB_COPILOT_TOKEN,
-GH_COPILOT_TOKEN, the stored login for HOST/PROFILE, copilot.vim's files.
-With none, the device flow starts: enter the code printed here, and requests
-get 503 until the login completes. See copilot-serve(1).
-)";
 
 struct Flags {
     copilot::ListenAddress listen;
@@ -78,64 +41,50 @@ unsigned parse_count(const std::string& v, const std::string& flag, unsigned min
     if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos ||
         std::stoul(v) < min || std::stoul(v) > max)
         tool::usage_error(flag + " needs a whole number from " + std::to_string(min) + " to " +
-                          std::to_string(max) + ", not '" + v + "'");
+                          std::to_string(max) + ", not " + tool::quoted(v));
     return static_cast<unsigned>(std::stoul(v));
 }
 
 Flags parse_flags(int argc, char** argv) {
-    cxxopts::Options opts("copilot-serve");
-    opts.add_options()
-        ("listen", "", cxxopts::value<std::string>()->default_value(copilot::kDefaultListen))
-        ("api-key-file", "", cxxopts::value<std::string>())
-        ("max-body", "", cxxopts::value<std::string>())
-        ("max-connections", "", cxxopts::value<std::string>())
-        ("idle-timeout", "", cxxopts::value<std::string>())
-        ("grace", "", cxxopts::value<std::string>())
-        ("api-url", "", cxxopts::value<std::string>())
-        ("host", "", cxxopts::value<std::string>()->default_value(copilot::kDefaultHost))
-        ("profile", "", cxxopts::value<std::string>()->default_value(""))
-        ("auth", "", cxxopts::value<std::string>())
-        ("no-login", "")
-        ("verbose", "")
-        ("quiet", "")
-        ("h,help", "")
-        ("version", "");
-    auto r = opts.parse(argc, argv);
-    tool::help_or_version(r.count("help"), r.count("version"), kUsage);
-    if (!r.unmatched().empty()) tool::usage_error("unexpected argument '" + r.unmatched()[0] + "'");
+    const tool::Args r = tool::parse_args(kOptions, argc, argv);
 
     Flags f;
-    f.listen = copilot::parse_listen(r["listen"].as<std::string>());
-    if (r.count("api-key-file")) f.api_key_file = r["api-key-file"].as<std::string>();
+    const std::string listen = r.value_or("listen", copilot::kDefaultListen);
+    f.listen = copilot::parse_listen(listen);
+    f.api_key_file = r.value("api-key-file");
     if (!f.listen.loopback && !f.api_key_file)
-        tool::usage_error("--listen " + r["listen"].as<std::string>() +
+        tool::usage_error("--listen " + tool::quoted(listen) +
                           " is not a loopback address: clients there must authenticate, "
                           "so give --api-key-file");
-    if (r.count("max-body")) f.max_body = copilot::parse_size(r["max-body"].as<std::string>(), "--max-body");
-    if (r.count("max-connections"))
-        f.max_connections = parse_count(r["max-connections"].as<std::string>(), "--max-connections", 1, 10000);
-    if (r.count("idle-timeout"))
-        f.idle_timeout = parse_count(r["idle-timeout"].as<std::string>(), "--idle-timeout", 1, 86400);
-    if (r.count("grace")) f.grace = parse_count(r["grace"].as<std::string>(), "--grace", 0, 86400);
+    if (auto v = r.value("max-body")) f.max_body = copilot::parse_size(*v, "--max-body");
+    if (auto v = r.value("max-connections"))
+        f.max_connections = parse_count(*v, "--max-connections", 1, 10000);
+    if (auto v = r.value("idle-timeout")) f.idle_timeout = parse_count(*v, "--idle-timeout", 1, 86400);
+    if (auto v = r.value("grace")) f.grace = parse_count(*v, "--grace", 0, 86400);
 
-    f.keeper.host = r["host"].as<std::string>();
-    f.keeper.profile = r["profile"].as<std::string>();
+    f.keeper.host = r.value_or("host", copilot::kDefaultHost);
+    f.keeper.profile = r.value_or("profile", "");
     copilot::state_name(f.keeper.host, f.keeper.profile);  // rejects names that cannot be files
-    if (r.count("auth")) {
-        std::string a = r["auth"].as<std::string>();
-        if (a.empty() || a == "-")
-            tool::usage_error("--auth needs a FILE (a server does not read standard input)");
-        f.keeper.auth_file = a;
+    if (auto a = r.value("auth")) {
+        if (a->empty()) tool::usage_error("--auth needs a FILE or -");
+        f.keeper.auth_file = *a;
+        // "-": the auth document is read once, now, and kept for every refresh.
+        if (*a == "-") {
+            f.keeper.auth_text = copilot::read_fd(0, copilot::kMaxStateFile, "standard input");
+            if (f.keeper.auth_text->find_first_not_of(" \t\r\n") == std::string::npos)
+                throw Error(Exit::data, "--auth -: nothing on standard input");
+        }
     }
-    if (r.count("api-url")) {
-        std::string url = r["api-url"].as<std::string>();
-        copilot::check_url_policy(url);
-        f.keeper.api_url = url;
+    if (auto url = r.value("api-url")) {
+        copilot::check_url_policy(*url);
+        f.keeper.api_url = *url;
     }
-    // A login given by file cannot be replaced by a device flow.
-    f.keeper.device_login = r.count("no-login") == 0 && !f.keeper.auth_file;
-    f.quiet = r.count("quiet") > 0;
-    tool::verbose = r.count("verbose") > 0;
+    // A login given by --auth cannot be replaced by a device flow, so
+    // --no-login would say nothing more.
+    if (f.keeper.auth_file && r.has("no-login"))
+        tool::usage_error("--no-login goes without --auth (a login from --auth never starts the device flow)");
+    f.keeper.device_login = !r.has("no-login") && !f.keeper.auth_file;
+    f.quiet = r.has("quiet");
     return f;
 }
 

@@ -8,8 +8,7 @@
 #include <string>
 #include <vector>
 
-#include <cxxopts.hpp>
-
+#include "auth/auth_state.h"
 #include "auth/copilot_token.h"
 #include "auth/credentials.h"
 #include "util/files.h"
@@ -18,46 +17,13 @@
 #include "util/process.h"
 #include "auth/token_check.h"
 #include "auth/token_keeper.h"
+#include "copilot-token.opts.h"  // kOptions, from cmd/options/copilot-token.opts
 #include "tool.h"
 
 namespace {
 
 using copilot::Error;
 using copilot::Exit;
-
-const char* kUsage = R"(usage: copilot-token [--host HOST] [--profile NAME] [--auth FILE|-] [--format FORMAT]
-                     [--min-ttl SECONDS] [--refresh] [--no-cache] [--no-stdin]
-       copilot-token --check [--json] [--min-ttl SECONDS]
-       copilot-token --watch
-       copilot-token --exec -- COMMAND [ARGS...]
-
-Print a Copilot API token for the GitHub login of HOST: the cached one while it
-is fresh, otherwise a new one exchanged for the GitHub token (and cached).
-
-  --auth FILE|-        read the GitHub auth state from FILE (- = standard input)
-  --host HOST          GitHub host (default github.com)
-  --profile NAME       use the login stored under NAME for HOST
-  --format FORMAT      token (default), json, env (for eval) or header
-  --json               same as --format json; with --check, a JSON summary
-  --min-ttl SECONDS    the token must stay valid this long (default 300)
-  --refresh            exchange now even if the cached token is fresh
-  --no-cache           neither read nor write the token cache
-  --no-stdin           never read standard input (for an open, silent pipe)
-  --check              inspect a token without the network: the one piped on
-                       standard input, else the cached one; exit 0 if valid for
-                       --min-ttl, 1 if not
-  --watch              keep the cache fresh until SIGTERM or SIGINT
-  --exec -- CMD [ARGS] run CMD with COPILOT_TOKEN and COPILOT_API_URL in its
-                       environment and exit with its status
-  -v, --verbose        say where the GitHub token came from, cache hits, retries
-  -q, --quiet          no messages on stderr except errors
-  -h, --help           show this help and exit
-  --version            show the version and exit
-
-The GitHub token comes from, first match wins: --auth, auth state piped on
-standard input, GITHUB_COPILOT_TOKEN or GH_COPILOT_TOKEN, the stored login for
-HOST/--profile, copilot.vim's apps.json or hosts.json. See copilot-token(1).
-)";
 
 using Format = copilot::TokenFormat;
 
@@ -76,64 +42,37 @@ struct Flags {
 
 int64_t parse_seconds(const std::string& flag, const std::string& v) {
     if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos)
-        tool::usage_error(flag + " needs a number of seconds, not '" + v + "'");
+        tool::usage_error(flag + " needs a number of seconds, not " + tool::quoted(v));
     return std::stoll(v);
 }
 
 Flags parse_flags(int argc, char** argv) {
-    // Everything after "--" is the command for --exec, never our flags.
-    int ours = argc;
-    for (int i = 1; i < argc; ++i)
-        if (std::strcmp(argv[i], "--") == 0) {
-            ours = i;
-            break;
-        }
-
-    cxxopts::Options opts("copilot-token");
-    opts.add_options()
-        ("auth", "", cxxopts::value<std::string>())
-        ("host", "", cxxopts::value<std::string>()->default_value(copilot::kDefaultHost))
-        ("profile", "", cxxopts::value<std::string>()->default_value(""))
-        ("format", "", cxxopts::value<std::string>())
-        ("json", "")
-        ("min-ttl", "", cxxopts::value<std::string>()->default_value("300"))
-        ("refresh", "")
-        ("no-cache", "")
-        ("no-stdin", "")
-        ("check", "")
-        ("watch", "")
-        ("exec", "")
-        ("v,verbose", "")
-        ("q,quiet", "")
-        ("h,help", "")
-        ("version", "");
-    auto r = opts.parse(ours, argv);
-
-    tool::help_or_version(r.count("help"), r.count("version"), kUsage);
-    if (!r.unmatched().empty()) tool::usage_error("unexpected argument '" + r.unmatched()[0] + "'");
+    // What follows "--" is the command for --exec, never our flags.
+    const tool::Args r = tool::parse_args(kOptions, argc, argv);
 
     Flags f;
-    f.req.host = r["host"].as<std::string>();
-    f.req.profile = r["profile"].as<std::string>();
+    f.req.host = r.value_or("host", copilot::kDefaultHost);
+    f.req.profile = r.value_or("profile", "");
     copilot::state_name(f.req.host, f.req.profile);  // rejects names that cannot be files
-    f.req.min_ttl = parse_seconds("--min-ttl", r["min-ttl"].as<std::string>());
-    f.req.force_refresh = r.count("refresh") > 0;
-    f.req.use_cache = r.count("no-cache") == 0;
+    f.req.min_ttl = parse_seconds("--min-ttl", r.value_or("min-ttl", "300"));
+    f.req.force_refresh = r.has("refresh");
+    f.req.use_cache = !r.has("no-cache");
     f.req.cache_required = true;  // an unwritable cache exits 74 (copilot-token(1))
-    if (r.count("auth")) f.auth = r["auth"].as<std::string>();
-    f.json = r.count("json") > 0;
-    f.no_stdin = r.count("no-stdin") > 0;
-    f.check = r.count("check") > 0;
-    f.watch = r.count("watch") > 0;
-    f.exec = r.count("exec") > 0;
-    f.quiet = r.count("quiet") > 0;
-    tool::verbose = r.count("verbose") > 0;
-    for (int i = ours + 1; i < argc; ++i) f.command.emplace_back(argv[i]);
+    f.auth = r.value("auth");
+    f.json = r.has("json");
+    f.no_stdin = r.has("no-stdin");
+    f.check = r.has("check");
+    f.watch = r.has("watch");
+    f.exec = r.has("exec");
+    f.quiet = r.has("quiet");
+    f.command = r.operands;
+    const bool dash_dash = r.dash_dash;
+    const bool format_given = r.has("format");
 
-    if (r.count("format")) {
-        const std::string v = r["format"].as<std::string>();
+    if (auto given = r.value("format")) {
+        const std::string v = *given;
         auto format = copilot::parse_token_format(v);
-        if (!format) tool::usage_error("--format must be token, json, env or header, not '" + v + "'");
+        if (!format) tool::usage_error("--format must be token, json, env or header, not " + tool::quoted(v));
         f.format = *format;
         if (f.json && f.format != Format::json) tool::usage_error("--json conflicts with --format " + v);
     }
@@ -141,13 +80,17 @@ Flags parse_flags(int argc, char** argv) {
 
     if (f.check + f.watch + f.exec > 1) tool::usage_error("--check, --watch and --exec exclude each other");
     if (f.exec && f.command.empty()) tool::usage_error("--exec needs a command after --");
-    if (!f.exec && ours < argc) tool::usage_error("a command after -- needs --exec");
+    if (!f.exec && dash_dash) tool::usage_error("a command after -- needs --exec");
     if (f.no_stdin && f.auth && *f.auth == "-") tool::usage_error("--auth - conflicts with --no-stdin");
     if (f.check && (f.auth || f.req.force_refresh))
         tool::usage_error("--check inspects a Copilot token without the network; it takes no --auth or --refresh");
-    if (f.check && (f.format == Format::env || f.format == Format::header))
-        tool::usage_error("--check prints a summary, not --format env or header");
+    if (f.check && format_given && f.format != Format::json)
+        tool::usage_error("--check prints a summary, not --format " + *r.value("format"));
     if (f.watch && !f.req.use_cache) tool::usage_error("--watch keeps the cache fresh; it cannot use --no-cache");
+    // --watch and --exec print no token: an output format means nothing there.
+    if ((f.watch || f.exec) && (f.json || format_given))
+        tool::usage_error(std::string(f.watch ? "--watch" : "--exec") +
+                          " prints no token; it takes no --format or --json");
     // The command owns standard input unless --auth - asks for it.
     if (f.exec) f.no_stdin = true;
     return f;

@@ -23,15 +23,14 @@ setup() {
         name="${m##*/}"
         assert_file_exists "$dest/usr/share/man/man${name##*.}/$name"
     done
-    for f in "$REPO"/completions/bash/*; do
-        assert_file_exists "$dest/usr/share/bash-completion/completions/${f##*/}"
+    # One completion file per shell; bash and fish find it by the command's name.
+    for t in copilot-login copilot-token copilot-chat copilot-serve; do
+        cmp "$REPO/completions/bash/copilot-utils" "$dest/usr/share/bash-completion/completions/$t"
+        cmp "$REPO/completions/fish/copilot-utils.fish" "$dest/usr/share/fish/vendor_completions.d/$t.fish"
     done
-    for f in "$REPO"/completions/zsh/_*; do
-        assert_file_exists "$dest/usr/share/zsh/site-functions/${f##*/}"
-    done
-    for f in "$REPO"/completions/fish/*.fish; do
-        assert_file_exists "$dest/usr/share/fish/vendor_completions.d/${f##*/}"
-    done
+    cmp "$REPO/completions/zsh/_copilot-utils" "$dest/usr/share/zsh/site-functions/_copilot-utils"
+    run head -1 "$dest/usr/share/zsh/site-functions/_copilot-utils"
+    assert_output "#compdef copilot-login copilot-token copilot-chat copilot-serve"
 }
 
 @test "make uninstall removes everything make install put there" {

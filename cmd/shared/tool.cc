@@ -8,8 +8,6 @@
 #include <new>
 #include <unistd.h>
 
-#include <cxxopts.hpp>
-
 #include "util/version.h"
 
 namespace tool {
@@ -40,7 +38,22 @@ void write_fd(int fd, std::string_view text) {
     }
 }
 
+// At most `max` bytes of `s`, never ending inside a UTF-8 sequence.
+std::string cut(std::string_view s, size_t max) {
+    if (s.size() <= max) return std::string(s);
+    size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    return std::string(s.substr(0, n)) + "...";
+}
+
 }  // namespace
+
+std::string quoted(std::string_view value) {
+    std::string v = cut(value, 64);
+    for (char& c : v)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    return "'" + v + "'";
+}
 
 void out(std::string_view text) {
     write_fd(1, text);
@@ -95,13 +108,10 @@ int run(const char* name, int argc, char** argv, int (*body)(int, char**)) {
         return 0;
     } catch (const copilot::Error& e) {
         try {
-            say(e.what());
+            say(cut(e.what(), kMaxMessage));
         } catch (...) {
         }
         return e.status();
-    } catch (const cxxopts::exceptions::exception& e) {
-        say(std::string(e.what()) + " (see --help)");
-        return static_cast<int>(copilot::Exit::usage);
     } catch (const std::bad_alloc&) {
         say("out of memory");
         return static_cast<int>(copilot::Exit::io);

@@ -19,8 +19,10 @@ struct Done {
 };
 
 // Runs body() and maps what it throws to a one-line message on stderr and
-// an exit status: copilot::Error -> its code; cxxopts errors -> 64; a
-// broken stdout pipe -> quiet exit (like `cat | head`); std::bad_alloc -> 74.
+// an exit status: copilot::Error -> its code; a broken stdout pipe -> quiet
+// exit (like `cat | head`); std::bad_alloc -> 74. A message longer than
+// kMaxMessage bytes is cut: an error never repeats a huge input whole.
+constexpr size_t kMaxMessage = 1000;
 int run(const char* name, int argc, char** argv, int (*body)(int, char**));
 
 // Writes to stdout with write(2), so every call is already "flushed" (a
@@ -41,6 +43,10 @@ void debug(std::string_view message);
 
 // Colour is allowed on `fd` only if it is a TTY, NO_COLOR is unset and TERM is not "dumb".
 bool use_color(int fd);
+
+// `value` in straight quotes for a message, cut to 64 bytes ("...") and with
+// control characters shown as '?': what a user typed, never a terminal escape.
+std::string quoted(std::string_view value);
 
 // A usage error: throws Error(usage) with "message (see --help)".
 [[noreturn]] void usage_error(const std::string& message);

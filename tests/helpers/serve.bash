@@ -11,11 +11,12 @@ serve_setup() {
 }
 
 # Starts copilot-serve in the background (listening on $SERVE_LISTEN, default
-# 127.0.0.1:0) and sets SERVE_URL and SERVE_PORT from its "listening on" line.
+# 127.0.0.1:0; standard input from $SERVE_STDIN, default /dev/null) and sets
+# SERVE_URL and SERVE_PORT from its "listening on" line.
 serve_start() {
   : >"$SERVE_ERR"
   copilot-serve --listen "${SERVE_LISTEN:-127.0.0.1:0}" "$@" \
-    </dev/null >"$BATS_TEST_TMPDIR/serve.out" 2>"$SERVE_ERR" 3>&- &
+    <"${SERVE_STDIN:-/dev/null}" >"$BATS_TEST_TMPDIR/serve.out" 2>"$SERVE_ERR" 3>&- &
   SERVE_PID=$!
   local i url
   for ((i = 0; i < 300; i++)); do

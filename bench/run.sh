@@ -21,7 +21,7 @@ export BENCH_DIR BENCH_BIN BENCH_OUT BENCH_QUICK="${BENCH_QUICK:-}"
 # shellcheck source=bench/lib.sh
 . "$BENCH_DIR/lib.sh"
 
-all_goals=(token exchange chat login parallel)
+all_goals=(token exchange chat login parallel proxy chatcost)
 goals=("$@")
 [[ ${#goals[@]} -gt 0 ]] || goals=("${all_goals[@]}")
 for g in "${goals[@]}"; do
@@ -59,6 +59,7 @@ export GH_NO_UPDATE_NOTIFIER=1
 # `make`) must not swap binaries between rounds.
 mkdir -p "$BENCH_TMP/bin"
 cp "$BENCH_BIN"/copilot-token "$BENCH_BIN"/copilot-chat "$BENCH_BIN"/copilot-login "$BENCH_TMP/bin/"
+[[ -x "$BENCH_BIN/copilot-serve" ]] && cp "$BENCH_BIN/copilot-serve" "$BENCH_TMP/bin/"
 BUILD_FROM="$BENCH_BIN"
 BENCH_BIN="$BENCH_TMP/bin"
 export PATH="$BENCH_BIN:$PATH"
@@ -92,7 +93,10 @@ for g in "${goals[@]}"; do
   say ""
   say "== $g"
   fake_reset
-  bash "$BENCH_DIR/$g.sh"
+  case "$g" in
+    proxy) bash "$BENCH_DIR/serve/proxy.sh" ;;  # issue 14: copilot-serve vs nginx, copilot-api
+    *) bash "$BENCH_DIR/$g.sh" ;;
+  esac
 done
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 

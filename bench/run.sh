@@ -3,7 +3,7 @@
 # otherwise use, each measured against its baseline in the same run. See
 # bench/README.md for the method. `make bench` runs it.
 #
-#   bench/run.sh [GOAL...]      GOAL: token exchange chat login parallel (default: all)
+#   bench/run.sh [GOAL...]      GOAL: token exchange chat login parallel proxy chatcost (default: all)
 #
 # Environment: BENCH_BIN (the tools; default: the repository's bin/),
 # BENCH_OUT (results; default build/bench), BENCH_QUICK=1 (10 rounds each).
@@ -28,7 +28,11 @@ for g in "${goals[@]}"; do
   [[ " ${all_goals[*]} " == *" $g "* ]] || die "unknown goal '$g' (one of: ${all_goals[*]})"
 done
 
-for cmd in python3 curl jq gh hyperfine /usr/bin/time; do
+needs=(python3 curl jq /usr/bin/time)
+[[ " ${goals[*]} " == *" token "* || " ${goals[*]} " == *" exchange "* ]] && needs+=(gh hyperfine)
+[[ " ${goals[*]} " == *" proxy "* || " ${goals[*]} " == *" chatcost "* ]] && needs+=(node)
+[[ " ${goals[*]} " == *" proxy "* ]] && needs+=(nginx wrk)
+for cmd in "${needs[@]}"; do
   command -v "$cmd" >/dev/null || die "needs $cmd: run make bench-deps"
 done
 for t in copilot-token copilot-chat copilot-login; do

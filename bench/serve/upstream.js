@@ -51,7 +51,7 @@ const completion = Buffer.from(JSON.stringify({
     prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } },
 }));
 // ~100 bytes an event, so that 100,000 chunks make the 10 MB answer.
-const chunk = Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"word "}}],' +
+const chunk = Buffer.from('data: {"choices":[{"delta":{"content":"word "}}],' +
   '"created":1764000000,"id":"c1","model":"gpt-4.1"}\n\n');
 const lastChunk = Buffer.from('data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],' +
   '"created":1764000000,"id":"c1","model":"gpt-4.1"}\n\ndata: [DONE]\n\n');

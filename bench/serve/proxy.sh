@@ -29,22 +29,25 @@ trap cleanup_proxy EXIT
 
 DURATION=3 ROUNDS=3
 [[ -n "${BENCH_QUICK:-}" ]] && DURATION=2 ROUNDS=1
-CONNS=(${BENCH_PROXY_CONNS:-8 64 256})
+read -ra CONNS <<<"${BENCH_PROXY_CONNS:-8 64 256}"
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 wait_file() { for _ in $(seq 200); do [[ -s "$1" ]] && return 0; sleep 0.05; done; return 1; }
 wait_port() { for _ in $(seq 200); do curl -s -o /dev/null --noproxy '*' -m 1 "http://127.0.0.1:$1/" && return 0; sleep 0.05; done; return 1; }
 
 # --- the upstream
-start_upstream() {  # DIR ARGS...: prints the port
+# Not in a $(…): PIDS and UP_PID must be set in this shell.
+start_upstream() {  # DIR ARGS...: sets UP_PORT and UP_PID
   local d="$1"; shift
   mkdir -p "$d"
   node "$HERE/upstream.js" --port-file "$d/port" --watch-pid $$ "$@" </dev/null >"$d/out" 2>&1 &
-  PIDS+=($!)
+  UP_PID=$!
+  PIDS+=("$UP_PID")
   wait_file "$d/port" || die "upstream.js did not start: $(cat "$d/out")"
-  cat "$d/port"
+  UP_PORT="$(cat "$d/port")"
 }
-UP_PORT="$(start_upstream "$T/up")"
+start_upstream "$T/up"
+MAIN_UP_PID=$UP_PID
 UP="http://127.0.0.1:$UP_PORT"
 
 # --- nginx: its own prefix, config, pid and logs in $T/nginx; not a daemon.
@@ -143,7 +146,7 @@ pids_of() {  # TARGET: the processes whose CPU counts for it
     serve) echo "$MAIN_SERVE_PID" ;;
     nginx) pgrep -P "$NGINX_PID" | tr '\n' ' ' ;;
     capi) echo "$CAPI_PID" ;;
-    direct) echo "${PIDS[0]}" ;;
+    direct) echo "$MAIN_UP_PID" ;;
   esac
 }
 TCK="$(getconf CLK_TCK)"
@@ -197,8 +200,8 @@ cp "$T/wrk.log" "$BENCH_OUT/proxy-wrk.log"
 # --- 1,000 concurrent slow streams: a second upstream spacing 20 events
 # 100 ms apart (2 s a stream), a fresh copilot-serve, one client process.
 NSLOW="${BENCH_SLOW_STREAMS:-1000}"
-SLOW_PORT="$(start_upstream "$T/slowup" --slow-ms 100 --chunks 20)"
-UP_SAVE="$UP"; UP="http://127.0.0.1:$SLOW_PORT"
+start_upstream "$T/slowup" --slow-ms 100 --chunks 20
+UP_SAVE="$UP"; UP="http://127.0.0.1:$UP_PORT"
 serve_start "$T/serve-slow" --quiet
 UP="$UP_SAVE"
 say "-- $NSLOW concurrent slow streams (20 events, 100 ms apart) through a fresh copilot-serve"

@@ -3,8 +3,9 @@
 #
 #   make bench                       every goal, full rounds; table on stdout
 #   make bench BENCH_QUICK=1         10 rounds each (the minimum), for a quick look
-#   make bench BENCH_GOALS="token chat"   some goals: token exchange chat login parallel
-#   make bench-deps                  install hyperfine, gh, time, jq, curl (apt-get)
+#   make bench BENCH_GOALS="token chat"   some goals: token exchange chat login parallel proxy chatcost
+#   make bench-deps                  install hyperfine, gh, time, jq, curl, nginx-light, wrk, nodejs
+#                                    (apt-get) and copilot-api (npm ci --prefix bench)
 #
 # Results go to $(BENCH_OUT): table.md, log.txt, results.jsonl and every raw
 # sample as JSON.
@@ -17,7 +18,9 @@ endif
 BENCH_OUT   ?= build/bench
 BENCH_QUICK ?=
 BENCH_GOALS ?=
-BENCH_DEB_PACKAGES = hyperfine gh time jq curl python3 binutils
+# nginx-light and wrk: issue 14's proxy floor and load generator; nodejs runs
+# bench/serve/upstream.js and copilot-api (bench/package-lock.json).
+BENCH_DEB_PACKAGES = hyperfine gh time jq curl python3 binutils nginx-light wrk nodejs
 
 bench: bench-deps all
 	BENCH_BIN="$(CURDIR)/$(BIN)" BENCH_OUT="$(BENCH_OUT)" BENCH_QUICK="$(BENCH_QUICK)" \
@@ -34,6 +37,11 @@ bench-deps:
 	  $$sudo apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@# Some nodejs builds carry npm, Debian's splits it out.
+	@command -v npm >/dev/null || { sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends npm; }
+	@# copilot-api, pinned by bench/package-lock.json; bench/node_modules is not tracked.
+	@[ -f bench/node_modules/copilot-api/dist/main.js ] || npm ci --prefix bench --no-audit --no-fund
 
 .PHONY: bench bench-deps
 

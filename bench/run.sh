@@ -3,7 +3,7 @@
 # otherwise use, each measured against its baseline in the same run. See
 # bench/README.md for the method. `make bench` runs it.
 #
-#   bench/run.sh [GOAL...]      GOAL: token exchange chat login parallel (default: all)
+#   bench/run.sh [GOAL...]      GOAL: token exchange chat login parallel proxy chatcost (default: all)
 #
 # Environment: BENCH_BIN (the tools; default: the repository's bin/),
 # BENCH_OUT (results; default build/bench), BENCH_QUICK=1 (10 rounds each).
@@ -21,14 +21,18 @@ export BENCH_DIR BENCH_BIN BENCH_OUT BENCH_QUICK="${BENCH_QUICK:-}"
 # shellcheck source=bench/lib.sh
 . "$BENCH_DIR/lib.sh"
 
-all_goals=(token exchange chat login parallel)
+all_goals=(token exchange chat login parallel proxy chatcost)
 goals=("$@")
 [[ ${#goals[@]} -gt 0 ]] || goals=("${all_goals[@]}")
 for g in "${goals[@]}"; do
   [[ " ${all_goals[*]} " == *" $g "* ]] || die "unknown goal '$g' (one of: ${all_goals[*]})"
 done
 
-for cmd in python3 curl jq gh hyperfine /usr/bin/time; do
+needs=(python3 curl jq /usr/bin/time)
+[[ " ${goals[*]} " == *" token "* || " ${goals[*]} " == *" exchange "* ]] && needs+=(gh hyperfine)
+[[ " ${goals[*]} " == *" proxy "* || " ${goals[*]} " == *" chatcost "* ]] && needs+=(node)
+[[ " ${goals[*]} " == *" proxy "* ]] && needs+=(nginx wrk)
+for cmd in "${needs[@]}"; do
   command -v "$cmd" >/dev/null || die "needs $cmd: run make bench-deps"
 done
 for t in copilot-token copilot-chat copilot-login; do
@@ -59,6 +63,7 @@ export GH_NO_UPDATE_NOTIFIER=1
 # `make`) must not swap binaries between rounds.
 mkdir -p "$BENCH_TMP/bin"
 cp "$BENCH_BIN"/copilot-token "$BENCH_BIN"/copilot-chat "$BENCH_BIN"/copilot-login "$BENCH_TMP/bin/"
+[[ -x "$BENCH_BIN/copilot-serve" ]] && cp "$BENCH_BIN/copilot-serve" "$BENCH_TMP/bin/"
 BUILD_FROM="$BENCH_BIN"
 BENCH_BIN="$BENCH_TMP/bin"
 export PATH="$BENCH_BIN:$PATH"
@@ -92,7 +97,10 @@ for g in "${goals[@]}"; do
   say ""
   say "== $g"
   fake_reset
-  bash "$BENCH_DIR/$g.sh"
+  case "$g" in
+    proxy) bash "$BENCH_DIR/serve/proxy.sh" ;;  # issue 14: copilot-serve vs nginx, copilot-api
+    *) bash "$BENCH_DIR/$g.sh" ;;
+  esac
 done
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 

@@ -388,7 +388,7 @@ print(" ".join(m["id"] for m in d["data"]))' <<<"$BODY")"
   req GET /healthz
   assert_equal "$STATUS" "200"
   assert_equal "$(json_get - '["status"]' <<<"$BODY")" "ok"
-  assert_equal "$(json_get - '["logged_in"]' <<<"$BODY")" "true"
+  assert_equal "$(json_get - '["token_ready"]' <<<"$BODY")" "true"
   local exp
   exp="$(fake_state | python3 -c 'import json, sys
 print(list(json.load(sys.stdin)["copilot_tokens"].values())[0]["expires_at"])')"

@@ -2,7 +2,8 @@
 # The documents agree with the code's exit-code table (lib/util/errors.h,
 # COPILOT_EXIT_CODES): README.md and every man page list only codes of the
 # table, each with the table's meaning first; README.md and copilot-utils(7)
-# list all of them. The rules are in tests/helpers/manpage.py.
+# list all of them. The rules are in tests/helpers/manpage.py. ARCHITECTURE.md
+# names every lib module.
 
 setup() {
   REPO="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
@@ -60,4 +61,18 @@ check_exit() {
   run python3 "$MANPAGE" check-exit "$ERRORS_H" "$page" --all
   [[ $status -eq 1 && "$output" == *"exit status 3 is not in the table"* ]]
   [[ "$output" == *"exit status 130 (interrupted) is missing"* ]]
+}
+
+@test "ARCHITECTURE.md names every lib module, and every section the code cites" {
+  local missing=() m
+  for m in $(cd "$REPO/lib" && ls */*.h | sed 's/\.h$//'); do
+    grep -q "\`$m\`\|\`${m%/*}/[a-z_]*\`, \`$m\`" "$REPO/ARCHITECTURE.md" || missing+=("$m")
+  done
+  [ ${#missing[@]} -eq 0 ] || { echo "not in ARCHITECTURE.md's module map: ${missing[*]}"; return 1; }
+  # Comments cite sections by name: ARCHITECTURE.md, "the path of a token".
+  local cited
+  while IFS= read -r cited; do
+    grep -qi "^## $cited\$" "$REPO/ARCHITECTURE.md" || missing+=("$cited")
+  done < <(grep -rhoE 'ARCHITECTURE\.md, "[^"]+"' "$REPO/lib" "$REPO/cmd" | sed -E 's/.*"([^"]+)"/\1/' | sort -u)
+  [ ${#missing[@]} -eq 0 ] || { echo "cited but not a section of ARCHITECTURE.md: ${missing[*]}"; return 1; }
 }

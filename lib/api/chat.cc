@@ -168,7 +168,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
             r.headers.push_back({"Accept", "application/json"});
             r.body = body;
             r.timeout_ms = 0;          // long answers take long
-            r.low_speed_time_s = kWholeAnswerSilenceTimeoutS;
+            r.silence_timeout_s = kWholeAnswerSilenceTimeoutS;
             r.max_body = kMaxAnswer;
             return r;
         };
@@ -273,7 +273,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
         r.headers.push_back({"Accept", "text/event-stream"});
         r.body = body;
         r.timeout_ms = 0;          // a stream lasts as long as the answer
-        r.low_speed_time_s = kStreamSilenceTimeoutS;
+        r.silence_timeout_s = kStreamSilenceTimeoutS;
         r.on_body = on_body;
         return r;
     };

@@ -41,9 +41,9 @@ struct Transfer {
     bool refused_address = false;  // plain-http connect to a non-loopback address
     bool http_only_loopback = false;
     std::exception_ptr callback_error;
-    // The silence limit (Timeouts::idle_s): when a byte last went either way.
-    long idle_ms = 0;
-    bool idle_timed_out = false;
+    // The silence limit (Timeouts::silence_s): when a byte last went either way.
+    long silence_ms = 0;
+    bool silence_timed_out = false;
     std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
     curl_off_t seen_down = 0, seen_up = 0;
 };
@@ -126,7 +126,7 @@ size_t on_write(char* data, size_t size, size_t n, void* userp) {
 }
 
 // libcurl calls this at least once a second. It ends a transfer after
-// idle_ms without a byte sent or received: libcurl's own LOW_SPEED check
+// silence_ms without a byte sent or received: libcurl's own LOW_SPEED check
 // averages over several seconds, so a request it has just sent counts as
 // traffic for ~6 s and a short limit would not be kept.
 int on_progress(void* userp, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
@@ -150,8 +150,8 @@ int on_progress(void* userp, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_
         t->last_activity = now;
         return 0;
     }
-    if (t->idle_ms > 0 && now - t->last_activity > std::chrono::milliseconds(t->idle_ms)) {
-        t->idle_timed_out = true;
+    if (t->silence_ms > 0 && now - t->last_activity > std::chrono::milliseconds(t->silence_ms)) {
+        t->silence_timed_out = true;
         return 1;  // CURLE_ABORTED_BY_CALLBACK
     }
     return 0;
@@ -277,7 +277,7 @@ void set_ptr(const EasyHandle& e, CURLoption o, void* v, const char* name) {
 struct Timeouts {
     long connect_ms;
     long total_ms;  // 0 = no limit
-    long idle_s;    // give up after this long without a byte (0 = off)
+    long silence_s; // give up after this long without a byte (0 = off)
 };
 
 // COPILOT_TIMEOUT=SECONDS (copilot-utils(7)) replaces the per-request
@@ -286,7 +286,7 @@ struct Timeouts {
 // or long answer, which has no total limit) and any silence.
 Timeouts timeouts_for(const HttpRequest& req) {
     Timeouts t{std::max(0L, req.connect_timeout_ms), std::max(0L, req.timeout_ms),
-               std::max(0L, req.low_speed_time_s)};
+               std::max(0L, req.silence_timeout_s)};
     const char* v = std::getenv("COPILOT_TIMEOUT");
     if (!v || !*v) return t;
     long secs = 0;
@@ -302,7 +302,7 @@ Timeouts timeouts_for(const HttpRequest& req) {
                                  "86400, not '" + std::string(v).substr(0, 20) + "'");
     t.connect_ms = secs * 1000;
     if (t.total_ms > 0) t.total_ms = secs * 1000;
-    t.idle_s = secs;
+    t.silence_s = secs;
     return t;
 }
 
@@ -363,8 +363,8 @@ Outcome run_once(const CurlApi& api, const HttpRequest& req, const Timeouts& lim
     }
     set_long(e, CURLOPT_CONNECTTIMEOUT_MS, limits.connect_ms, "CONNECTTIMEOUT_MS");
     set_long(e, CURLOPT_TIMEOUT_MS, limits.total_ms, "TIMEOUT_MS");
-    if (limits.idle_s > 0 || req.cancelled) {
-        t.idle_ms = limits.idle_s * 1000;
+    if (limits.silence_s > 0 || req.cancelled) {
+        t.silence_ms = limits.silence_s * 1000;
         curl_xferinfo_callback progress_cb = on_progress;
         if (api.setopt(e.h, CURLOPT_XFERINFOFUNCTION, progress_cb) != CURLE_OK)
             setup_failed("XFERINFOFUNCTION");
@@ -480,9 +480,9 @@ HttpResponse http_perform(const HttpRequest& req) {
         t.req = &req;
         Outcome o = run_once(api, req, limits, plain_http, t);
         if (t.callback_error) std::rethrow_exception(t.callback_error);
-        if (t.idle_timed_out) {  // reported and retried like libcurl's own timeouts
+        if (t.silence_timed_out) {  // reported and retried like libcurl's own timeouts
             o.code = CURLE_OPERATION_TIMEDOUT;
-            o.detail = "timed out: no data for " + std::to_string(limits.idle_s) + " s";
+            o.detail = "timed out: no data for " + std::to_string(limits.silence_s) + " s";
         }
         if (t.refused_address)
             throw Error(Exit::usage, "refusing to connect to " + req.url +

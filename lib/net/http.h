@@ -38,7 +38,7 @@ struct HttpRequest {
 
     long connect_timeout_ms = 10000;
     long timeout_ms = 60000;      // whole transfer; 0 = no limit (streams)
-    long low_speed_time_s = 60;   // abort after this long without a byte either way (0 = off)
+    long silence_timeout_s = 60;   // abort after this long without a byte either way (0 = off)
 
     size_t max_body = 8u << 20;   // buffered body cap: past it, Error(protocol)
 

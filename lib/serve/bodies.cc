@@ -180,7 +180,7 @@ std::string health_json(const TokenStatus& s, const std::string& host, int64_t n
     case State::starting: status = "starting"; break;
     }
     JsonObjectWriter w;
-    w.field("status", status).field("host", host).field("logged_in", s.ready());
+    w.field("status", status).field("host", host).field("token_ready", s.ready());
     if (s.expires_at > 0) {
         w.field("token_expires_at", s.expires_at);
         w.field("token_expires_in", std::max<int64_t>(0, s.expires_at - now));

@@ -54,7 +54,7 @@ std::string upstream_error_body(long status, std::string_view body, const std::s
 std::string sse_error_event(std::string_view message, std::string_view tail);
 
 // GET /healthz: {"status":"ok"|"starting"|"waiting_for_login"|"unavailable",
-// "host", "logged_in", "token_expires_at", "token_expires_in",
+// "host", "token_ready", "token_expires_at", "token_expires_in",
 // "token_refresh_at", "api_url", "requests_in_flight",
 // "upstream_requests_in_flight", ...}. No secrets. The last counts the
 // exchanges with the Copilot API not yet finished: one whose client left

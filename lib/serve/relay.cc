@@ -354,7 +354,7 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
         r.retry = false;
         r.connect_timeout_ms = opts_.connect_timeout_ms;
         r.timeout_ms = 0;  // answers take as long as they take...
-        r.low_speed_time_s = opts_.low_speed_time_s;  // ...but a silent upstream is given up on
+        r.silence_timeout_s = opts_.silence_timeout_s;  // ...but a silent upstream is given up on
         r.max_body = opts_.max_answer;
         r.cancelled = [&ex] { return ex.cancelled(); };
         if (stream) {

@@ -83,7 +83,7 @@ struct ProxyOptions {
     size_t queue_capacity = 64 * 1024;
     size_t max_answer = 64u << 20;  // a buffered (non-streamed) answer
     long connect_timeout_ms = 10000;
-    long low_speed_time_s = 300;    // a silent upstream is given up on
+    long silence_timeout_s = 300;    // a silent upstream is given up on
 };
 
 // One upstream exchange, run in a worker thread so that the connection's

@@ -694,7 +694,7 @@ TEST(cancelled_stops_a_silent_transfer) {
     script("user", R"([{"hang":true}])");
     HttpRequest r = user_request();
     r.timeout_ms = 0;        // only the cancellation can end it
-    r.low_speed_time_s = 0;
+    r.silence_timeout_s = 0;
     // Cancelled once the server has the request and has gone silent.
     const auto t0 = Clock::now();
     r.cancelled = [&] { return ms_since(t0) > 700; };

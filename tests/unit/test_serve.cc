@@ -550,7 +550,7 @@ TEST(health_reports_state_and_expiry_without_secrets) {
     CHECK(h.find("secret") == std::string::npos);
     auto d = parse(h);
     CHECK_EQ(str(d, "status"), "ok");
-    CHECK(d["logged_in"].GetBool());
+    CHECK(d["token_ready"].GetBool());
     CHECK_EQ(d["token_expires_at"].GetInt64(), int64_t{2000});
     CHECK_EQ(d["token_expires_in"].GetInt64(), int64_t{1000});
     CHECK_EQ(d["token_refresh_at"].GetInt64(), int64_t{1500});
@@ -564,7 +564,7 @@ TEST(health_reports_state_and_expiry_without_secrets) {
     w.problem = "waiting for GitHub login: enter ABCD-1234 at https://github.com/login/device";
     auto e = parse(copilot::health_json(w, "github.com", 1000, 0, 0));
     CHECK_EQ(str(e, "status"), "waiting_for_login");
-    CHECK(!e["logged_in"].GetBool());
+    CHECK(!e["token_ready"].GetBool());
     CHECK(e["token_expires_at"].IsNull());
     CHECK_EQ(str(e, "user_code"), "ABCD-1234");
 }

@@ -135,13 +135,15 @@ int body(int argc, char** argv) {
     // Signals still act as usual meanwhile (Ctrl-C ends a slow start).
     keeper->prime();
 
-    // From here SIGTERM and SIGINT are taken by sigwait below, in this
+    // From here SIGTERM, SIGINT and SIGHUP (a closed terminal or a
+    // supervisor: stop as gracefully as for SIGTERM) are taken by sigwait below, in this
     // thread only: blocked before the first thread starts, so that every
     // thread inherits the mask.
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     keeper->start();
     auto proxy = std::make_shared<copilot::Proxy>(keeper);
@@ -157,7 +159,7 @@ int body(int argc, char** argv) {
     }
     server.quiesce();
     const uint64_t pending = server.in_flight();
-    tool::say(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + ": not accepting connections" +
+    tool::say(std::string(sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM") + ": not accepting connections" +
               (pending ? "; waiting up to " + std::to_string(f.grace) + " s for " +
                              plural(pending, "request", "requests") + " in flight"
                        : ""));

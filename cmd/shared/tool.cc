@@ -5,7 +5,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <new>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "util/version.h"
@@ -19,7 +22,36 @@ namespace {
 
 struct BrokenPipe {};
 
+bool g_stdout_closed = false;
+
+// A tool started with fd 0, 1 or 2 closed would otherwise get that number
+// for the next file it opens (a libcurl socket, the cache's lock file) and
+// write its output or messages into it. /dev/null takes the place; a closed
+// standard output is still reported when something is written to it.
+void fill_closed_stdio() {
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        const int got = ::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (got != fd) {  // cannot happen: open takes the lowest free number
+            if (got >= 0) ::close(got);
+            continue;
+        }
+        if (fd == 1) g_stdout_closed = true;
+    }
+}
+
+// The tools hold tokens in memory: no core file or ptrace-style reading of
+// it by other processes of the user (PR_SET_DUMPABLE also makes /proc/PID/mem
+// and environ root's).
+void keep_secrets_in() {
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    struct rlimit none {0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
+}
+
 void write_fd(int fd, std::string_view text) {
+    if (fd == 1 && g_stdout_closed && !text.empty())
+        throw copilot::Error(copilot::Exit::io, "cannot write to standard output: it is closed");
     const char* p = text.data();
     size_t n = text.size();
     while (n > 0) {
@@ -100,6 +132,11 @@ int run(const char* name, int argc, char** argv, int (*body)(int, char**)) {
     // Writes to a closed pipe must come back as EPIPE so we can end quietly
     // instead of being killed mid-write with a partial line.
     std::signal(SIGPIPE, SIG_IGN);
+    // Past `ulimit -f`, write(2) then fails with EFBIG: an I/O error (74)
+    // like any other, instead of death by SIGXFSZ.
+    std::signal(SIGXFSZ, SIG_IGN);
+    fill_closed_stdio();
+    keep_secrets_in();
     try {
         return body(argc, argv);
     } catch (const Done& d) {
@@ -110,6 +147,12 @@ int run(const char* name, int argc, char** argv, int (*body)(int, char**)) {
         try {
             say(cut(e.what(), kMaxMessage));
         } catch (...) {
+        }
+        if (e.code() == copilot::Exit::interrupted) {
+            // Die of SIGINT as the shell expects of a program it interrupted,
+            // so that a script running us stops too (it sees 130 either way).
+            std::signal(SIGINT, SIG_DFL);
+            ::raise(SIGINT);
         }
         return e.status();
     } catch (const std::bad_alloc&) {

@@ -20,6 +20,10 @@ extern "C" void forward_signal(int sig) {
     if (g_child > 0) ::kill(g_child, sig);
 }
 
+extern "C" void forward_sent_signal(int sig, siginfo_t* info, void*) {
+    if (info && (info->si_code == SI_USER || info->si_code == SI_QUEUE)) forward_signal(sig);
+}
+
 std::vector<char*> c_argv(const std::vector<std::string>& argv) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -67,8 +71,15 @@ CommandResult run_command(const std::vector<std::string>& argv,
     sigemptyset(&fwd.sa_mask);
     ::sigaction(SIGTERM, &fwd, nullptr);
     ::sigaction(SIGHUP, &fwd, nullptr);
-    std::signal(SIGINT, SIG_IGN);
-    std::signal(SIGQUIT, SIG_IGN);
+    // The terminal sends SIGINT/SIGQUIT to the child as well, so only those
+    // sent to us alone (kill(2): SI_USER) are passed on; ignoring them all
+    // would make `kill -INT` on us do nothing.
+    struct sigaction sent {};
+    sent.sa_sigaction = forward_sent_signal;
+    sent.sa_flags = SA_SIGINFO;
+    sigemptyset(&sent.sa_mask);
+    ::sigaction(SIGINT, &sent, nullptr);
+    ::sigaction(SIGQUIT, &sent, nullptr);
 
     pid_t pid = ::fork();
     if (pid == 0) {

@@ -123,6 +123,12 @@ bool parse_fd_number(const std::string& s, int* fd) {
 
 }  // namespace
 
+// Closes a descriptor that was only read, however the reading ends.
+struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+};
+
 std::optional<std::string> read_private_file(const std::string& path, size_t max_bytes) {
     struct stat st;
     // Looked at before opening: opening a FIFO or a device can block or act.
@@ -139,16 +145,10 @@ std::optional<std::string> read_private_file(const std::string& path, size_t max
         if (errno == ELOOP) not_a_secret_file(path, S_IFLNK);
         io_error("read", path, errno);
     }
-    try {
-        if (::fstat(fd, &st) != 0) io_error("read", path, errno);
-        check_private(path, st);
-        std::string data = read_fd(fd, max_bytes, path);
-        ::close(fd);
-        return data;
-    } catch (...) {
-        ::close(fd);
-        throw;
-    }
+    const FdCloser closer{fd};
+    if (::fstat(fd, &st) != 0) io_error("read", path, errno);
+    check_private(path, st);
+    return read_fd(fd, max_bytes, path);
 }
 
 int output_fd_alias(const std::string& path) {
@@ -256,14 +256,8 @@ std::optional<std::string> read_file(const std::string& path, size_t max_bytes) 
         if (errno == ENOENT) return std::nullopt;
         io_error("read", path, errno);
     }
-    try {
-        std::string data = read_fd(fd, max_bytes, path);
-        ::close(fd);
-        return data;
-    } catch (...) {
-        ::close(fd);
-        throw;
-    }
+    const FdCloser closer{fd};
+    return read_fd(fd, max_bytes, path);
 }
 
 void make_dirs(const std::string& dir, mode_t mode, bool enforce) {

@@ -93,6 +93,7 @@ __finish() {
       s=$?
       if [[ $s -ne 0 && $s -ne 143 ]]; then
         echo "man_example: a background job exited with status $s on SIGTERM" >&2
+        for l in *.log; do [[ -f "$l" ]] && { echo "--- the end of its $l:"; tail -n 30 "$l"; } >&2; done
         rc=1
       fi
     done

@@ -1,4 +1,8 @@
+// Parses with cxxopts; this wrapper adds what cxxopts lacks: a flag given a
+// value is an error, "did you mean", and one-line messages with straight quotes.
 #include "options.h"
+
+#include <cxxopts.hpp>
 
 #include <algorithm>
 #include <stdexcept>
@@ -40,6 +44,14 @@ size_t edit_distance(std::string_view a, std::string_view b) {
     std::string m = "unknown option " + quoted("--" + std::string(name));
     if (auto near = nearest_option(t, name)) m += "; did you mean " + quoted("--" + *near) + "?";
     usage_error(m);
+}
+
+// The name or word a cxxopts exception quotes (its curly quotes are not ours).
+std::string named(const cxxopts::exceptions::exception& e) {
+    const std::string m = e.what();
+    const size_t b = m.find(cxxopts::LQUOTE), q = m.rfind(cxxopts::RQUOTE);
+    if (b == std::string::npos || q == std::string::npos || q < b) return m;
+    return m.substr(b + cxxopts::LQUOTE.size(), q - b - cxxopts::LQUOTE.size());
 }
 
 }  // namespace
@@ -92,79 +104,92 @@ std::string Args::value_or(std::string_view name, const std::string& fallback) c
 Args parse_args(const OptionTable& t, int argc, char** argv) {
     Args a;
     a.table_ = &t;
-    bool options_end = false;
-    auto operand = [&](const std::string& w) {
-        if (t.operands == Operands::words || (t.operands == Operands::command && options_end)) {
-            a.operands.push_back(w);
-            return;
-        }
-        if (t.operands == Operands::command) usage_error("unexpected argument " + quoted(w) + " (a command goes after --)");
-        usage_error("unexpected argument " + quoted(w));
-    };
-    // The value of an option that takes one: "--name=V", "-xV" or the next word.
-    auto next_value = [&](int& i, const std::string& shown) -> std::string {
-        if (i + 1 >= argc) usage_error("option " + quoted(shown) + " needs a value");
-        const std::string v = argv[i + 1];
-        // "--host --json" is a forgotten value, not a host named "--json".
-        if (v.size() >= 2 && v[0] == '-' && v[1] == '-')
-            usage_error("option " + quoted(shown) + " needs a value, not " + quoted(v));
-        ++i;
-        return v;
-    };
-
-    for (int i = 1; i < argc; ++i) {
-        const std::string w = argv[i];
-        if (options_end) {
-            operand(w);
-            continue;
-        }
-        if (w == "--") {
-            options_end = true;
-            a.dash_dash = true;
-            continue;
-        }
-        if (w.size() > 2 && w[0] == '-' && w[1] == '-') {
+    // Before cxxopts, what it lacks: a flag given a value and a forgotten
+    // value ("--host --json") are errors, and "-mV" is split into "-m" "V"
+    // (without std::regex cxxopts takes only an alphanumeric V).
+    std::vector<std::string> words(argv, argv + argc);
+    size_t end = 1;  // "--", or the end
+    for (; end < words.size() && words[end] != "--"; ++end) {
+        const std::string w = words[end];
+        std::string needs;  // the option, as typed, that takes the next word
+        if (w.rfind("--", 0) == 0) {
             const size_t eq = w.find('=');
-            const std::string name = w.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+            const std::string name = w.substr(2, eq == std::string::npos ? eq : eq - 2);
             const Option* o = by_long(t, name);
-            if (!o) unknown_long(t, name);
-            std::optional<std::string> v;
-            if (eq != std::string::npos) {
-                if (!o->takes_value)
-                    usage_error("option " + quoted("--" + name) + " takes no value (given " + quoted(w) + ")");
-                v = w.substr(eq + 1);
-            } else if (o->takes_value) {
-                v = next_value(i, "--" + name);
-            }
-            a.given_.emplace_back(o->name, std::move(v));
-            continue;
-        }
-        if (w.size() > 1 && w[0] == '-') {
-            // One or more short options: -vq, -m ID, -mID.
+            if (o && !o->takes_value && eq != std::string::npos)
+                usage_error("option " + quoted("--" + name) + " takes no value (given " + quoted(w) + ")");
+            if (o && o->takes_value && eq == std::string::npos) needs = w;
+        } else if (w.size() > 1 && w[0] == '-') {
             for (size_t k = 1; k < w.size(); ++k) {
                 const Option* o = by_short(t, w[k]);
-                if (!o) {
-                    std::string m = "unknown option " + quoted(std::string("-") + w[k]);
-                    // "-help": a long option with one dash.
-                    if (w.size() > 2 && by_long(t, w.substr(1)))
-                        m += "; did you mean " + quoted("-" + w) + "?";
-                    usage_error(m);
+                if (!o) break;  // cxxopts reports it
+                if (!o->takes_value) continue;
+                if (k + 1 == w.size()) {
+                    needs = std::string("-") + w[k];
+                } else {
+                    words[end].resize(k + 1);
+                    words.insert(words.begin() + static_cast<std::ptrdiff_t>(++end), w.substr(k + 1));
                 }
-                if (!o->takes_value) {
-                    a.given_.emplace_back(o->name, std::nullopt);
-                    continue;
-                }
-                std::string v = k + 1 < w.size() ? w.substr(k + 1)
-                                                 : next_value(i, std::string("-") + w[k]);
-                a.given_.emplace_back(o->name, std::move(v));
                 break;
             }
-            continue;
         }
-        operand(w);  // includes "-", which means standard input where a tool takes files
+        if (needs.empty() || end + 1 == words.size()) continue;  // cxxopts: "needs a value"
+        if (words[end + 1].rfind("--", 0) == 0)
+            usage_error("option " + quoted(needs) + " needs a value, not " + quoted(words[end + 1]));
+        ++end;
     }
-    if (t.operands == Operands::command && a.dash_dash == false && !a.operands.empty())
+    // The words after "--" stay apart from the others (copilot-token --exec).
+    a.dash_dash = end < words.size();
+    std::vector<std::string> after(words.begin() + static_cast<std::ptrdiff_t>(std::min(end + 1, words.size())), words.end());
+
+    cxxopts::Options opts(words[0]);
+    for (size_t i = 0; i < t.count; ++i) {
+        const Option& o = t.options[i];
+        const std::string spec = o.short_name ? std::string(1, o.short_name) + "," + o.name : o.name;
+        if (o.takes_value)
+            opts.add_options()(spec, "", cxxopts::value<std::string>());
+        else
+            opts.add_options()(spec, "", cxxopts::value<bool>());
+    }
+    std::vector<const char*> cargv;
+    for (size_t i = 0; i < end; ++i) cargv.push_back(words[i].c_str());
+    try {
+        const cxxopts::ParseResult r = opts.parse(static_cast<int>(cargv.size()), cargv.data());
+        for (const auto& kv : r.arguments()) {
+            const Option* o = by_long(t, kv.key());
+            a.given_.emplace_back(o->name, o->takes_value ? std::optional<std::string>(kv.value()) : std::nullopt);
+        }
+        a.operands = r.unmatched();
+    } catch (const cxxopts::exceptions::no_such_option& e) {
+        const std::string name = named(e);
+        if (name.size() > 1) unknown_long(t, name);
+        std::string m = "unknown option " + quoted("-" + name);
+        // "-help": a long option with one dash.
+        for (size_t i = 1; i < end; ++i)
+            if (words[i].size() > 2 && words[i][1] != '-' && words[i].find(name) != std::string::npos &&
+                by_long(t, words[i].substr(1))) {
+                m += "; did you mean " + quoted("-" + words[i]) + "?";
+                break;
+            }
+        usage_error(m);
+    } catch (const cxxopts::exceptions::missing_argument& e) {
+        const std::string name = named(e);
+        usage_error("option " + quoted((name.size() > 1 ? "--" : "-") + name) + " needs a value");
+    } catch (const cxxopts::exceptions::invalid_option_syntax& e) {
+        // "--x", "--a.b", "-é": no option's name has that form.
+        const std::string w = named(e);
+        if (w.rfind("--", 0) == 0) unknown_long(t, w.substr(2, w.find('=') - 2));
+        usage_error("unknown option " + quoted(w));
+    } catch (const cxxopts::exceptions::parsing& e) {
+        usage_error("bad option: " + named(e));
+    }
+    if (t.operands == Operands::none && !a.operands.empty())
         usage_error("unexpected argument " + quoted(a.operands[0]));
+    if (t.operands == Operands::command && !a.operands.empty())
+        usage_error("unexpected argument " + quoted(a.operands[0]) + " (a command goes after --)");
+    if (t.operands == Operands::none && !after.empty())
+        usage_error("unexpected argument " + quoted(after[0]));
+    a.operands.insert(a.operands.end(), after.begin(), after.end());
 
     help_or_version(by_long(t, "help") && a.has("help"), by_long(t, "version") && a.has("version"),
                     t.help);

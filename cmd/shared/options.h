@@ -2,10 +2,10 @@
 // from cmd/options/TOOL.opts (the one source of --help, the man page's OPTIONS
 // and the shell completions) into the build tree as TOOL.opts.h.
 //
-// Our own rather than cxxopts' because the tools need what cxxopts does not
-// give: a boolean given a value (--refresh=false) is an error, an unknown
-// option gets a "did you mean", and messages name the option as typed with
-// straight quotes and never repeat a huge value whole.
+// cxxopts parses; options.cc adds what it does not give: a boolean given a
+// value (--refresh=false) is an error, an unknown option gets a "did you
+// mean", and messages name the option as typed with straight quotes and never
+// repeat a huge value whole.
 #pragma once
 
 #include <cstddef>

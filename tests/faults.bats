@@ -370,6 +370,17 @@ row() {
   assert_equal "$(snapshot "$AUTH" "$CACHE")" "$before"
 }
 
+@test "a server that never answers: the whole operation gives up at the deadline, not after tries x timeout (issue 13)" {
+  sandbox exchange
+  fake_script copilot_token '[{"hang": true, "repeat": -1}]'
+  # 4 tries of 3 s plus the waits would be over 12 s; the deadline is 3 s.
+  SECONDS=0
+  COPILOT_TIMEOUT=3 run --separate-stderr -75 timeout -s KILL "$GUARD" copilot-token --refresh
+  took=$SECONDS
+  assert_regex "$stderr" "gave up after 3 s"
+  (( took < 8 )) || fail "took $took s"
+}
+
 @test "an invalid COPILOT_TIMEOUT is a usage error before any request" {
   sandbox exchange
   for v in 0 -1 abc 1.5 86401 99999999999999999999; do

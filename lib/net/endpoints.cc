@@ -48,9 +48,31 @@ std::string default_copilot_api_url(const std::string& host) {
 }
 
 bool is_trusted_copilot_api_url(const std::string& url, const std::string& host) {
+    // Parsed strictly here, not with url_host: "https://" host [":" port]
+    // ["/" path], the host of letters, digits, dots and dashes only. So
+    // nothing that libcurl could read as another host passes: a backslash,
+    // userinfo ("@"), "?" or "#" ending the authority, spaces or controls.
     if (url.compare(0, 8, "https://") != 0) return false;
-    const std::string h = url_host(url);
-    if (h.empty()) return false;
+    const size_t slash = url.find('/', 8);
+    const std::string authority = url.substr(8, slash == std::string::npos ? std::string::npos
+                                                                           : slash - 8);
+    const size_t colon = authority.find(':');
+    std::string h = authority.substr(0, colon);
+    if (colon != std::string::npos) {
+        const std::string port = authority.substr(colon + 1);
+        if (port.empty() || port.size() > 5) return false;
+        for (char c : port)
+            if (c < '0' || c > '9') return false;
+    }
+    if (h.empty() || h.front() == '.' || h.back() == '.' || h.find("..") != std::string::npos)
+        return false;
+    for (char& c : h) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
+            return false;
+    }
+    for (char c : url)
+        if (c == '\\' || static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
     if (ends_with(h, ".githubcopilot.com")) return true;
     return host != "github.com" && ends_with(h, "." + host);
 }

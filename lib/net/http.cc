@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -278,6 +279,7 @@ struct Timeouts {
     long connect_ms;
     long total_ms;  // 0 = no limit
     long silence_s; // give up after this long without a byte (0 = off)
+    long deadline_ms; // the whole operation, tries and waits (0 = none)
 };
 
 // COPILOT_TIMEOUT=SECONDS (copilot-utils(7)) replaces the per-request
@@ -286,7 +288,8 @@ struct Timeouts {
 // or long answer, which has no total limit) and any silence.
 Timeouts timeouts_for(const HttpRequest& req) {
     Timeouts t{std::max(0L, req.connect_timeout_ms), std::max(0L, req.timeout_ms),
-               std::max(0L, req.silence_timeout_s)};
+               std::max(0L, req.silence_timeout_s),
+               req.timeout_ms > 0 ? std::max(0L, req.deadline_ms) : 0L};
     const char* v = std::getenv("COPILOT_TIMEOUT");
     if (!v || !*v) return t;
     long secs = 0;
@@ -303,6 +306,7 @@ Timeouts timeouts_for(const HttpRequest& req) {
     t.connect_ms = secs * 1000;
     if (t.total_ms > 0) t.total_ms = secs * 1000;
     t.silence_s = secs;
+    if (t.deadline_ms > 0) t.deadline_ms = std::min(t.deadline_ms, secs * 1000);
     return t;
 }
 
@@ -470,12 +474,34 @@ HttpResponse http_perform(const HttpRequest& req) {
     check_url_policy(req.url);  // before anything touches the network
     const bool plain_http = url_scheme(req.url) == "http";
     const std::string host = url_host(req.url);
-    const Timeouts limits = timeouts_for(req);
+    const Timeouts full = timeouts_for(req);
     const CurlApi& api = curl_api();
     const int attempts = req.retry ? std::max(1, req.max_attempts) : 1;
+    const auto start = std::chrono::steady_clock::now();
+    // Milliseconds left of the operation's deadline (LONG_MAX when none).
+    auto left_ms = [&]() -> long {
+        if (full.deadline_ms <= 0) return std::numeric_limits<long>::max();
+        auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now() - start).count();
+        return full.deadline_ms - static_cast<long>(spent);
+    };
+    auto gave_up = [&](int tries, const std::string& why) {
+        return Error(Exit::temp, "cannot reach " + host + ": gave up after " +
+                                     std::to_string((full.deadline_ms + 999) / 1000) + " s (" +
+                                     std::to_string(tries) + (tries == 1 ? " try" : " tries") +
+                                     (why.empty() ? "" : "; " + why) + ")");
+    };
+    std::string last_reason;
 
     for (int attempt = 1;; ++attempt) {
         if (req.cancelled && req.cancelled()) return cancelled_response();
+        const long left = left_ms();
+        if (left <= 0) throw gave_up(attempt - 1, last_reason);
+        Timeouts limits = full;
+        if (full.deadline_ms > 0) {  // this try gets at most what is left
+            limits.connect_ms = limits.connect_ms > 0 ? std::min(limits.connect_ms, left) : left;
+            limits.total_ms = limits.total_ms > 0 ? std::min(limits.total_ms, left) : left;
+        }
         Transfer t;
         t.req = &req;
         Outcome o = run_once(api, req, limits, plain_http, t);
@@ -504,8 +530,10 @@ HttpResponse http_perform(const HttpRequest& req) {
         const bool last = attempt >= attempts;
         if (o.code != CURLE_OK) {
             bool retryable = is_connection_failure(o.code) && t.streamed_bytes == 0;
+            if (retryable && left_ms() <= 0) throw gave_up(attempt, o.detail);
             if (last || !retryable) throw transfer_error(o.code, t, host, o.detail);
-            long wait = backoff_ms(attempt, 500, 8000);
+            long wait = std::min(backoff_ms(attempt, 500, 8000), left_ms());
+            last_reason = o.detail;
             if (req.on_retry)
                 req.on_retry(attempt, wait, transfer_error(o.code, t, host, o.detail).what());
             if (!wait_unless_cancelled(req, wait)) return cancelled_response();
@@ -524,6 +552,8 @@ HttpResponse http_perform(const HttpRequest& req) {
         } else {
             wait = std::min(backoff_ms(attempt, 500, 8000), std::max(0L, req.max_retry_wait_ms));
         }
+        // No time left for the wait and a try after it: the answer as it is.
+        if (wait >= left_ms()) return std::move(r);
         if (req.on_retry) req.on_retry(attempt, wait, "HTTP " + std::to_string(r.status));
         if (!wait_unless_cancelled(req, wait)) return cancelled_response();
     }

@@ -39,6 +39,12 @@ struct HttpRequest {
     long connect_timeout_ms = 10000;
     long timeout_ms = 60000;      // whole transfer; 0 = no limit (streams)
     long silence_timeout_s = 60;   // abort after this long without a byte either way (0 = off)
+    // The whole operation: every try and every wait between tries. Each try's
+    // limits and each wait are cut to what is left; once it is spent,
+    // Error(temp) "gave up after N s". 0 = none; a request without a total
+    // limit (timeout_ms 0: streams, long answers) has none either.
+    // COPILOT_TIMEOUT shortens it like the other limits.
+    long deadline_ms = 60000;
 
     size_t max_body = 8u << 20;   // buffered body cap: past it, Error(protocol)
 

@@ -494,6 +494,49 @@ TEST(hang_times_out) {
     CHECK(took >= 450 && took < 1500);
 }
 
+// Issue 13 item 11: the deadline bounds the whole operation, not each try.
+TEST(deadline_bounds_all_tries_of_a_hang) {
+    NEED_SERVER();
+    script("user", R"([{"hang":true},{"hang":true},{"hang":true},{"hang":true}])");
+    HttpRequest r = user_request();
+    r.timeout_ms = 1000;  // 4 tries of 1 s, plus waits: over 4 s without a deadline
+    r.deadline_ms = 1500;
+    auto t0 = Clock::now();
+    CHECK_THROWS_MSG(copilot::http_perform(r), Exit::temp, "gave up after 2 s");
+    long took = ms_since(t0);
+    CHECK(took >= 1400 && took < 2500);
+}
+
+TEST(deadline_cuts_retry_waits_of_503s) {
+    NEED_SERVER();
+    script("user", R"([{"status":503,"headers":{"Retry-After":"3"}},{"status":200}])");
+    HttpRequest r = user_request();
+    r.deadline_ms = 1000;  // the 3 s wait does not fit: the 503 is the answer
+    auto t0 = Clock::now();
+    HttpResponse resp = copilot::http_perform(r);
+    CHECK_EQ(resp.status, 503L);
+    CHECK(ms_since(t0) < 900);
+    CHECK_EQ(log_count("user"), size_t(1));
+}
+
+TEST(copilot_timeout_shortens_the_deadline) {
+    NEED_SERVER();
+    script("user", R"([{"hang":true},{"hang":true},{"hang":true},{"hang":true}])");
+    HttpRequest r = user_request();
+    ::setenv("COPILOT_TIMEOUT", "1", 1);
+    auto t0 = Clock::now();
+    bool threw = false;
+    try {
+        copilot::http_perform(r);
+    } catch (const copilot::Error& e) {
+        threw = e.code() == Exit::temp;
+    }
+    ::unsetenv("COPILOT_TIMEOUT");
+    CHECK(threw);
+    long took = ms_since(t0);
+    CHECK(took >= 900 && took < 2000);  // 4 tries of 1 s would be over 4 s
+}
+
 TEST(cut_body_is_protocol_error) {
     NEED_SERVER();
     script("user", R"([{"cut":10}])");

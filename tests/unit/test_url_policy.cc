@@ -6,6 +6,7 @@
 #include <string>
 
 #include "check.h"
+#include "net/endpoints.h"
 #include "net/url_policy.h"
 #include "util/errors.h"
 
@@ -109,3 +110,17 @@ TEST(loopback_socket_addresses) {
     CHECK(!copilot::is_loopback_sockaddr(reinterpret_cast<sockaddr*>(&v6), sizeof v6));
 }
 
+
+// Issue 13: hostile endpoints.api values that name another host to libcurl.
+TEST(trusted_copilot_api_url_refuses_hostile_forms) {
+    using copilot::is_trusted_copilot_api_url;
+    CHECK(is_trusted_copilot_api_url("https://api.githubcopilot.com", "github.com"));
+    CHECK(is_trusted_copilot_api_url("https://api.githubcopilot.com:443/v1", "github.com"));
+    CHECK(!is_trusted_copilot_api_url("https://evil.com\\.githubcopilot.com", "github.com"));
+    CHECK(!is_trusted_copilot_api_url("https://x.githubcopilot.com@evil.com", "github.com"));
+    CHECK(!is_trusted_copilot_api_url("https://evil.com#.githubcopilot.com", "github.com"));
+    CHECK(!is_trusted_copilot_api_url("https://evil.com?.githubcopilot.com", "github.com"));
+    CHECK(!is_trusted_copilot_api_url("https://api.githubcopilot.com/a\\b", "github.com"));
+    CHECK(!is_trusted_copilot_api_url("https://api.githubcopilot.com:x", "github.com"));
+    CHECK(!is_trusted_copilot_api_url("https://evil.com%2e.githubcopilot.com", "github.com"));
+}

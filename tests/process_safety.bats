@@ -105,3 +105,14 @@ PY
   grep -q "SIGHUP: not accepting connections" "$port_file"
   grep -q "stopped" "$port_file"
 }
+
+@test "an invalid COPILOT_TIMEOUT is a usage error on every path, a fresh cache's included" {
+  run -0 copilot-token  # fills the cache
+  local v
+  for v in abc -1 0 86401 ' 5'; do
+    COPILOT_TIMEOUT="$v" run -64 --separate-stderr copilot-token
+    assert_regex "$stderr" "^copilot-token: COPILOT_TIMEOUT must be a whole number of seconds"
+    COPILOT_TIMEOUT="$v" run -64 --separate-stderr copilot-token --check
+  done
+  COPILOT_TIMEOUT=5 run -0 copilot-token
+}

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "net/http.h"
 #include "util/version.h"
 
 namespace tool {
@@ -138,6 +139,7 @@ int run(const char* name, int argc, char** argv, int (*body)(int, char**)) {
     fill_closed_stdio();
     keep_secrets_in();
     try {
+        copilot::copilot_timeout_env();  // a bad value fails whether or not a request is made
         return body(argc, argv);
     } catch (const Done& d) {
         return d.status;

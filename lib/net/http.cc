@@ -282,16 +282,11 @@ struct Timeouts {
     long deadline_ms; // the whole operation, tries and waits (0 = none)
 };
 
-// COPILOT_TIMEOUT=SECONDS (copilot-utils(7)) replaces the per-request
-// defaults, so that a user, a CI job or a test can bound how long a silent
-// server is waited for: the connection, a whole request (except a streamed
-// or long answer, which has no total limit) and any silence.
-Timeouts timeouts_for(const HttpRequest& req) {
-    Timeouts t{std::max(0L, req.connect_timeout_ms), std::max(0L, req.timeout_ms),
-               std::max(0L, req.silence_timeout_s),
-               req.timeout_ms > 0 ? std::max(0L, req.deadline_ms) : 0L};
+}  // namespace
+
+std::optional<long> copilot_timeout_env() {
     const char* v = std::getenv("COPILOT_TIMEOUT");
-    if (!v || !*v) return t;
+    if (!v || !*v) return std::nullopt;
     long secs = 0;
     for (const char* p = v; *p; ++p) {
         if (!is_ascii_digit(*p) || secs > 86400) {
@@ -303,6 +298,22 @@ Timeouts timeouts_for(const HttpRequest& req) {
     if (secs < 1 || secs > 86400)
         throw Error(Exit::usage, "COPILOT_TIMEOUT must be a whole number of seconds from 1 to "
                                  "86400, not '" + std::string(v).substr(0, 20) + "'");
+    return secs;
+}
+
+namespace {
+
+// COPILOT_TIMEOUT=SECONDS (copilot-utils(7)) replaces the per-request
+// defaults, so that a user, a CI job or a test can bound how long a silent
+// server is waited for: the connection, a whole request (except a streamed
+// or long answer, which has no total limit) and any silence.
+Timeouts timeouts_for(const HttpRequest& req) {
+    Timeouts t{std::max(0L, req.connect_timeout_ms), std::max(0L, req.timeout_ms),
+               std::max(0L, req.silence_timeout_s),
+               req.timeout_ms > 0 ? std::max(0L, req.deadline_ms) : 0L};
+    const std::optional<long> env = copilot_timeout_env();
+    if (!env) return t;
+    const long secs = *env;
     t.connect_ms = secs * 1000;
     if (t.total_ms > 0) t.total_ms = secs * 1000;
     t.silence_s = secs;

@@ -448,6 +448,22 @@ print(list(json.load(sys.stdin)["copilot_tokens"].values())[0]["expires_at"])')"
   assert_equal "$(fake_count chat)" "0"
 }
 
+@test "a body with a duplicate key gets 400 invalid_json without reaching the upstream" {
+  # The proxy reads the first "model"/"stream", an upstream may act on the last.
+  serve_start
+  req POST /v1/chat/completions -H 'Content-Type: application/json' \
+    -d '{"model":"gpt-4.1","stream":false,"stream":true,"messages":[{"role":"user","content":"hi"}]}'
+  assert_equal "$STATUS" "400"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "invalid_json"
+  assert_equal "$(json_get - '["error"]["type"]' <<<"$BODY")" "invalid_request_error"
+  [[ "$(json_get - '["error"]["message"]' <<<"$BODY")" == *"duplicate key 'stream'"* ]]
+  req POST /v1/chat/completions -H 'Content-Type: application/json' \
+    -d '{"model":"gpt-4.1","messages":[{"role":"user","content":"hi","content":"ho"}]}'
+  assert_equal "$STATUS" "400"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "invalid_json"
+  assert_equal "$(fake_count chat)" "0"
+}
+
 # --- upstream errors ---------------------------------------------------------------
 
 @test "upstream errors are relayed with their status, Retry-After and an OpenAI-style body" {

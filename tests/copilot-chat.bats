@@ -312,16 +312,20 @@ EOF
   [[ "$stderr" != *"secret_value"* ]]
 }
 
-@test "the login stored by copilot-login is used, and its warnings pass through unless --quiet" {
+@test "the login stored by copilot-login is used; one readable by others is refused (74)" {
   unset GITHUB_COPILOT_TOKEN
   local auth="$XDG_CONFIG_HOME/copilot-utils/auth/github.com.json"
   mkdir -p "${auth%/*}"
   fake_auth_json >"$auth"
   chmod 644 "$auth"
   run --separate-stderr copilot-chat hi
+  assert_failure 74
+  [[ "$stderr" == *"permissions 0644 on $auth are too open"*"run: chmod 600 $auth"* ]]
+  assert_equal "$(fake_count copilot_token)" "0"
+  chmod 600 "$auth"
+  run --separate-stderr copilot-chat hi
   assert_success
   assert_output "You said: hi"
-  [[ "$stderr" == "copilot-chat: warning: "*"$auth"* ]]
   assert_equal "$(fake_count copilot_token)" "1"
   # the token cache is fresh now: no exchange, so no look at the auth file either
   rm "$XDG_CACHE_HOME/copilot-utils/token/github.com.json"

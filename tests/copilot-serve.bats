@@ -642,11 +642,13 @@ assert r[1]["headers"]["authorization"].startswith("Bearer tid=fake2;")'
   assert_output "0"
 }
 
-@test "a key file readable by others gets a warning" {
-  printf 'sk-local-test-key\n' >"$BATS_TEST_TMPDIR/key"
+@test "a key file readable by others is refused (74)" {
+  printf 'sk-local-test-key-0123456789\n' >"$BATS_TEST_TMPDIR/key"
   chmod 644 "$BATS_TEST_TMPDIR/key"
-  serve_start --api-key-file "$BATS_TEST_TMPDIR/key"
-  grep -q "warning: --api-key-file .* is readable by others (mode 0644)" "$SERVE_ERR"
+  run --separate-stderr copilot-serve --listen 127.0.0.1:0 --api-key-file "$BATS_TEST_TMPDIR/key"
+  assert_failure 74
+  [[ "$stderr" == *"permissions 0644 on $BATS_TEST_TMPDIR/key are too open"* ]]
+  [[ "$stderr" != *"sk-local-test-key"* ]]
 }
 
 @test "a non-loopback --listen with a key warns and serves clients that have the key" {

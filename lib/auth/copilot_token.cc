@@ -193,7 +193,7 @@ int64_t refresh_due_at(const CopilotToken& t, int64_t min_ttl) {
 std::optional<CopilotToken> read_token_cache(const std::string& host,
                                              const std::string& profile) {
     const std::string path = token_cache_path(host, profile);
-    auto text = read_file(path, kMaxStateFile);
+    auto text = read_private_file(path, kMaxStateFile);
     if (!text) return std::nullopt;
     const JsonSource src{"token cache " + path, Exit::data};
     CopilotToken t = parse_token_document(*text, src);

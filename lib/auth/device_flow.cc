@@ -438,8 +438,13 @@ PendingLogin read_pending_login(const std::string& file) {
                                      "(see --help)");
         text = read_fd(0, kMaxStateFile, "standard input");
         what = "pending login on standard input";
+    } else if (const int fd = output_fd_alias(file); fd >= 0) {
+        // --poll /dev/stdin: the open descriptor, as a shell would read it
+        text = read_fd(fd, kMaxStateFile, file);
+        what = "pending login " + file;
     } else {
-        auto t = read_file(file, kMaxStateFile);
+        // It holds the device code: owner and mode checked (Error(io), 74).
+        auto t = read_private_file(file, kMaxStateFile);
         if (!t) throw Error(Exit::data, "pending login " + file + " does not exist");
         text = *t;
         what = "pending login " + file;

@@ -26,6 +26,7 @@ last_body() { fake_last chat '["body"]' | json_get - "${1:-}"; }
 token_file() {
   local f="$BATS_TEST_TMPDIR/token.json"
   fake_token_json "$@" >"$f"
+  chmod 600 "$f"  # a token file is read only when private (74 otherwise)
   echo "$f"
 }
 
@@ -301,6 +302,7 @@ EOF
   unset GITHUB_COPILOT_TOKEN
   fake_token_json | python3 -c 'import json,sys; d=json.load(sys.stdin); d["expires_at"]=1000; print(json.dumps(d))' \
     >"$BATS_TEST_TMPDIR/old.json"
+  chmod 600 "$BATS_TEST_TMPDIR/old.json"
   run -77 --separate-stderr copilot-chat --token-file "$BATS_TEST_TMPDIR/old.json" hi
   [[ "$stderr" == *"expired"*"copilot-token"* ]]
   assert_equal "$(fake_count chat)" "0"

@@ -469,7 +469,10 @@ PollAnswer poll_pending_once(PendingLogin& p, const std::string& file) {
                                                                " at " + p.verification_uri));
     case PollAnswer::Kind::slow_down:
         p.interval = slowed_interval(p.interval, a.interval);
-        if (file != "-") write_file_atomic(file, serialize_pending_login(p), 0600, false);
+        // Only a file is rewritten: --poll /dev/stdin or a FIFO must not be
+        // replaced by one (write_file_atomic renames over the name).
+        if (file != "-" && names_regular_file(file))
+            write_file_atomic(file, serialize_pending_login(p), 0600, false);
         throw Error(Exit::temp, "the server asked to slow down: wait " +
                                     std::to_string(p.interval) + " s before the next poll");
     case PollAnswer::Kind::retry:

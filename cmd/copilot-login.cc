@@ -247,6 +247,8 @@ int run_logout(const Flags& f) {
 
 int body(int argc, char** argv) {
     const Flags f = parse_flags(argc, argv);
+    // An --output we cannot write fails now (74), not after a login.
+    if (!f.output.empty() && f.output != "-") copilot::check_output_writable(f.output);
     switch (f.mode) {
     case Mode::start: return run_start(f);
     case Mode::poll: return run_poll(f);

@@ -26,6 +26,7 @@ last_body() { fake_last chat '["body"]' | json_get - "${1:-}"; }
 token_file() {
   local f="$BATS_TEST_TMPDIR/token.json"
   fake_token_json "$@" >"$f"
+  chmod 600 "$f"  # a token file is read only when private (74 otherwise)
   echo "$f"
 }
 
@@ -301,6 +302,7 @@ EOF
   unset GITHUB_COPILOT_TOKEN
   fake_token_json | python3 -c 'import json,sys; d=json.load(sys.stdin); d["expires_at"]=1000; print(json.dumps(d))' \
     >"$BATS_TEST_TMPDIR/old.json"
+  chmod 600 "$BATS_TEST_TMPDIR/old.json"
   run -77 --separate-stderr copilot-chat --token-file "$BATS_TEST_TMPDIR/old.json" hi
   [[ "$stderr" == *"expired"*"copilot-token"* ]]
   assert_equal "$(fake_count chat)" "0"
@@ -312,16 +314,20 @@ EOF
   [[ "$stderr" != *"secret_value"* ]]
 }
 
-@test "the login stored by copilot-login is used, and its warnings pass through unless --quiet" {
+@test "the login stored by copilot-login is used; one readable by others is refused (74)" {
   unset GITHUB_COPILOT_TOKEN
   local auth="$XDG_CONFIG_HOME/copilot-utils/auth/github.com.json"
   mkdir -p "${auth%/*}"
   fake_auth_json >"$auth"
   chmod 644 "$auth"
   run --separate-stderr copilot-chat hi
+  assert_failure 74
+  [[ "$stderr" == *"permissions 0644 on $auth are too open"*"run: chmod 600 $auth"* ]]
+  assert_equal "$(fake_count copilot_token)" "0"
+  chmod 600 "$auth"
+  run --separate-stderr copilot-chat hi
   assert_success
   assert_output "You said: hi"
-  [[ "$stderr" == "copilot-chat: warning: "*"$auth"* ]]
   assert_equal "$(fake_count copilot_token)" "1"
   # the token cache is fresh now: no exchange, so no look at the auth file either
   rm "$XDG_CACHE_HOME/copilot-utils/token/github.com.json"

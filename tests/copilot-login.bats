@@ -11,6 +11,9 @@ teardown_file() { fake_stop; }
 
 setup() {
   common_setup
+  # The files the tests write by hand hold secrets: the tools read them only
+  # when private (0600), so they are made as a careful user makes them.
+  umask 077
   unset DISPLAY WAYLAND_DISPLAY
   # An open stdin of the test runner must never look like piped input.
   exec </dev/null
@@ -615,4 +618,49 @@ no_auth_written() {
   assert_output ""
   assert_file_exists "$AUTH"
   assert_file_not_exists "$AUTH_DIR/github.com@work.json"
+}
+
+# ------------------------------------------- outputs that are not regular files
+
+@test "--output to a character device writes in place: the device stays a 0666 device" {
+  # a private node (the same device as /dev/null): a regression cannot hurt /dev
+  local dev="$BATS_TEST_TMPDIR/null"
+  mknod "$dev" c 1 3
+  chmod 666 "$dev"
+  run -0 --separate-stderr copilot-login --quiet --no-verify --with-token --output "$dev" <<<"ghu_fake_valid"
+  [ -c "$dev" ]
+  assert_equal "$(stat -c %a "$dev")" 666
+  no_auth_written
+}
+
+@test "--output to a FIFO gets the document and the FIFO stays a FIFO" {
+  local fifo="$BATS_TEST_TMPDIR/fifo"
+  mkfifo -m 600 "$fifo"
+  timeout 20 cat "$fifo" >"$BATS_TEST_TMPDIR/got" &  # bounded: a regression leaves no writer
+  local reader=$!
+  run -0 --separate-stderr copilot-login --quiet --no-verify --with-token --output "$fifo" <<<"ghu_fake_valid"
+  wait "$reader"
+  [ -p "$fifo" ]
+  assert_equal "$(json_get "$BATS_TEST_TMPDIR/got" '["oauth_token"]')" "ghu_fake_valid"
+}
+
+@test "an --output that cannot be written fails with 74 before any request" {
+  mkdir "$BATS_TEST_TMPDIR/dir"
+  run --separate-stderr copilot-login --output "$BATS_TEST_TMPDIR/dir"
+  assert_failure 74
+  [[ "$stderr" == *"$BATS_TEST_TMPDIR/dir"* ]]
+  assert_equal "$(fake_count device_code)" "0"
+  assert_equal "$(polls)" "0"
+}
+
+@test "--poll /dev/fd/0 --once after a slow_down reads the descriptor and rewrites nothing" {
+  # /dev/fd/0 rather than /dev/stdin: a regression renaming over it fails
+  # inside /proc instead of replacing the system's /dev/stdin
+  copilot-login --start --quiet >"$BATS_TEST_TMPDIR/pending.json"
+  cp "$BATS_TEST_TMPDIR/pending.json" "$BATS_TEST_TMPDIR/before.json"
+  fake_script access_token '[{"error": "slow_down", "interval": 7}]'
+  run -75 --separate-stderr copilot-login --poll /dev/fd/0 --once <"$BATS_TEST_TMPDIR/pending.json"
+  assert_regex "$stderr" "wait 7 s before the next poll"
+  cmp "$BATS_TEST_TMPDIR/pending.json" "$BATS_TEST_TMPDIR/before.json"
+  [ -z "$(ls -A /dev/fd/ | grep -v '^[0-9]*$')" ]
 }

@@ -448,6 +448,22 @@ print(list(json.load(sys.stdin)["copilot_tokens"].values())[0]["expires_at"])')"
   assert_equal "$(fake_count chat)" "0"
 }
 
+@test "a body with a duplicate key gets 400 invalid_json without reaching the upstream" {
+  # The proxy reads the first "model"/"stream", an upstream may act on the last.
+  serve_start
+  req POST /v1/chat/completions -H 'Content-Type: application/json' \
+    -d '{"model":"gpt-4.1","stream":false,"stream":true,"messages":[{"role":"user","content":"hi"}]}'
+  assert_equal "$STATUS" "400"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "invalid_json"
+  assert_equal "$(json_get - '["error"]["type"]' <<<"$BODY")" "invalid_request_error"
+  [[ "$(json_get - '["error"]["message"]' <<<"$BODY")" == *"duplicate key 'stream'"* ]]
+  req POST /v1/chat/completions -H 'Content-Type: application/json' \
+    -d '{"model":"gpt-4.1","messages":[{"role":"user","content":"hi","content":"ho"}]}'
+  assert_equal "$STATUS" "400"
+  assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "invalid_json"
+  assert_equal "$(fake_count chat)" "0"
+}
+
 # --- upstream errors ---------------------------------------------------------------
 
 @test "upstream errors are relayed with their status, Retry-After and an OpenAI-style body" {
@@ -626,11 +642,13 @@ assert r[1]["headers"]["authorization"].startswith("Bearer tid=fake2;")'
   assert_output "0"
 }
 
-@test "a key file readable by others gets a warning" {
-  printf 'sk-local-test-key\n' >"$BATS_TEST_TMPDIR/key"
+@test "a key file readable by others is refused (74)" {
+  printf 'sk-local-test-key-0123456789\n' >"$BATS_TEST_TMPDIR/key"
   chmod 644 "$BATS_TEST_TMPDIR/key"
-  serve_start --api-key-file "$BATS_TEST_TMPDIR/key"
-  grep -q "warning: --api-key-file .* is readable by others (mode 0644)" "$SERVE_ERR"
+  run --separate-stderr copilot-serve --listen 127.0.0.1:0 --api-key-file "$BATS_TEST_TMPDIR/key"
+  assert_failure 74
+  [[ "$stderr" == *"permissions 0644 on $BATS_TEST_TMPDIR/key are too open"* ]]
+  [[ "$stderr" != *"sk-local-test-key"* ]]
 }
 
 @test "a non-loopback --listen with a key warns and serves clients that have the key" {

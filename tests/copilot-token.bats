@@ -10,6 +10,9 @@ teardown_file() { fake_stop; }
 
 setup() {
   common_setup
+  # The files the tests write by hand hold secrets: the tools read them only
+  # when private (0600), so they are made as a careful user makes them.
+  umask 077
   # An open stdin of the test runner must never look like piped auth.
   exec </dev/null
   CACHE="$XDG_CACHE_HOME/copilot-utils/token/github.com.json"

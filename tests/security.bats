@@ -143,31 +143,64 @@ no_secret_in() {
   copilot-login --start >"$OUT/pending.json" 2>/dev/null
   chmod 644 "$OUT/pending.json"
   fake_script access_token '[{"error": "slow_down", "interval": 9}]'
+  # a pending login others can read is refused, not rewritten
+  run -74 copilot-login --poll --once "$OUT/pending.json"
+  assert_equal "$(mode "$OUT/pending.json")" 644
+  chmod 600 "$OUT/pending.json"
   run -75 copilot-login --poll --once "$OUT/pending.json"
   assert_equal "$(json_get "$OUT/pending.json" '["interval"]')" 9
   assert_equal "$(mode "$OUT/pending.json")" 600
 }
 
-@test "an auth file readable by others gets an ssh-style warning from every tool that reads it" {
+@test "an auth file readable by others is refused (74) by every tool that reads it, nothing written" {
   store_auth
   chmod 644 "$AUTH"
-  run --separate-stderr -0 copilot-token
-  assert_equal "${#stderr_lines[@]}" 1
-  assert_regex "$stderr" "^copilot-token: warning: $AUTH is accessible by other users \(mode 644\); run: chmod 600 $AUTH$"
-  rm -f "$CACHE"
+  run --separate-stderr copilot-token
+  assert_failure 74
+  assert_regex "$stderr" "permissions 0644 on $AUTH are too open.*run: chmod 600 $AUTH"
+  [ ! -e "$CACHE" ]
   chmod 640 "$AUTH"
-  run --separate-stderr -0 copilot-chat hello
-  assert_regex "$stderr" "warning: $AUTH is accessible by other users \(mode 640\); run: chmod 600"
-  run --separate-stderr -0 copilot-login --status
-  assert_regex "$stderr" "warning: $AUTH is accessible by other users \(mode 640\)"
+  run --separate-stderr copilot-chat hello
+  assert_failure 74
+  assert_regex "$stderr" "permissions 0640 on $AUTH are too open"
+  run --separate-stderr copilot-login --status
+  assert_failure  # --status lists it as unreadable (65) with the reason
+  assert_output --partial "permissions 0640 on $AUTH are too open"
   cp "$AUTH" "$OUT/auth.json"
   chmod 604 "$OUT/auth.json"
-  run --separate-stderr -0 copilot-token --refresh --auth "$OUT/auth.json"
-  assert_regex "$stderr" "warning: $OUT/auth.json is accessible by other users \(mode 604\)"
-  # A private file gets no warning.
+  run --separate-stderr copilot-token --refresh --auth "$OUT/auth.json"
+  assert_failure 74
+  assert_regex "$stderr" "permissions 0604 on $OUT/auth.json are too open"
+  [ ! -e "$CACHE" ]
+  assert_equal "$(fake_count copilot_token)" "0"
   chmod 600 "$AUTH"
   run --separate-stderr -0 copilot-token --refresh
   assert_equal "$stderr" ""
+}
+
+@test "a token cache owned by another uid is refused (74) and left alone" {
+  store_auth
+  fresh_cache
+  chown 65534 "$CACHE"
+  local before; before="$(cat "$CACHE")"
+  run --separate-stderr copilot-token
+  assert_failure 74
+  assert_regex "$stderr" "$CACHE is owned by uid 65534"
+  assert_equal "$(cat "$CACHE")" "$before"
+  assert_equal "$(stat -c %u "$CACHE")" 65534
+  assert_equal "$(fake_count copilot_token)" "0"
+}
+
+@test "a symlinked auth file is refused (74), its target neither read nor written" {
+  store_auth
+  mv "$AUTH" "$OUT/real.json"
+  ln -s "$OUT/real.json" "$AUTH"
+  run --separate-stderr copilot-token
+  assert_failure 74
+  assert_regex "$stderr" "$AUTH is a symbolic link"
+  [ -L "$AUTH" ]
+  [ ! -e "$CACHE" ]
+  assert_equal "$(fake_count copilot_token)" "0"
 }
 
 # --------------------------------------------------------------- no secrets
@@ -325,6 +358,7 @@ no_secret_in() {
   assert_regex "${stderr_lines[-1]}" "^copilot-chat: cannot reach api.githubcopilot.com: "
   refute_regex "$stderr" "evil.example"
   jq -c '.api_url = "http://api.githubcopilot.com"' "$CACHE" >"$OUT/token.json"
+  chmod 600 "$OUT/token.json"  # a token file is read only when private
   run --separate-stderr -75 copilot-chat --verbose --token-file "$OUT/token.json" hello
   assert_regex "$stderr" "warning: --token-file .*: ignoring api_url http://api.githubcopilot.com"
   assert_regex "$stderr" "POST https://api.githubcopilot.com/chat/completions"

@@ -50,9 +50,16 @@ Exit api_error_exit(const std::string& code, long status) {
 }
 
 ApiError parse_api_error(std::string_view body, const std::string& secret) {
+    // json_parse, with the lenient fallback below (the body as one line) for
+    // anything it refuses: a duplicate "message" or "code" is not guessed at.
     rapidjson::Document doc;
-    doc.Parse(body.data(), body.size());
-    if (!doc.HasParseError() && doc.IsObject()) {
+    bool parsed = false;
+    try {
+        doc = json_parse(body, JsonSource{"error answer", Exit::protocol});
+        parsed = true;
+    } catch (const Error&) {
+    }
+    if (parsed) {
         if (const JsonValue* err = member(doc, "error")) {
             ApiError e = api_error_from(*err, secret);
             if (e.message.empty() && err->IsString() == false)

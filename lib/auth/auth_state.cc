@@ -30,15 +30,6 @@ GithubToken from_state(AuthState st, std::string source) {
     return t;
 }
 
-std::string group_readable_warning(const std::string& path) {
-    auto mode = file_mode(path);
-    if (mode && (*mode & 077))
-        return path + " is accessible by other users (mode " +
-               std::to_string((*mode >> 6) & 7) + std::to_string((*mode >> 3) & 7) +
-               std::to_string(*mode & 7) + "); run: chmod 600 " + path;
-    return "";
-}
-
 void add_warning(std::vector<std::string>* warnings, const std::string& w) {
     if (warnings && !w.empty()) warnings->push_back(w);
 }
@@ -69,9 +60,11 @@ std::string serialize_auth_state(const AuthState& s) {
 std::optional<AuthState> load_auth_state(const std::string& host, const std::string& profile,
                                          std::string* warning) {
     const std::string path = auth_file_path(host, profile);
-    auto text = read_file(path, kMaxStateFile);
+    // Owner and mode checked before reading (Error(io), 74): a file another
+    // user can read or write is not trusted, as OpenSSH treats a key.
+    auto text = read_private_file(path, kMaxStateFile);
     if (!text) return std::nullopt;
-    if (warning) *warning = group_readable_warning(path);
+    if (warning) warning->clear();
     return parse_auth_state(*text, {"auth file " + path, Exit::data});
 }
 
@@ -233,9 +226,8 @@ std::optional<GithubToken> find_github_token(const GithubTokenSources& s,
             return from_state(parse_auth_state(*s.stdin_text, {"standard input", Exit::data}),
                               "standard input");
         }
-        auto text = read_file(*s.auth_file, kMaxStateFile);
+        auto text = read_private_file(*s.auth_file, kMaxStateFile);
         if (!text) throw Error(Exit::no_auth, "auth file " + *s.auth_file + " does not exist");
-        add_warning(warnings, group_readable_warning(*s.auth_file));
         return from_state(parse_auth_state(*text, {"auth file " + *s.auth_file, Exit::data}),
                           "auth file " + *s.auth_file);
     }

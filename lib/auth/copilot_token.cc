@@ -29,8 +29,13 @@ void check_token_chars(const std::string& token, const JsonSource& src) {
 std::string forbidden_message(const std::string& body, const std::string& secret) {
     std::string message, id, url;
     rapidjson::Document doc;
-    doc.Parse(body.data(), body.size());
-    if (!doc.HasParseError() && doc.IsObject()) {
+    bool parsed = false;
+    try {  // a document json_parse refuses (a duplicate key) is shown as no message
+        doc = json_parse(body, JsonSource{"403 answer", Exit::protocol});
+        parsed = true;
+    } catch (const Error&) {
+    }
+    if (parsed) {
         auto str = [](const JsonValue& obj, const char* key) -> std::string {
             auto it = obj.FindMember(key);
             if (it == obj.MemberEnd() || !it->value.IsString()) return "";
@@ -188,7 +193,7 @@ int64_t refresh_due_at(const CopilotToken& t, int64_t min_ttl) {
 std::optional<CopilotToken> read_token_cache(const std::string& host,
                                              const std::string& profile) {
     const std::string path = token_cache_path(host, profile);
-    auto text = read_file(path, kMaxStateFile);
+    auto text = read_private_file(path, kMaxStateFile);
     if (!text) return std::nullopt;
     const JsonSource src{"token cache " + path, Exit::data};
     CopilotToken t = parse_token_document(*text, src);

@@ -173,7 +173,7 @@ ApiCredentials resolve_api_credentials(const ApiCredentialsRequest& req, int64_t
             text = read_fd(0, kMaxStateFile, "standard input");
         } else {
             a.source = "--token-file " + *req.token_file;
-            auto content = read_file(*req.token_file, kMaxStateFile);
+            auto content = read_private_file(*req.token_file, kMaxStateFile);
             if (!content) throw Error(Exit::no_auth, a.source + " does not exist");
             text = *content;
         }

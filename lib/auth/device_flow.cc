@@ -438,8 +438,13 @@ PendingLogin read_pending_login(const std::string& file) {
                                      "(see --help)");
         text = read_fd(0, kMaxStateFile, "standard input");
         what = "pending login on standard input";
+    } else if (const int fd = output_fd_alias(file); fd >= 0) {
+        // --poll /dev/stdin: the open descriptor, as a shell would read it
+        text = read_fd(fd, kMaxStateFile, file);
+        what = "pending login " + file;
     } else {
-        auto t = read_file(file, kMaxStateFile);
+        // It holds the device code: owner and mode checked (Error(io), 74).
+        auto t = read_private_file(file, kMaxStateFile);
         if (!t) throw Error(Exit::data, "pending login " + file + " does not exist");
         text = *t;
         what = "pending login " + file;
@@ -464,7 +469,10 @@ PollAnswer poll_pending_once(PendingLogin& p, const std::string& file) {
                                                                " at " + p.verification_uri));
     case PollAnswer::Kind::slow_down:
         p.interval = slowed_interval(p.interval, a.interval);
-        if (file != "-") write_file_atomic(file, serialize_pending_login(p), 0600, false);
+        // Only a file is rewritten: --poll /dev/stdin or a FIFO must not be
+        // replaced by one (write_file_atomic renames over the name).
+        if (file != "-" && names_regular_file(file))
+            write_file_atomic(file, serialize_pending_login(p), 0600, false);
         throw Error(Exit::temp, "the server asked to slow down: wait " +
                                     std::to_string(p.interval) + " s before the next poll");
     case PollAnswer::Kind::retry:

@@ -32,9 +32,10 @@ LoginResult finish_login(const NewLogin& in, int64_t now,
         return r;
     }
     if (!in.output.empty()) {
-        // Not a private dir of ours: only the file gets 0600. The cache
-        // belongs to the stored login, which this one does not replace.
-        write_file_atomic(in.output, r.document, 0600, false);
+        // Not a private dir of ours: only a file we create gets 0600; a
+        // device, FIFO or /dev/stdout is written in place, never replaced.
+        // The cache belongs to the stored login, which this one does not replace.
+        write_output_file(in.output, r.document);
         r.saved_to = in.output;
         return r;
     }

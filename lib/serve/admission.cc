@@ -85,7 +85,10 @@ std::optional<Refusal> admit_body(const AdmissionRules& rules, const RouteMatch&
     if (route.route != Route::chat && route.route != Route::embeddings) return std::nullopt;
     *facts = inspect_request_body(body);
     if (!facts->json_object)
-        return refusal(400, "the request body must be a JSON object", "invalid_json");
+        return refusal(400,
+                       facts->fault.empty() ? "the request body must be a JSON object"
+                                            : facts->fault,
+                       "invalid_json");
     return std::nullopt;
 }
 

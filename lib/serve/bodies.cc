@@ -45,9 +45,16 @@ const char* error_type_for_status(long status) {
 
 RequestFacts inspect_request_body(std::string_view body) {
     RequestFacts f;
+    // json_parse, not a raw parse: with a duplicate "model" or "stream" the
+    // proxy would read the first while the upstream may act on the last.
     rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
-    if (doc.HasParseError() || !doc.IsObject()) return f;
+    try {
+        doc = json_parse(body, JsonSource{"the request body", Exit::data}, false);
+    } catch (const Error& e) {
+        f.fault = e.what();
+        return f;
+    }
+    if (!doc.IsObject()) return f;
     f.json_object = true;
     auto m = doc.FindMember("model");
     if (m != doc.MemberEnd() && m->value.IsString())
@@ -59,12 +66,23 @@ RequestFacts inspect_request_body(std::string_view body) {
 
 namespace {
 
+// `doc` = the JSON object in `body`, false (no error) if it is not one that
+// json_parse accepts: for the envelopes read leniently.
+bool parse_object(rapidjson::Document& doc, std::string_view body) {
+    try {
+        doc = json_parse(body, JsonSource{"answer", Exit::protocol});
+        return true;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
 // The entries of Copilot's model list (an object's "data", or a bare array),
-// parsed into `doc`. Error(protocol) when it is not a list.
+// parsed into `doc`. Error(protocol) when it is not a list, or not JSON
+// json_parse accepts (an entry with two "id"s would be ambiguous).
 const JsonValue& model_list(rapidjson::Document& doc, std::string_view copilot_body) {
-    doc.Parse<rapidjson::kParseIterativeFlag>(copilot_body.data(), copilot_body.size());
-    if (doc.HasParseError())
-        throw Error(Exit::protocol, "the Copilot API sent a model list that is not JSON");
+    doc = json_parse(copilot_body,
+                     JsonSource{"the model list the Copilot API sent", Exit::protocol}, false);
     if (doc.IsArray()) return doc;
     if (doc.IsObject()) {
         auto d = doc.FindMember("data");
@@ -134,9 +152,11 @@ std::string model_not_found_body(std::string_view id) {
 }
 
 std::string upstream_error_body(long status, std::string_view body, const std::string& secret) {
+    // Passed through as sent only when it is JSON json_parse accepts: with
+    // a duplicate key the client's parser might read another message than
+    // ours; such a body is rebuilt from what parse_api_error makes of it.
     rapidjson::Document doc;
-    doc.Parse(body.data(), body.size());
-    if (!doc.HasParseError() && doc.IsObject()) {
+    if (parse_object(doc, body)) {
         auto err = doc.FindMember("error");
         if (err != doc.MemberEnd() && err->value.IsObject())
             return redact(std::string(body), secret);

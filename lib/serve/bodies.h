@@ -22,9 +22,11 @@ const char* error_type_for_status(long status);
 
 // What the proxy needs from a request body: the model (for the log) and
 // whether a stream is asked for. `json_object` is false when the body is not
-// a JSON object.
+// a JSON object; `fault` then says why when it is not JSON at all or has a
+// fault json_parse refuses (a duplicate key at any depth).
 struct RequestFacts {
     bool json_object = false;
+    std::string fault;
     std::string model;
     bool stream = false;
 };

@@ -69,9 +69,8 @@ TEST(store_and_load_use_the_xdg_path_with_private_modes) {
     CHECK_EQ(loaded->oauth_token, std::string("ghu_fake_doc"));
     CHECK_EQ(warning, std::string(""));
     CHECK(!load_auth_state("github.com", "", nullptr).has_value());
-    chmod(path.c_str(), 0644);
-    load_auth_state("github.com", "work", &warning);
-    CHECK(warning.find("accessible by other users (mode 644)") != std::string::npos);
+    chmod(path.c_str(), 0644);  // refused like ssh refuses a key others can read
+    CHECK_THROWS(load_auth_state("github.com", "work", &warning), Exit::io);
     CHECK(remove_auth_state("github.com", "work"));
     CHECK(!remove_auth_state("github.com", "work"));
 }

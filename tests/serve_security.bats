@@ -252,6 +252,26 @@ help_entry() {
 
 # --- the API key ----------------------------------------------------------------------
 
+@test "an --api-key-file key shorter than 16 bytes is refused at start with 65 and one line that does not show it" {
+  local key
+  for key in x short-key-15byt; do
+    printf '%s\n' "$key" >"$BATS_TEST_TMPDIR/key"
+    chmod 600 "$BATS_TEST_TMPDIR/key"
+    # (bounded: a server that takes the key serves until stopped)
+    run --separate-stderr -65 timeout 10 copilot-serve --listen 127.0.0.1:0 --api-key-file "$BATS_TEST_TMPDIR/key"
+    assert_output ""
+    assert_equal "$(printf '%s\n' "$stderr" | wc -l)" "1"
+    [[ "$stderr" == "copilot-serve: "*"--api-key-file $BATS_TEST_TMPDIR/key"*"16"* ]] || fail "stderr: $stderr"
+    # (a 1-byte key could be any letter of the message: only the long one is looked for)
+    [[ ${#key} -lt 8 || "$stderr" != *"$key"* ]] || fail "the key is shown: $stderr"
+  done
+  assert_equal "$(fake_count copilot_token)" "0"
+  # 16 bytes (the newline is not part of it) is enough
+  printf 'sixteen-byte-key\n' >"$BATS_TEST_TMPDIR/key"
+  serve_start --api-key-file "$BATS_TEST_TMPDIR/key"
+  req GET /v1/models -H 'Authorization: Bearer sixteen-byte-key'
+  assert_equal "$STATUS" "200"
+}
 
 # --- cut streams -------------------------------------------------------------------------
 

@@ -40,6 +40,9 @@ std::string read_api_key_file(const std::string& path, std::string* warning) {
         if (c <= 0x20 || c >= 0x7f)
             throw Error(Exit::data, "--api-key-file " + path +
                                         ": the key must be printable ASCII without spaces");
+    // A short key on a non-loopback address can be guessed: refused, not warned about.
+    if (key.size() < 16)
+        throw Error(Exit::data, "--api-key-file " + path + ": the key must be at least 16 bytes long");
     if (warning) warning->clear();  // a loose mode is refused above, not warned about
     return key;
 }

@@ -11,7 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "net/http.h"
+#include "net/timeouts.h"
 #include "util/version.h"
 
 namespace tool {

@@ -15,6 +15,7 @@
 #include "net/ascii.h"
 #include "net/curl_loader.h"
 #include "net/retry.h"
+#include "net/timeouts.h"
 #include "net/url_policy.h"
 #include "util/errors.h"
 #include "util/text.h"
@@ -281,27 +282,6 @@ struct Timeouts {
     long silence_s; // give up after this long without a byte (0 = off)
     long deadline_ms; // the whole operation, tries and waits (0 = none)
 };
-
-}  // namespace
-
-std::optional<long> copilot_timeout_env() {
-    const char* v = std::getenv("COPILOT_TIMEOUT");
-    if (!v || !*v) return std::nullopt;
-    long secs = 0;
-    for (const char* p = v; *p; ++p) {
-        if (!is_ascii_digit(*p) || secs > 86400) {
-            secs = -1;
-            break;
-        }
-        secs = secs * 10 + (*p - '0');
-    }
-    if (secs < 1 || secs > 86400)
-        throw Error(Exit::usage, "COPILOT_TIMEOUT must be a whole number of seconds from 1 to "
-                                 "86400, not '" + std::string(v).substr(0, 20) + "'");
-    return secs;
-}
-
-namespace {
 
 // COPILOT_TIMEOUT=SECONDS (copilot-utils(7)) replaces the per-request
 // defaults, so that a user, a CI job or a test can bound how long a silent

@@ -99,9 +99,4 @@ std::string form_encode(const HeaderList& fields);
 // Percent-encodes one component (RFC 3986 unreserved kept).
 std::string url_encode(std::string_view s);
 
-// COPILOT_TIMEOUT in seconds (1 to 86400), nullopt when unset or empty;
-// Error(usage) otherwise. Every tool checks it at start, so that a bad value
-// fails the same way whether or not a request is made.
-std::optional<long> copilot_timeout_env();
-
 }  // namespace copilot

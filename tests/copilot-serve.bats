@@ -26,16 +26,6 @@ teardown() {
   serve_teardown
 }
 
-# req METHOD PATH [curl args]: STATUS, BODY and the headers file $HDRS.
-req() {
-  local method="$1" path="$2"
-  shift 2
-  HDRS="$BATS_TEST_TMPDIR/headers"
-  STATUS="$(curl -sS --noproxy '*' -m 30 -X "$method" -o "$BATS_TEST_TMPDIR/body" \
-    -D "$HDRS" -w '%{http_code}' "$@" "$SERVE_URL$path")"
-  BODY="$(cat "$BATS_TEST_TMPDIR/body")"
-}
-
 # raw_head PATH: a HEAD request over a plain socket, so that nothing hides a
 # body the server might send after the head. Prints the head (CRLFs as LFs,
 # without the blank line) and then "body bytes: N", N being what came after

@@ -81,16 +81,6 @@ teardown() {
   serve_teardown
 }
 
-# req METHOD PATH [curl args]: STATUS, BODY and the headers file $HDRS.
-req() {
-  local method="$1" path="$2"
-  shift 2
-  HDRS="$BATS_TEST_TMPDIR/headers"
-  STATUS="$(curl -sS --noproxy '*' -m 30 -X "$method" -o "$BATS_TEST_TMPDIR/body" \
-    -D "$HDRS" -w '%{http_code}' "$@" "$SERVE_URL$path")"
-  BODY="$(cat "$BATS_TEST_TMPDIR/body")"
-}
-
 # json_req PATH JSON [curl args]: a POST of JSON, as OpenAI clients send it.
 json_req() {
   local path="$1" body="$2"

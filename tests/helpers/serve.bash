@@ -1,4 +1,4 @@
-# Running copilot-serve in a Bats test (tests/copilot-serve.bats,
+# Running copilot-serve in a Bats test (tests/copilot-serve.bats, serve_security.bats,
 # tests/serve_faults.bats): one server per test on an ephemeral port, its
 # stderr (the log) in $SERVE_ERR, its URL in $SERVE_URL.
 
@@ -70,6 +70,16 @@ serve_teardown() {
     cat "$SERVE_ERR" >&2
     return 1
   fi
+}
+
+# req METHOD PATH [curl args]: STATUS, BODY and the headers file $HDRS.
+req() {
+  local method="$1" path="$2"
+  shift 2
+  HDRS="$BATS_TEST_TMPDIR/headers"
+  STATUS="$(curl -sS --noproxy '*' -m 30 -X "$method" -o "$BATS_TEST_TMPDIR/body" \
+    -D "$HDRS" -w '%{http_code}' "$@" "$SERVE_URL$path")"
+  BODY="$(cat "$BATS_TEST_TMPDIR/body")"
 }
 
 chat_json() {  # chat_json PROMPT [true|false]

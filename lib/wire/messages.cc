@@ -303,6 +303,8 @@ struct Translator {
             }
         }
         calls.EndArray();
+        // Only thinking blocks: nothing Chat can carry, and an empty turn may be refused.
+        if (text.empty() && ncalls == 0 && !content.Empty()) return;
         w.StartObject();
         w.Key("role");
         w.String("assistant");

@@ -517,3 +517,11 @@ TEST(count_tokens_request_parts) {
     CHECK_THROWS(wire::count_tokens(R"({"model":"m"})"), Exit::data);
     CHECK_THROWS(wire::count_tokens("[]"), Exit::data);
 }
+
+TEST(request_assistant_turn_of_only_thinking_left_out) {
+    auto r = wire::messages_to_chat_request(
+        R"({"model":"m","messages":[{"role":"user","content":"a"},)"
+        R"({"role":"assistant","content":[{"type":"redacted_thinking","data":"xx"}]},{"role":"user","content":"b"}]})");
+    CHECK_EQ(field(r.body, "messages"), std::string(R"([{"role":"user","content":"a"},{"role":"user","content":"b"}])"));
+    CHECK_EQ(r.dropped.at(0), std::string("messages[].content[redacted_thinking]"));
+}

@@ -552,23 +552,24 @@ ChatRequest messages_to_chat_request(std::string_view body, const ChatOptions& o
     return out;
 }
 
-const std::vector<std::string>& messages_droppable_fields() {
-    static const std::vector<std::string> fields = {
-        "top_k",
-        "thinking (when the model does not reason)",
-        "messages[].content[thinking]",
-        "messages[].content[redacted_thinking]",
-        "system[].cache_control",
-        "messages[].content[].cache_control",
-        "tools[].cache_control",
-        "tools[].defer_loading",
-        "output_config (but effort, when the model reasons)",
-        "context_management",
-        "service_tier",
-        "container",
-        "mcp_servers",
-        "metadata (but user_id)",
-        "any other field Chat has no name for",
+const std::vector<DroppableField>& messages_droppable_fields() {
+    static const std::vector<DroppableField> fields = {
+        {"top_k", "always: Chat has no top_k"},
+        {"thinking", "when the model does not reason (otherwise it becomes reasoning_effort)"},
+        {"messages[].content[thinking]", "always: Chat has no thinking blocks"},
+        {"messages[].content[redacted_thinking]", "always"},
+        {"system[].cache_control", "always: Copilot caches by itself"},
+        {"messages[].content[].cache_control", "always"},
+        {"tools[].cache_control", "always"},
+        {"tools[].defer_loading", "always: every tool is sent"},
+        {"tools[].NAME", "any other tool field (strict, input_examples, ...)"},
+        {"output_config.NAME", "every field but effort, which becomes reasoning_effort when the model reasons"},
+        {"metadata.NAME", "every field but user_id, which becomes user"},
+        {"context_management", "always"},
+        {"service_tier", "always"},
+        {"container", "always"},
+        {"mcp_servers", "always"},
+        {"NAME", "any other top-level field"},
     };
     return fields;
 }

@@ -525,3 +525,30 @@ TEST(request_assistant_turn_of_only_thinking_left_out) {
     CHECK_EQ(field(r.body, "messages"), std::string(R"([{"role":"user","content":"a"},{"role":"user","content":"b"}])"));
     CHECK_EQ(r.dropped.at(0), std::string("messages[].content[redacted_thinking]"));
 }
+
+// Every name ChatRequest::dropped gives is one the man page's list has.
+TEST(request_dropped_names_are_listed) {
+    auto listed = [](const std::string& name) {
+        for (const auto& f : wire::messages_droppable_fields()) {
+            const std::string pat = f.field;
+            const size_t star = pat.find("NAME");
+            if (pat == name) return true;
+            if (star != std::string::npos && name.compare(0, star, pat, 0, star) == 0 &&
+                name.size() > star && (star != 0 || name.find('.') == std::string::npos))
+                return true;
+        }
+        return false;
+    };
+    auto r = wire::messages_to_chat_request(
+        R"({"model":"m","system":[{"type":"text","text":"s","cache_control":{}}],"top_k":3,"thinking":{"type":"adaptive"},)"
+        R"("output_config":{"effort":"low","format":{}},"metadata":{"user_id":"u","other":1},"context_management":{},)"
+        R"("service_tier":"auto","container":"c","mcp_servers":[],"brand_new":true,)"
+        R"("messages":[{"role":"user","content":[{"type":"text","text":"a","cache_control":{}}]},)"
+        R"({"role":"assistant","content":[{"type":"thinking","thinking":"t"},{"type":"redacted_thinking","data":"d"},{"type":"text","text":"b"}]}],)"
+        R"("tools":[{"name":"f","input_schema":{},"cache_control":{},"defer_loading":true,"strict":true}]})");
+    CHECK_EQ(r.dropped.size(), size_t{17});
+    for (const auto& d : r.dropped) {
+        if (!listed(d)) check::fail(__FILE__, __LINE__, "not in messages_droppable_fields(): " + d);
+    }
+    CHECK(!listed("messages[].content[].nope"));
+}

@@ -87,6 +87,11 @@ std::string make_id(const char* prefix) {
     return id;
 }
 
+// The message names the field too, so the client's 400 says where.
+Untranslatable untranslatable(const std::string& field, const std::string& message) {
+    return Untranslatable(field, field + ": " + message);
+}
+
 void note(std::vector<std::string>& dropped, std::string field) {
     if (std::find(dropped.begin(), dropped.end(), field) == dropped.end())
         dropped.push_back(std::move(field));
@@ -111,7 +116,7 @@ std::string image_part(const JsonValue& block, const std::string& path) {
     } else if (type == "url") {
         url = required_string(*source, "url", path + ".source");
     } else {
-        throw Untranslatable(path + ".source.type",
+        throw untranslatable(path + ".source.type",
                              "image source type '" + type + "' has no Chat equivalent");
     }
     rapidjson::StringBuffer buf;
@@ -163,7 +168,7 @@ struct Translator {
                 const std::string path = "system[" + std::to_string(i) + "]";
                 const std::string type = block_type(sys[i], path);
                 if (type != "text")
-                    throw Untranslatable(path + ".type", "system block type '" + type +
+                    throw untranslatable(path + ".type", "system block type '" + type +
                                                              "' has no Chat equivalent");
                 if (member(sys[i], "cache_control")) note(dropped, "system[].cache_control");
                 if (!text.empty()) text += "\n\n";
@@ -210,7 +215,7 @@ struct Translator {
                     parts.push_back(image_part((*content)[k], p));
                     images = true;
                 } else {
-                    throw Untranslatable(p + ".type", "tool_result block type '" + type +
+                    throw untranslatable(p + ".type", "tool_result block type '" + type +
                                                           "' has no Chat equivalent");
                 }
             }
@@ -253,7 +258,7 @@ struct Translator {
                 for (auto& p : moved) parts.push_back(std::move(p));
                 if (moved_images) images = any_other = true;
             } else {
-                throw Untranslatable(path + ".type",
+                throw untranslatable(path + ".type",
                                      "content block type '" + type + "' has no Chat equivalent");
             }
         }
@@ -298,7 +303,7 @@ struct Translator {
             } else if (type == "thinking" || type == "redacted_thinking") {
                 note(dropped, "messages[].content[" + type + "]");
             } else {
-                throw Untranslatable(path + ".type",
+                throw untranslatable(path + ".type",
                                      "content block type '" + type + "' has no Chat equivalent");
             }
         }
@@ -356,7 +361,7 @@ struct Translator {
             if (const JsonValue* type = member(t, "type")) {
                 const std::string ty = type->IsString() ? std::string(sv(*type)) : "?";
                 if (ty != "custom")
-                    throw Untranslatable(path + ".type", "tool type '" + ty +
+                    throw untranslatable(path + ".type", "tool type '" + ty +
                                                              "' (a server tool) has no Chat equivalent");
             }
             w.StartObject();

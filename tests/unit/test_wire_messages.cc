@@ -37,7 +37,8 @@ bool untranslatable(const std::string& body, const std::string& field_name) {
     try {
         wire::messages_to_chat_request(body);
     } catch (const wire::Untranslatable& e) {
-        return e.field() == field_name;
+        return e.field() == field_name && e.code() == Exit::data &&
+               std::string(e.what()).rfind(field_name + ": ", 0) == 0;
     } catch (...) {
         return false;
     }
@@ -180,6 +181,7 @@ TEST(request_tool_round_trip) {
                          R"("parameters":{"type":"object","properties":{"command":{"type":"string"}}}}},)"
                          R"({"type":"function","function":{"name":"Read","parameters":{"type":"object"}}}])"));
     CHECK_EQ(field(r.body, "tool_choice"), std::string(R"("required")"));
+    CHECK_EQ(field(r.body, "stream"), std::string("<absent>"));
     CHECK_EQ(field(r.body, "parallel_tool_calls"), std::string("false"));
     const std::vector<std::string> dropped = {"messages[].content[thinking]", "tools[].cache_control",
                                               "tools[].defer_loading"};

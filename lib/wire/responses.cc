@@ -527,7 +527,8 @@ std::string chat_request_to_responses(std::string_view body, const RequestOption
         } else if (role == "assistant") {
             if (get(m, "function_call")) untranslatable(at + ".function_call", "is the legacy form; use tool_calls");
             if (get(m, "audio")) untranslatable(at + ".audio", "has no Responses equivalent");
-            if (content) {
+            // "" beside tool_calls is no text: no message item for it.
+            if (content && !(content->IsString() && content->GetStringLength() == 0)) {
                 Value parts = responses_parts(*content, at + ".content", true, a);
                 if (!parts.Empty()) input.PushBack(message_item("assistant", std::move(parts), a), a);
             }

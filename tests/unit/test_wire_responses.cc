@@ -439,3 +439,46 @@ TEST(responses_stream_to_chat_failures) {
     CHECK_EQ(r3.events.size(), size_t(2));
     CHECK(r3.events.back().second.find(R"({"error":{"message":"the upstream stream ended)") == 0);
 }
+
+// ---- tool-call round trips -------------------------------------------------------
+
+TEST(round_trip_responses_client_chat_model) {
+    // Turn 1: the user asks; the Chat model calls a tool.
+    const std::string q1 = R"({"model":"gpt-4o","input":[{"role":"user","content":[{"type":"input_text","text":"weather?"},{"type":"input_image","image_url":"data:image/png;base64,AA"}]}],"tools":[{"type":"function","name":"weather","parameters":{"type":"object"}}]})";
+    CHECK(!responses_facts(q1).agent);
+    CHECK(responses_facts(q1).vision);
+    CHECK(responses_request_to_chat(q1).find(R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AA"}})") != std::string::npos);
+    const std::string a1 = chat_answer_to_responses(R"({"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_w","type":"function","function":{"name":"weather","arguments":"{}"}}]},"finish_reason":"tool_calls"}]})", ctx("resp_1"));
+    // The client sends the output back as it got it (ids, status and all) with the result.
+    auto d = json_parse(a1, kSrc);
+    const std::string call_item = json_dump(d["output"][0]);
+    CHECK_EQ(call_item, J(R"({"id":"fc_1_0","type":"function_call","status":"completed","call_id":"call_w","name":"weather","arguments":"{}"})"));
+    const std::string q2 = R"({"model":"gpt-4o","input":[{"role":"user","content":"weather?"},)" + call_item +
+                           R"(,{"type":"function_call_output","call_id":"call_w","output":"sunny"}]})";
+    CHECK(responses_facts(q2).agent);
+    CHECK_EQ(responses_request_to_chat(q2), J(R"({"model":"gpt-4o","messages":[{"role":"user","content":"weather?"},
+        {"role":"assistant","content":null,"tool_calls":[{"id":"call_w","type":"function","function":{"name":"weather","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"call_w","content":"sunny"}]})"));
+    // Turn 2's answer: text only.
+    const std::string a2 = chat_answer_to_responses(R"({"choices":[{"message":{"role":"assistant","content":"Sunny."},"finish_reason":"stop"}]})", ctx("resp_2"));
+    CHECK(a2.find(R"("status":"completed")") != std::string::npos);
+    CHECK(a2.find(R"("content":[{"type":"output_text","text":"Sunny.","annotations":[]}])") != std::string::npos);
+}
+
+TEST(round_trip_chat_client_responses_model) {
+    const std::string q1 = R"({"model":"gpt-5-codex","messages":[{"role":"user","content":"ls"}],"tools":[{"type":"function","function":{"name":"sh","parameters":{}}}]})";
+    CHECK(!chat_facts(q1).agent);
+    const std::string a1 = responses_answer_to_chat(R"({"status":"completed","output":[{"type":"function_call","id":"fc_9","call_id":"call_s","name":"sh","arguments":"{\"cmd\":\"ls\"}","status":"completed"}]})", ctx("chatcmpl-1"));
+    auto d = json_parse(a1, kSrc);
+    const std::string msg = json_dump(d["choices"][0]["message"]);
+    CHECK_EQ(msg, J(R"({"role":"assistant","content":null,"tool_calls":[{"id":"call_s","type":"function","function":{"name":"sh","arguments":"{\"cmd\":\"ls\"}"}}]})"));
+    const std::string q2 = R"({"model":"gpt-5-codex","messages":[{"role":"user","content":"ls"},)" + msg +
+                           R"(,{"role":"tool","tool_call_id":"call_s","content":"a.txt"}]})";
+    CHECK(chat_facts(q2).agent);
+    CHECK_EQ(chat_request_to_responses(q2), J(R"({"model":"gpt-5-codex","input":[
+        {"type":"message","role":"user","content":[{"type":"input_text","text":"ls"}]},
+        {"type":"function_call","call_id":"call_s","name":"sh","arguments":"{\"cmd\":\"ls\"}"},
+        {"type":"function_call_output","call_id":"call_s","output":"a.txt"}],"store":false})"));
+    const std::string a2 = responses_answer_to_chat(R"({"status":"completed","output":[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"a.txt"}]}]})", ctx("chatcmpl-2"));
+    CHECK(a2.find(R"("message":{"role":"assistant","content":"a.txt"},"finish_reason":"stop")") != std::string::npos);
+}

@@ -4,6 +4,7 @@
 #include <initializer_list>
 #include <map>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "util/json.h"
@@ -783,20 +784,41 @@ std::string model_of(const Context& ctx, const Value& answer) {
 std::string chat_answer_to_responses(std::string_view answer, const Context& ctx) {
     const Document d = json_parse(answer, kAnswer);
     const Value* choices = array_at(d, "choices", kAnswer, "");
-    if (!choices || choices->Empty() || !(*choices)[0].IsObject())
-        malformed(kAnswer, "choices", "must hold a choice");
-    const Value& choice = (*choices)[0];
-    const Value* msg = get(choice, "message");
-    if (!msg || !msg->IsObject()) malformed(kAnswer, "choices[0].message", "must be an object");
+    if (!choices || choices->Empty()) malformed(kAnswer, "choices", "must hold a choice");
 
     Document out(kObjectType);
     Alloc& a = out.GetAllocator();
     const std::string id = make_id(ctx, "resp_");
     const std::string tail = id_tail(id);
     Value r = response_object(id, created_of(ctx), model_of(ctx, d), "completed", a);
+    // A translated request never asks for n > 1, yet Copilot splits some
+    // models' answers over several choices (the text in one, the tool calls
+    // in another): they are one answer.
+    std::string text, refusal;
+    const char* incomplete = nullptr;
+    Value calls = arr();
+    for (rapidjson::SizeType c = 0; c < choices->Size(); ++c) {
+        const Value& choice = (*choices)[c];
+        const std::string at = idx("choices", c);
+        const Value* msg = get(choice, "message");
+        if (!msg || !msg->IsObject()) malformed(kAnswer, at + ".message", "must be an object");
+        text += str_at(*msg, "content", kAnswer, at + ".message");
+        refusal += str_at(*msg, "refusal", kAnswer, at + ".message");
+        if (const Value* tc = array_at(*msg, "tool_calls", kAnswer, at + ".message")) {
+            for (rapidjson::SizeType i = 0; i < tc->Size(); ++i) {
+                const std::string cat = idx(at + ".message.tool_calls", i);
+                const Value* fn = get((*tc)[i], "function");
+                if (!fn) malformed(kAnswer, cat + ".function", "is missing");
+                Value call = obj();
+                put(call, "call_id", str_at((*tc)[i], "id", kAnswer, cat), a);
+                put(call, "name", str_at(*fn, "name", kAnswer, cat + ".function"), a);
+                put(call, "arguments", str_at(*fn, "arguments", kAnswer, cat + ".function"), a);
+                calls.PushBack(std::move(call), a);
+            }
+        }
+        if (!incomplete) incomplete = incomplete_reason(str_at(choice, "finish_reason", kAnswer, at));
+    }
     Value output = arr();
-    const std::string text = str_at(*msg, "content", kAnswer, "choices[0].message");
-    const std::string refusal = str_at(*msg, "refusal", kAnswer, "choices[0].message");
     if (!text.empty() || !refusal.empty()) {
         Value content = arr();
         if (!text.empty()) content.PushBack(text_part(text, a), a);
@@ -808,20 +830,11 @@ std::string chat_answer_to_responses(std::string_view answer, const Context& ctx
         }
         output.PushBack(message_output(item_id("msg_", tail, output.Size()), "completed", std::move(content), a), a);
     }
-    if (const Value* calls = array_at(*msg, "tool_calls", kAnswer, "choices[0].message")) {
-        for (rapidjson::SizeType i = 0; i < calls->Size(); ++i) {
-            const std::string at = idx("choices[0].message.tool_calls", i);
-            const Value* fn = get((*calls)[i], "function");
-            if (!fn) malformed(kAnswer, at + ".function", "is missing");
-            output.PushBack(call_output(item_id("fc_", tail, output.Size()), "completed",
-                                        str_at((*calls)[i], "id", kAnswer, at),
-                                        str_at(*fn, "name", kAnswer, at + ".function"),
-                                        str_at(*fn, "arguments", kAnswer, at + ".function"), a),
-                            a);
-        }
-    }
-    if (const char* reason = incomplete_reason(str_at(choice, "finish_reason", kAnswer, "choices[0]")))
-        set_incomplete(r, reason, a);
+    for (auto& call : calls.GetArray())
+        output.PushBack(call_output(item_id("fc_", tail, output.Size()), "completed", sv(call["call_id"]),
+                                    sv(call["name"]), sv(call["arguments"]), a),
+                        a);
+    if (incomplete) set_incomplete(r, incomplete, a);
     put(r, "output", std::move(output), a);
     put(r, "usage", responses_usage_value(chat_usage(d), a), a);
     return json_dump(r);
@@ -946,18 +959,23 @@ public:
         if (get(d, "usage")) usage_ = chat_usage(d);
         const Value* choices = get(d, "choices");
         if (!choices || !choices->IsArray() || choices->Empty()) return;  // the usage-only chunk
-        const Value& choice = (*choices)[0];
-        if (const Value* delta = get(choice, "delta")) {
-            const Value* content = get(*delta, "content");
-            if (content && content->IsString() && content->GetStringLength() > 0) text(sv(*content));
-            const Value* calls = get(*delta, "tool_calls");
-            if (calls && calls->IsArray())
-                for (rapidjson::SizeType i = 0; i < calls->Size(); ++i) call_delta((*calls)[i], i);
-        }
-        const Value* finish = get(choice, "finish_reason");
-        if (finish && finish->IsString()) {
-            finish_ = std::string(sv(*finish));
-            close_all("completed");
+        // Every choice: Copilot splits some models' answers over several
+        // (see chat_answer_to_responses).
+        for (const auto& choice : choices->GetArray()) {
+            const int64_t ci = int_at(choice, "index");
+            if (const Value* delta = get(choice, "delta")) {
+                const Value* content = get(*delta, "content");
+                if (content && content->IsString() && content->GetStringLength() > 0) text(sv(*content));
+                const Value* calls = get(*delta, "tool_calls");
+                if (calls && calls->IsArray())
+                    for (rapidjson::SizeType i = 0; i < calls->Size(); ++i) call_delta(ci, (*calls)[i], i);
+            }
+            const Value* finish = get(choice, "finish_reason");
+            if (finish && finish->IsString()) {
+                // A cut answer stays cut whatever another choice says.
+                if (!incomplete_reason(finish_)) finish_ = std::string(sv(*finish));
+                close_all("completed");
+            }
         }
     }
 
@@ -1073,9 +1091,9 @@ private:
 
     // A tool_calls delta: the first one for an index opens its function_call
     // item (its id and name come with it), the others carry arguments.
-    void call_delta(const Value& c, rapidjson::SizeType position) {
+    void call_delta(int64_t choice, const Value& c, rapidjson::SizeType position) {
         const Value* ix = get(c, "index");
-        const int64_t key = ix && ix->IsInt64() ? ix->GetInt64() : int64_t(position);
+        const std::pair<int64_t, int64_t> key{choice, ix && ix->IsInt64() ? ix->GetInt64() : int64_t(position)};
         const Value* fn = get(c, "function");
         const Value* name = fn ? get(*fn, "name") : nullptr;
         const Value* args = fn ? get(*fn, "arguments") : nullptr;
@@ -1149,7 +1167,7 @@ private:
     bool started_ = false, done_ = false;
     std::vector<Item> items_;           // by output_index
     int text_item_ = -1;                // the message item text goes to, or -1
-    std::map<int64_t, size_t> calls_;   // Chat's tool_call index -> output_index
+    std::map<std::pair<int64_t, int64_t>, size_t> calls_;  // (choice, tool_call index) -> output_index
     std::string finish_;
     Usage usage_;
 };

@@ -500,3 +500,18 @@ TEST(chat_answer_split_over_choices_is_one_answer) {
     CHECK(r.events.back().second.find(R"("call_id":"call_a","name":"f","arguments":"{}"}])") != std::string::npos);
     CHECK(r.events.back().second.find(R"("text":"Let me look.")") != std::string::npos);
 }
+
+TEST(refusals_filters_and_misplaced_images) {
+    const std::string r = chat_answer_to_responses(R"({"choices":[{"message":{"role":"assistant","content":null,"refusal":"no"},"finish_reason":"content_filter"}]})", ctx("resp_r"));
+    CHECK(r.find(R"("content":[{"type":"refusal","refusal":"no"}])") != std::string::npos);
+    CHECK(r.find(R"("incomplete_details":{"reason":"content_filter"})") != std::string::npos);
+    const std::string c = responses_answer_to_chat(R"({"status":"incomplete","incomplete_details":{"reason":"content_filter"},"output":[{"type":"message","content":[{"type":"refusal","refusal":"no"}]}]})", ctx("c"));
+    CHECK(c.find(R"("message":{"role":"assistant","content":"","refusal":"no"},"finish_reason":"content_filter")") != std::string::npos);
+    // An image only where the other API takes one: a user message.
+    CHECK_EQ(untranslatable_field([] { responses_request_to_chat(R"({"input":[{"role":"assistant","content":[{"type":"input_image","image_url":"x"}]}]})"); }),
+             std::string("input[0].content[0].type"));
+    CHECK_EQ(untranslatable_field([] { chat_request_to_responses(R"({"messages":[{"role":"assistant","content":[{"type":"image_url","image_url":{"url":"x"}}]}]})"); }),
+             std::string("messages[0].content[0].type"));
+    CHECK_EQ(untranslatable_field([] { responses_request_to_chat(R"({"input":[{"type":"function_call_output","call_id":"c","output":[{"type":"input_image","image_url":"x"}]}]})"); }),
+             std::string("input[0].output[0].type"));
+}

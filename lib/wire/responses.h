@@ -51,7 +51,9 @@ std::string responses_answer_to_chat(std::string_view answer, const Context& ctx
 
 // Streams. Chat's upstream events have no name and data a chunk or "[DONE]";
 // Responses' events are named by their `type`. `out` must outlive the
-// translator.
+// translator. The translators never throw: an upstream event they cannot
+// read ends the stream through fail(), and so does end() on a Responses
+// stream that never sent response.completed / response.incomplete.
 //
 // Chat chunks -> Responses events, each with `sequence_number` from 0;
 // fail() closes what is open and ends with `response.failed`.

@@ -171,7 +171,8 @@ void throw_chat_status(ApiCredentials& auth, const HttpResponse& r, bool refresh
         if (says_unsupported(r.status, e) && io.reroute(e))
             throw Rerouted("HTTP " + std::to_string(r.status) + " [" + e.code + "]");
     }
-    throw status_error(auth, r, refreshed, "chat completion", &req.model, io.log);
+    throw status_error(auth, r, refreshed, "chat completion", &req.model, io.log,
+                       io.known_models ? io.known_models() : nullptr);
 }
 
 ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& io) {

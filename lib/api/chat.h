@@ -86,6 +86,9 @@ struct ChatIo {
     // request throws Rerouted instead of the error, and the caller sends it
     // again elsewhere (api/routed_chat.h).
     std::function<bool(const ApiError&)> reroute;
+    // The model list fetched moments ago, if any (a model_not_supported
+    // error names its models without asking /models again).
+    std::function<const std::vector<ModelInfo>*()> known_models;
 };
 
 // What a request throws when ChatIo::reroute took its error.

@@ -72,6 +72,9 @@ RoutedResult run_routed_chat(ApiCredentials& auth, ChatRequest req, ChatIo io,
 
     std::optional<wire::Api> next;
     if (opt.catalogue) {
+        io.known_models = [&]() -> const std::vector<ModelInfo>* {
+            return opt.catalogue->fetched() ? &opt.catalogue->refresh(now).models : nullptr;
+        };
         io.reroute = [&](const ApiError& e) {
             if (opt.catalogue->fetched()) return false;  // it is as fresh as it gets
             note(io.log, "HTTP 400 [" + e.code + "]: fetching the model catalogue anew");

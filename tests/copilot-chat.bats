@@ -455,9 +455,13 @@ EOF
 @test "--list-models on a terminal prints a table" {
   run script -qec "copilot-chat --list-models" /dev/null
   assert_success
-  [[ "${lines[0]}" =~ ^ID\ +VENDOR\ +CONTEXT\ +OUTPUT\ +PICKER ]]
-  [[ "$output" =~ gpt-4o-mini\ +Azure\ OpenAI\ +128000\ +4096\ +no ]]
-  [[ "$output" =~ gpt-4\.1\ +Azure\ OpenAI\ +128000\ +16384\ +yes ]]
+  [[ "${lines[0]}" =~ ^ID\ +VENDOR\ +ENDPOINTS\ +CONTEXT\ +OUTPUT\ +PREMIUM\ +PREVIEW\ +PICKER ]]
+  [[ "$output" =~ gpt-4o-mini\ +Azure\ OpenAI\ +chat\ +128000\ +4096\ +-\ +no\ +no ]]
+  [[ "$output" =~ gpt-4\.1\ +Azure\ OpenAI\ +chat\ +128000\ +16384\ +-\ +no\ +yes ]]
+  [[ "$output" =~ gpt-5-mini\ +Azure\ OpenAI\ +chat,responses\ +264000\ +64000\ +-\ +no\ +yes ]]
+  [[ "$output" =~ gpt-5-codex\ +OpenAI\ +responses\ +400000\ +128000\ +1x\ +yes\ +yes ]]
+  [[ "$output" =~ o3-mini\ +Azure\ OpenAI\ +chat\ +200000\ +100000\ +0\.33x\ +no ]]
+  [[ "$output" =~ claude-sonnet-4\ +Anthropic\ +chat,messages\  ]]
 }
 
 @test "--list-models caches the chat model ids for shell completion" {
@@ -548,4 +552,24 @@ EOF
   # One exchange verifies the login, one makes the token chat uses.
   assert_equal "$(fake_count copilot_token)" "2"
   assert_file_not_exists "$XDG_CONFIG_HOME/copilot-utils/auth/github.com.json"
+}
+
+# Issue 13: streamed tool_calls were dropped silently, in --json and in plain mode.
+@test "streamed tool_calls are in --json's assembled completion" {
+  fake_script chat '[{"stream": {"tool_calls": [{"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}, {"id": "call_2", "name": "now", "arguments": {}}]}}]'
+  run --separate-stderr copilot-chat --json weather
+  assert_success
+  assert_equal "$(json_get - '["choices"][0]["finish_reason"]' <<<"$output")" "tool_calls"
+  assert_equal "$(json_get - '["choices"][0]["message"]["tool_calls"]' <<<"$output")" '[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},{"id":"call_2","type":"function","function":{"name":"now","arguments":"{}"}}]'
+}
+
+@test "tool_calls in plain mode: a note on stderr naming them (streamed and not)" {
+  fake_script chat '[{"stream": {"tool_calls": [{"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]}}, {"stream": {"tool_calls": [{"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]}}]'
+  run --separate-stderr copilot-chat weather
+  assert_success
+  assert_output ""
+  assert_equal "$stderr" "copilot-chat: warning: the answer asks to call 1 tool (get_weather), not shown as text; --json prints the calls"
+  run --separate-stderr copilot-chat --no-stream weather
+  assert_success
+  assert_equal "$stderr" "copilot-chat: warning: the answer asks to call 1 tool (get_weather), not shown as text; --json prints the calls"
 }

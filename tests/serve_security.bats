@@ -557,6 +557,12 @@ help_entry() {
     [[ "$(json_get - '["error"]["message"]' <<<"$BODY" | LC_ALL=C tr -d '[:print:]')" == "" ]] ||
       fail "control bytes in: $BODY"
   done
+  # control bytes show as '?', as relay's other messages do
+  req GET '/v1/models/gpt-4o%00junk'
+  [[ "$(json_get - '["error"]["message"]' <<<"$BODY")" == "the model 'gpt-4o?junk' does not exist"* ]] || fail "$BODY"
+  # a %25 is a '%', not the start of another escape
+  req GET '/v1/models/gpt-4o%2500'
+  [[ "$(json_get - '["error"]["message"]' <<<"$BODY")" == "the model 'gpt-4o%00' does not exist"* ]] || fail "$BODY"
   req GET /v1/models/gpt-4o
   assert_equal "$STATUS" "200"
 }

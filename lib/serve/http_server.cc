@@ -97,24 +97,23 @@ int hex_value(char c) {
     return -1;
 }
 
-// libmicrohttpd's own unescaping makes %00 a NUL that ends the path
-// (GET /v1/models/gpt-4o%00junk would ask for gpt-4o): control bytes
-// (%00-%1F, %7F) stay escaped, everything else is decoded as usual.
-size_t unescape_keeping_controls(void* /*cls*/, MHD_Connection* /*c*/, char* s) {
-    char* out = s;
-    for (const char* in = s; *in;) {
+// libmicrohttpd's own unescaping writes into its C string, where %00 ends
+// the path (GET /v1/models/gpt-4o%00junk would ask for gpt-4o): it is left
+// undone here, and on_access decodes the path into a std::string, which
+// holds any byte (control bytes then show as '?' wherever they are echoed).
+size_t keep_escaped(void* /*cls*/, MHD_Connection* /*c*/, char* s) { return std::strlen(s); }
+
+std::string percent_decoded(const char* in) {
+    std::string out;
+    for (; *in; ++in) {
         if (in[0] == '%' && hex_value(in[1]) >= 0 && hex_value(in[2]) >= 0) {
-            const int v = hex_value(in[1]) * 16 + hex_value(in[2]);
-            if (v >= 0x20 && v != 0x7f) {
-                *out++ = static_cast<char>(v);
-                in += 3;
-                continue;
-            }
+            out += static_cast<char>(hex_value(in[1]) * 16 + hex_value(in[2]));
+            in += 2;
+        } else {
+            out += *in;
         }
-        *out++ = *in++;
     }
-    *out = '\0';
-    return static_cast<size_t>(out - s);
+    return out;
 }
 
 // A connection whose request head is awaited, and until when.
@@ -433,13 +432,14 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
         *con_cls = ctx;
         ctx->start = std::chrono::steady_clock::now();
         ctx->log.method = method;
-        ctx->log.path = url;
+        const std::string path = percent_decoded(url);
+        ctx->log.path = path;
         ctx->log.client = client_ip(c);
         impl->request_started();
         impl->head_in(c);
         RequestHead head;
         head.method = method;
-        head.path = url;
+        head.path = path;
         head.peer = ctx->log.client;
         auto header = [c](const char* name) -> std::optional<std::string> {
             if (const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name)) return v;
@@ -645,7 +645,7 @@ int HttpServer::start() {
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         static_cast<unsigned int>(impl_->opts.max_connections_per_client),
         MHD_OPTION_NOTIFY_CONNECTION, &on_connection, impl_.get(),
-        MHD_OPTION_UNESCAPE_CALLBACK, &unescape_keeping_controls, nullptr,
+        MHD_OPTION_UNESCAPE_CALLBACK, &keep_escaped, nullptr,
         MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned int>(impl_->opts.idle_timeout_s),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory,
         MHD_OPTION_NOTIFY_COMPLETED, &on_completed, impl_.get(),

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "net/endpoints.h"
+#include "net/sse.h"  // SseBoundary
 
 namespace copilot {
 
@@ -328,14 +329,21 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
     long up_status = 200;  // a stream's status and type, from the upstream's head
     std::string up_type;
     std::string lead;
-    std::string tail;  // the last bytes relayed, to end a cut stream cleanly
-    auto remember_tail = [&tail](std::string_view b) {
-        if (b.size() >= 8) {
-            tail.assign(b.substr(b.size() - 8));
-        } else {
-            tail.append(b.data(), b.size());
-            if (tail.size() > 8) tail.erase(0, tail.size() - 8);
+    // Only whole events go on: the bytes after the last event end wait
+    // here, so that a cut stream ends on an event boundary (then its error
+    // event) and never with half an event. What waits at a clean end goes on.
+    SseBoundary boundary;
+    std::string held;
+    auto relay_events = [&](std::string_view b) -> bool {
+        const size_t whole = boundary.feed(b);
+        if (whole == 0) {
+            held.append(b.data(), b.size());
+            return !queue->cancelled();
         }
+        held.append(b.data(), whole);
+        const bool ok = queue->push(held);
+        held.assign(b.data() + whole, b.size() - whole);
+        return ok;
     };
 
     for (int attempt = 1; attempt <= 2; ++attempt) {
@@ -382,13 +390,11 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
                     head.headers.push_back({"Cache-Control", "no-cache"});
                     head.stream = queue;
                     ex.set_head(std::move(head));
-                    remember_tail(lead);
                     std::string first;
                     first.swap(lead);
-                    return queue->push(first);
+                    return relay_events(first);
                 }
-                remember_tail(bytes);
-                return queue->push(bytes);
+                return relay_events(bytes);
             };
         }
 
@@ -401,7 +407,7 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
                 queue->finish(
                     sse_error_event("the connection to the Copilot API broke in the middle of "
                                     "the answer: " + msg,
-                                    tail),
+                                    ""),
                     "upstream cut off");
                 return;
             }
@@ -417,6 +423,7 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
             return;
         }
         if (started) {
+            if (!held.empty() && !up.aborted_by_callback) queue->push(held);
             queue->finish("", up.aborted_by_callback ? "client closed" : "");
             return;
         }

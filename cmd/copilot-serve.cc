@@ -7,6 +7,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "auth/credentials.h"
 #include "auth/token_keeper.h"
 #include "util/errors.h"
 #include "util/files.h"
@@ -84,6 +85,10 @@ Flags parse_flags(int argc, char** argv) {
     if (f.keeper.auth_file && r.has("no-login"))
         tool::usage_error("--no-login goes without --auth (a login from --auth never starts the device flow)");
     f.keeper.device_login = !r.has("no-login") && !f.keeper.auth_file;
+    // The Copilot token goes only to a Copilot host or loopback (copilot-utils(7)).
+    if (f.keeper.api_url || std::getenv("COPILOT_API_URL"))
+        copilot::require_copilot_api_url(copilot::copilot_api_url(f.keeper.api_url, "", f.keeper.host),
+                                         f.keeper.host);
     f.quiet = r.has("quiet");
     return f;
 }

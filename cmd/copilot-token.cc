@@ -103,9 +103,8 @@ void warn_all(const Flags& f, const std::vector<std::string>& warnings) {
 
 using StdinText = copilot::PipedStdin;
 
-// What lib/auth/credentials looks the tokens up with. Standard input is read
-// only when the GitHub token is looked up, so the fresh-cache path never
-// touches credentials or standard input.
+// What lib/auth/credentials looks the tokens up with. Whether standard input
+// is read was decided at start (body), never by the cache.
 copilot::CredentialRequest credential_request(const Flags& f, StdinText& in) {
     copilot::CredentialRequest cr;
     cr.token = f.req;
@@ -222,6 +221,10 @@ int body(int argc, char** argv) {
     Flags f = parse_flags(argc, argv);
     add_hooks(f.req);
     StdinText in(!f.no_stdin, 1 << 20);
+    // The one rule (copilot-token(1), "STANDARD INPUT"): read now when it is a
+    // pipe or a file (or for --auth -), fresh cache or not, so a loop that
+    // forgets --no-stdin fails at its first turn rather than 25 minutes later.
+    in.get(f.auth && *f.auth == "-");
     if (f.check) return run_check(f, in);
     if (f.watch) return run_watch(f, in);
     if (f.exec) return run_exec(f, in);

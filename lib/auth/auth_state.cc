@@ -231,9 +231,17 @@ std::optional<GithubToken> find_github_token(const GithubTokenSources& s,
         return from_state(parse_auth_state(*text, {"auth file " + *s.auth_file, Exit::data}),
                           "auth file " + *s.auth_file);
     }
-    if (s.stdin_text && !trim(*s.stdin_text).empty())
-        return from_state(parse_auth_state(*s.stdin_text, {"standard input", Exit::data}),
-                          "standard input");
+    if (s.stdin_text && !trim(*s.stdin_text).empty()) {
+        try {
+            return from_state(parse_auth_state(*s.stdin_text, {"standard input", Exit::data}),
+                              "standard input");
+        } catch (const Error& e) {
+            // Read without being asked (it is a pipe or a file): say how not to.
+            throw Error(e.code(), std::string(e.what()) +
+                                      " (piped standard input is read as auth state; in a "
+                                      "loop, use --no-stdin or </dev/null)");
+        }
+    }
     if (s.use_env) {
         if (const char* var = github_token_env_var()) {
             GithubToken t;

@@ -3,6 +3,8 @@
 #include "util/errors.h"
 #include "util/files.h"
 
+#include <optional>
+
 namespace copilot {
 
 LoginResult finish_login(const NewLogin& in, int64_t now,
@@ -39,12 +41,21 @@ LoginResult finish_login(const NewLogin& in, int64_t now,
         r.saved_to = in.output;
         return r;
     }
+    // Under the cache lock, like a refresh: none writes a token of the
+    // previous login after ours (a lock that cannot be had only costs the
+    // next copilot-token an exchange).
+    std::optional<FileLock> lock;
+    try {
+        lock.emplace(token_cache_lock(in.host, in.profile));
+    } catch (const Error& e) {
+        r.check.warnings.push_back(std::string("cannot lock the token cache: ") + e.what());
+    }
     r.saved_to = store_auth_state(r.state, in.profile);
     // A cached Copilot token belongs to the previous login of this host/profile.
     remove_token_cache(in.host, in.profile);
-    if (c.copilot_token) {
+    if (c.copilot_token && lock) {
         try {
-            store_token_cache(*c.copilot_token, in.profile);
+            store_token_cache(*c.copilot_token, in.profile, in.github_token);
             r.token_cached = true;
         } catch (const Error& e) {
             // The login is stored; without the cache the next copilot-token exchanges.
@@ -82,6 +93,15 @@ LoginReport report_login(const LoginResult& r) {
 }
 
 bool remove_login(const std::string& host, const std::string& profile) {
+    // The lock a refresh holds from its lookup of the GitHub token to its
+    // cache write: a refresh under way finishes first, and its token is
+    // removed with the rest; one that starts later finds no login.
+    std::optional<FileLock> lock;
+    try {
+        lock.emplace(token_cache_lock(host, profile));
+    } catch (const Error&) {
+        // No cache directory can be made (read-only): no refresh can write one either.
+    }
     const bool had_auth = remove_auth_state(host, profile);
     const bool had_cache = remove_token_cache(host, profile);
     if (!had_auth && !had_cache)

@@ -227,8 +227,6 @@ int run_import(const Flags& f) {
 int run_status(const Flags& f) {
     const std::string selected = copilot::state_name(f.host, f.profile);
     const std::vector<copilot::StoredLogin> all = copilot::list_auth_states();
-    for (const auto& s : all)
-        if (!s.warning.empty()) tool::warn(s.warning);
     tool::out(f.json ? copilot::stored_logins_json(all, selected)
                      : copilot::stored_logins_text(all, selected));
     if (const char* var = copilot::github_token_env_var(); var && !f.quiet)

@@ -122,9 +122,7 @@ int body(int argc, char** argv) {
     so.host = f.keeper.host;
     so.log = log;
     if (f.api_key_file) {
-        std::string warning;
-        so.admission.api_key = copilot::read_api_key_file(*f.api_key_file, &warning);
-        if (!warning.empty() && !quiet) tool::warn(warning);
+        so.admission.api_key = copilot::read_api_key_file(*f.api_key_file);
     }
 
     // The keeper's token lines are details here; its failures are warnings.

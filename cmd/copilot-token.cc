@@ -113,18 +113,12 @@ copilot::CredentialRequest credential_request(const Flags& f, StdinText& in) {
     return cr;
 }
 
-// The Copilot token, its warnings shown (also those before an error).
+// The Copilot token, its warnings shown.
 copilot::CopilotTokenResult get_token(const Flags& f, StdinText& in) {
-    std::vector<std::string> early;
-    try {
-        copilot::CopilotTokenResult r =
-            copilot::get_copilot_credentials(credential_request(f, in), std::time(nullptr), &early);
-        warn_all(f, r.warnings);
-        return r;
-    } catch (const Error&) {
-        warn_all(f, early);
-        throw;
-    }
+    copilot::CopilotTokenResult r =
+        copilot::get_copilot_credentials(credential_request(f, in), std::time(nullptr));
+    warn_all(f, r.warnings);
+    return r;
 }
 
 void add_hooks(copilot::CopilotTokenRequest& req) {
@@ -139,7 +133,8 @@ void add_hooks(copilot::CopilotTokenRequest& req) {
 int run_check(const Flags& f, StdinText& in) {
     const int64_t now = std::time(nullptr);
     const copilot::CopilotTokenCheck c =
-        copilot::inspect_piped_or_cached(in.get(false), f.req.host, f.req.profile, f.req.use_cache);
+        copilot::inspect_piped_or_cached(in.get(false), f.req.host, f.req.profile, f.req.use_cache,
+                                         !f.no_stdin && copilot::stdin_is_piped());
     if (f.format == Format::json) tool::out(copilot::check_summary_json(c, now, f.req.min_ttl));
     if (!f.quiet) tool::say(copilot::check_summary_text(c, now, f.req.min_ttl));
     return copilot::check_passes(c, now, f.req.min_ttl) ? 0 : 1;
@@ -174,14 +169,8 @@ int run_watch(const Flags& f, StdinText& in) {
         copilot::CredentialRequest cr = credential_request(f, in);
         cr.token.force_refresh = force || forced;
         forced = false;
-        std::vector<std::string> early;
-        try {
-            // The keeper shows r.warnings itself.
-            return copilot::get_copilot_credentials(cr, std::time(nullptr), &early);
-        } catch (const Error&) {
-            warn_all(f, early);
-            throw;
-        }
+        // The keeper shows r.warnings itself.
+        return copilot::get_copilot_credentials(cr, std::time(nullptr));
     };
     const bool quiet = f.quiet;
     o.log = [quiet](copilot::KeeperLog kind, const std::string& m) {

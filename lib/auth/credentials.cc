@@ -45,14 +45,14 @@ int64_t exp_field(const std::map<std::string, std::string>& fields) {
 
 // --- the GitHub token ------------------------------------------------------------
 
-GithubToken find_github_login(const CredentialRequest& req, std::vector<std::string>* warnings) {
+GithubToken find_github_login(const CredentialRequest& req) {
     const std::string& host = req.token.host;
     GithubTokenSources src;
     src.host = host;
     src.profile = req.token.profile;
     src.auth_file = req.auth_file;
     if (req.read_stdin) src.stdin_text = req.read_stdin(req.auth_file && *req.auth_file == "-");
-    auto gh = find_github_token(src, warnings);
+    auto gh = find_github_token(src);
     if (!gh) throw Error(Exit::no_auth, not_logged_in_message(host));
     if (!gh->host.empty() && gh->host != host)
         throw Error(Exit::usage, "the GitHub login from " + gh->source + " is for " + gh->host +
@@ -61,47 +61,32 @@ GithubToken find_github_login(const CredentialRequest& req, std::vector<std::str
     return *gh;
 }
 
-std::function<std::string()> github_token_lookup(const CredentialRequest& req,
-                                                 std::vector<std::string>* warnings) {
-    return [req, warnings]() { return find_github_login(req, warnings).token; };
+std::function<std::string()> github_token_lookup(const CredentialRequest& req) {
+    return [req]() { return find_github_login(req).token; };
 }
 
 // --- the Copilot token -------------------------------------------------------------
 
-CopilotTokenResult get_copilot_credentials(const CredentialRequest& req, int64_t now,
-                                           std::vector<std::string>* warnings_on_error) {
-    std::vector<std::string> lookup_warnings;
-    CopilotTokenResult r;
-    try {
-        // An explicit credential is looked up first, for the cache entry's
-        // binding (CopilotTokenRequest::given_github_token); the stored
-        // login only when an exchange is due, so the fresh path reads none.
-        const bool stdin_given = req.read_stdin && req.read_stdin(req.auth_file && *req.auth_file == "-");
-        if (req.auth_file || stdin_given || github_token_env_var()) {
-            const GithubToken gh = find_github_login(req, &lookup_warnings);
-            CopilotTokenRequest tr = req.token;
-            tr.given_github_token = gh.token;
-            const std::string host = req.token.host, profile = req.token.profile;
-            tr.given_is_stored_login = [host, profile, token = gh.token]() {
-                try {
-                    auto st = load_auth_state(host, profile);
-                    return st && st->oauth_token == token;
-                } catch (const Error&) {
-                    return false;  // unreadable: not known to be the same login
-                }
-            };
-            r = get_copilot_token(tr, [token = gh.token]() { return token; }, now);
-        } else {
-            r = get_copilot_token(req.token, github_token_lookup(req, &lookup_warnings), now);
+CopilotTokenResult get_copilot_credentials(const CredentialRequest& req, int64_t now) {
+    // An explicit credential is looked up first, for the cache entry's
+    // binding (CopilotTokenRequest::given_github_token); the stored login
+    // only when an exchange is due, so the fresh path reads none.
+    const bool stdin_given = req.read_stdin && req.read_stdin(req.auth_file && *req.auth_file == "-");
+    if (!req.auth_file && !stdin_given && !github_token_env_var())
+        return get_copilot_token(req.token, github_token_lookup(req), now);
+    const GithubToken gh = find_github_login(req);
+    CopilotTokenRequest tr = req.token;
+    tr.given_github_token = gh.token;
+    const std::string host = req.token.host, profile = req.token.profile;
+    tr.given_is_stored_login = [host, profile, token = gh.token]() {
+        try {
+            auto st = load_auth_state(host, profile);
+            return st && st->oauth_token == token;
+        } catch (const Error&) {
+            return false;  // unreadable: not known to be the same login
         }
-    } catch (...) {
-        if (warnings_on_error)
-            warnings_on_error->insert(warnings_on_error->end(), lookup_warnings.begin(),
-                                      lookup_warnings.end());
-        throw;
-    }
-    r.warnings.insert(r.warnings.begin(), lookup_warnings.begin(), lookup_warnings.end());
-    return r;
+    };
+    return get_copilot_token(tr, [token = gh.token]() { return token; }, now);
 }
 
 // --- the Copilot API base URL --------------------------------------------------------

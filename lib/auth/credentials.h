@@ -43,28 +43,21 @@ struct CredentialRequest {
 // The GitHub token from the first source that has one (find_github_token's
 // precedence), for req.token.host. Errors: none found -> no_auth
 // (not_logged_in_message); a login for another host -> usage ("the GitHub
-// login from X is for Y, not Z; add --host Y"). Warnings (a group-readable
-// auth file) are appended to `warnings`. Notes for --verbose go to
+// login from X is for Y, not Z; add --host Y"). Notes for --verbose go to
 // req.token.log, with the token masked.
-GithubToken find_github_login(const CredentialRequest& req, std::vector<std::string>* warnings);
+GithubToken find_github_login(const CredentialRequest& req);
 
 // The lazy form get_copilot_token wants: looks the GitHub token up at each
-// call (so a copilot-login made meanwhile is seen), appending warnings to
-// `*warnings`, which must outlive the function.
-std::function<std::string()> github_token_lookup(const CredentialRequest& req,
-                                                 std::vector<std::string>* warnings);
+// call (so a copilot-login made meanwhile is seen).
+std::function<std::string()> github_token_lookup(const CredentialRequest& req);
 
 // --- the Copilot token -----------------------------------------------------------
 
 // get_copilot_token with the lookup above: the fresh cache without reading
 // any credential (or loading libcurl), else an exchange. An explicit
 // credential (--auth, piped auth state, GITHUB_COPILOT_TOKEN) is looked up
-// first and gets only a cache entry minted from it (given_github_token). The result's
-// warnings hold the lookup's first, then the cache's. When it throws, the
-// warnings gathered so far go to `*warnings_on_error` (when given), for the
-// caller to show before the error.
-CopilotTokenResult get_copilot_credentials(const CredentialRequest& req, int64_t now,
-                                           std::vector<std::string>* warnings_on_error = nullptr);
+// first and gets only a cache entry minted from it (given_github_token).
+CopilotTokenResult get_copilot_credentials(const CredentialRequest& req, int64_t now);
 
 // --- the Copilot API base URL ----------------------------------------------------
 

@@ -20,6 +20,7 @@ LoginResult finish_login(const NewLogin& in, int64_t now,
         throw *c.problem;
     }
 
+    r.profile = in.profile;
     r.state.host = in.host;
     r.state.client_id = in.client_id;
     r.state.oauth_token = in.github_token;
@@ -70,7 +71,7 @@ LoginReport report_login(const LoginResult& r) {
     const LoginCheck& c = r.check;
     LoginReport rep;
     rep.warnings = c.warnings;
-    const std::string who = r.state.host + (c.user.empty() ? "" : " as " + c.user);
+    const std::string who = login_name(r.state.host, r.profile) + (c.user.empty() ? "" : " as " + c.user);
     switch (c.verdict) {
     case Verdict::no_copilot:
         rep.notices.push_back(c.problem->what());

@@ -68,10 +68,21 @@ const char* kStored = R"({"host":"github.com","oauth_token":"ghu_stored_0123"})"
 TEST(not_logged_in_has_one_wording) {
     make_home();
     CredentialRequest req;
-    std::vector<std::string> warnings;
     CHECK_EQ(not_logged_in_message("github.com"), "not logged in to github.com; run copilot-login");
-    CHECK_THROWS_MSG(find_github_login(req, &warnings), Exit::no_auth,
+    CHECK_THROWS_MSG(find_github_login(req), Exit::no_auth,
                      "not logged in to github.com; run copilot-login");
+}
+
+TEST(a_stored_auth_file_whose_host_differs_from_its_name_says_what_is_wrong) {
+    make_home();
+    const std::string auth = auth_file_path("github.com", "");
+    make_dirs(dir_name(auth), 0700, true);
+    write_file_atomic(auth, R"({"host":"ghe.example.com","oauth_token":"ghu_x_0123"})");
+    CredentialRequest req;
+    // Not "add --host ghe.example.com": that would read another file.
+    CHECK_THROWS_MSG(find_github_login(req), Exit::data,
+                     "is named for github.com but holds a login for ghe.example.com; run "
+                     "copilot-login --host github.com");
 }
 
 TEST(a_login_for_another_host_is_a_usage_error) {
@@ -80,7 +91,7 @@ TEST(a_login_for_another_host_is_a_usage_error) {
     ::chmod((home + "/auth.json").c_str(), 0600);
     CredentialRequest req;
     req.auth_file = home + "/auth.json";
-    CHECK_THROWS_MSG(find_github_login(req, nullptr), Exit::usage,
+    CHECK_THROWS_MSG(find_github_login(req), Exit::usage,
                      "is for ghe.example.com, not github.com; add --host ghe.example.com");
 }
 
@@ -92,14 +103,12 @@ TEST(a_loose_auth_file_is_refused_and_notes_mask_the_token) {
     req.auth_file = home + "/auth.json";
     std::vector<std::string> notes;
     req.token.log = [&notes](const std::string& m) { notes.push_back(m); };
-    std::vector<std::string> warnings;
-    GithubToken gt = find_github_login(req, &warnings);
+    GithubToken gt = find_github_login(req);
     CHECK_EQ(gt.token, "ghu_stored_0123");
-    CHECK_EQ(warnings.size(), size_t{0});
     CHECK_EQ(notes.size(), size_t{1});
     CHECK(notes[0].find("ghu_stored_0123") == std::string::npos);
     ::chmod((home + "/auth.json").c_str(), 0644);
-    CHECK_THROWS_MSG(find_github_login(req, &warnings), Exit::io, "too open");
+    CHECK_THROWS_MSG(find_github_login(req), Exit::io, "too open");
 }
 
 TEST(standard_input_is_a_given_credential_bound_to_its_cache_entry) {
@@ -112,7 +121,7 @@ TEST(standard_input_is_a_given_credential_bound_to_its_cache_entry) {
         CHECK(!required);
         return std::string(kStored);
     };
-    CHECK_EQ(find_github_login(req, nullptr).token, "ghu_stored_0123");
+    CHECK_EQ(find_github_login(req).token, "ghu_stored_0123");
     CHECK_EQ(asked, 1);
     // A fresh entry of another login is not handed to the piped credential:
     // an exchange is due (and fails here, GitHub being unreachable).

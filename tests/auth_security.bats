@@ -184,7 +184,7 @@ minted_from() {
 
 @test "copilot-serve refuses an --api-url that is not a Copilot host or loopback" {
   store_auth
-  run -64 copilot-serve --listen 127.0.0.1:0 --api-url https://llm.example.com/v1
+  run -64 timeout 10 copilot-serve --listen 127.0.0.1:0 --api-url https://llm.example.com/v1
   assert_output --partial "not a Copilot API host"
   assert_equal "$(fake_count copilot_token)" 0
 }
@@ -208,4 +208,50 @@ minted_from() {
   rm "$AUTH"
   run -77 copilot-chat --api-url "$FAKE_URL" hi
   assert_output --partial "COPILOT_TOKEN expired"
+}
+
+# ---------------------------------------------------------- the small ones
+
+@test "copilot-login --start --output FILE writes the pending login 0600, whatever the umask" {
+  umask 022
+  run -0 copilot-login --start --quiet --output "$BATS_TEST_TMPDIR/pending.json"
+  assert_output ""
+  assert_equal "$(stat -c %a "$BATS_TEST_TMPDIR/pending.json")" 600
+  run -0 jq -r .device_code "$BATS_TEST_TMPDIR/pending.json"
+  refute_output ""
+  # /dev/stdout is written in place, like -.
+  run -0 copilot-login --start --quiet --output /dev/stdout
+  assert_equal "$(jq -r .host <<<"$output")" github.com
+  run -0 bash -c 'echo ghu_fake_valid | copilot-login --with-token --quiet --output /dev/stdout'
+  assert_equal "$(jq -r .oauth_token <<<"$output")" ghu_fake_valid
+  assert_file_not_exists "$AUTH"
+  assert_file_exists /dev/stdout
+}
+
+@test "--with-token drops a UTF-8 BOM and names an auth JSON document" {
+  printf '\xef\xbb\xbfghu_fake_valid\r\n' >"$BATS_TEST_TMPDIR/bom"
+  run -0 copilot-login --with-token --quiet <"$BATS_TEST_TMPDIR/bom"
+  assert_equal "$(jq -r .oauth_token "$AUTH")" ghu_fake_valid
+  fake_auth_json >"$BATS_TEST_TMPDIR/doc.json"
+  run -65 copilot-login --with-token <"$BATS_TEST_TMPDIR/doc.json"
+  assert_output --partial "holds a JSON document, not a token"
+}
+
+@test "a --profile login says the profile" {
+  run --separate-stderr -0 bash -c 'echo ghu_fake_valid | copilot-login --with-token --profile work'
+  assert_equal "$(grep -c 'Logged in to github.com (profile work)' <<<"$stderr")" 1
+}
+
+@test "an auth file whose host differs from its name says so, not --host" {
+  store_auth
+  jq -c '.host = "acme.ghe.com"' "$AUTH" >"$AUTH.new" && mv "$AUTH.new" "$AUTH"
+  run -65 copilot-token
+  assert_output --partial "is named for github.com but holds a login for acme.ghe.com"
+  refute_output --partial "add --host"
+}
+
+@test "--check --no-cache with nothing piped does not claim it read standard input" {
+  run -66 copilot-token --check --no-cache </dev/null
+  assert_output --partial "none was piped"
+  refute_output --partial "on standard input;"
 }

@@ -348,22 +348,25 @@ CopilotTokenResult get_copilot_token(const CopilotTokenRequest& req,
     // Whether the new token may replace the entry: never the stored login's
     // fresh one with a token minted from another credential.
     bool may_write = true;
-    try {
-        auto cached = read_token_cache(req.host, req.profile);
-        if (cached && is_fresh(*cached, now, req.min_ttl)) {
-            if (!req.force_refresh && bound_to(*cached, req)) {
-                note(req, "cache refreshed by another process: " + path);
-                result.token = *cached;
-                result.from_cache = true;
-                return result;
+    // --refresh of the stored login replaces whatever is there, unread.
+    if (!req.force_refresh || req.given_github_token) {
+        try {
+            auto cached = read_token_cache(req.host, req.profile);
+            if (cached && is_fresh(*cached, now, req.min_ttl)) {
+                if (!req.force_refresh && bound_to(*cached, req)) {
+                    note(req, "cache refreshed by another process: " + path);
+                    result.token = *cached;
+                    result.from_cache = true;
+                    return result;
+                }
+                if (req.given_github_token && !cached->given &&
+                    !credential_matches(cached->credential, *req.given_github_token))
+                    may_write = false;
             }
-            if (req.given_github_token && !cached->given &&
-                !credential_matches(cached->credential, *req.given_github_token))
-                may_write = false;
+        } catch (const Error& e) {
+            if (e.code() != Exit::data) throw;
+            result.warnings.push_back(std::string(e.what()) + "; replacing it");
         }
-    } catch (const Error& e) {
-        if (e.code() != Exit::data) throw;
-        result.warnings.push_back(std::string(e.what()) + "; replacing it");
     }
 
     result.token = exchange();

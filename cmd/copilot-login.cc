@@ -100,8 +100,8 @@ Flags parse_flags(int argc, char** argv) {
     if (f.json && f.mode != Mode::status) tool::usage_error("--json goes with --status");
     if (f.open && f.mode != Mode::interactive)
         tool::usage_error("--open goes with the interactive login only");
-    if (r.has("output") && !writes_auth)
-        tool::usage_error("--output goes with a login (not --start, --status or --logout)");
+    if (r.has("output") && !writes_auth && f.mode != Mode::start)
+        tool::usage_error("--output goes with a login or --start (not --status or --logout)");
     if (f.no_verify && !writes_auth)
         tool::usage_error("--no-verify goes with a login (not --start, --status or --logout)");
     if (r.has("scope") && !requests_code)
@@ -185,7 +185,11 @@ int run_interactive(const Flags& f) {
 
 int run_start(const Flags& f) {
     copilot::PendingLogin p = copilot::request_device_code(f.host, f.client_id, f.scope, now());
-    tool::out(copilot::serialize_pending_login(p));
+    // --output FILE: 0600, not the umask's 0644 that `> pending.json` gives the device code.
+    if (f.output.empty() || f.output == "-")
+        tool::out(copilot::serialize_pending_login(p));
+    else
+        copilot::write_output_file(f.output, copilot::serialize_pending_login(p));
     show_code(p, f, false);
     return 0;
 }
@@ -227,8 +231,6 @@ int run_import(const Flags& f) {
 int run_status(const Flags& f) {
     const std::string selected = copilot::state_name(f.host, f.profile);
     const std::vector<copilot::StoredLogin> all = copilot::list_auth_states();
-    for (const auto& s : all)
-        if (!s.warning.empty()) tool::warn(s.warning);
     tool::out(f.json ? copilot::stored_logins_json(all, selected)
                      : copilot::stored_logins_text(all, selected));
     if (const char* var = copilot::github_token_env_var(); var && !f.quiet)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "auth/credentials.h"
 #include "auth/token_keeper.h"
 #include "util/errors.h"
 #include "util/files.h"
@@ -114,6 +115,10 @@ Flags parse_flags(int argc, char** argv) {
     if (f.keeper.auth_file && r.has("no-login"))
         tool::usage_error("--no-login goes without --auth (a login from --auth never starts the device flow)");
     f.keeper.device_login = !r.has("no-login") && !f.keeper.auth_file;
+    // The Copilot token goes only to a Copilot host or loopback (copilot-utils(7)).
+    if (f.keeper.api_url || std::getenv("COPILOT_API_URL"))
+        copilot::require_copilot_api_url(copilot::copilot_api_url(f.keeper.api_url, "", f.keeper.host),
+                                         f.keeper.host);
     f.quiet = r.has("quiet");
     return f;
 }
@@ -151,9 +156,7 @@ int body(int argc, char** argv) {
     so.host = f.keeper.host;
     so.log = log;
     if (f.api_key_file) {
-        std::string warning;
-        so.admission.api_key = copilot::read_api_key_file(*f.api_key_file, &warning);
-        if (!warning.empty() && !quiet) tool::warn(warning);
+        so.admission.api_key = copilot::read_api_key_file(*f.api_key_file);
     }
 
     // The keeper's token lines are details here; its failures are warnings.

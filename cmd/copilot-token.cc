@@ -103,9 +103,8 @@ void warn_all(const Flags& f, const std::vector<std::string>& warnings) {
 
 using StdinText = copilot::PipedStdin;
 
-// What lib/auth/credentials looks the tokens up with. Standard input is read
-// only when the GitHub token is looked up, so the fresh-cache path never
-// touches credentials or standard input.
+// What lib/auth/credentials looks the tokens up with. Whether standard input
+// is read was decided at start (body), never by the cache.
 copilot::CredentialRequest credential_request(const Flags& f, StdinText& in) {
     copilot::CredentialRequest cr;
     cr.token = f.req;
@@ -114,18 +113,12 @@ copilot::CredentialRequest credential_request(const Flags& f, StdinText& in) {
     return cr;
 }
 
-// The Copilot token, its warnings shown (also those before an error).
+// The Copilot token, its warnings shown.
 copilot::CopilotTokenResult get_token(const Flags& f, StdinText& in) {
-    std::vector<std::string> early;
-    try {
-        copilot::CopilotTokenResult r =
-            copilot::get_copilot_credentials(credential_request(f, in), std::time(nullptr), &early);
-        warn_all(f, r.warnings);
-        return r;
-    } catch (const Error&) {
-        warn_all(f, early);
-        throw;
-    }
+    copilot::CopilotTokenResult r =
+        copilot::get_copilot_credentials(credential_request(f, in), std::time(nullptr));
+    warn_all(f, r.warnings);
+    return r;
 }
 
 void add_hooks(copilot::CopilotTokenRequest& req) {
@@ -140,7 +133,8 @@ void add_hooks(copilot::CopilotTokenRequest& req) {
 int run_check(const Flags& f, StdinText& in) {
     const int64_t now = std::time(nullptr);
     const copilot::CopilotTokenCheck c =
-        copilot::inspect_piped_or_cached(in.get(false), f.req.host, f.req.profile, f.req.use_cache);
+        copilot::inspect_piped_or_cached(in.get(false), f.req.host, f.req.profile, f.req.use_cache,
+                                         !f.no_stdin && copilot::stdin_is_piped());
     if (f.format == Format::json) tool::out(copilot::check_summary_json(c, now, f.req.min_ttl));
     if (!f.quiet) tool::say(copilot::check_summary_text(c, now, f.req.min_ttl));
     return copilot::check_passes(c, now, f.req.min_ttl) ? 0 : 1;
@@ -175,14 +169,8 @@ int run_watch(const Flags& f, StdinText& in) {
         copilot::CredentialRequest cr = credential_request(f, in);
         cr.token.force_refresh = force || forced;
         forced = false;
-        std::vector<std::string> early;
-        try {
-            // The keeper shows r.warnings itself.
-            return copilot::get_copilot_credentials(cr, std::time(nullptr), &early);
-        } catch (const Error&) {
-            warn_all(f, early);
-            throw;
-        }
+        // The keeper shows r.warnings itself.
+        return copilot::get_copilot_credentials(cr, std::time(nullptr));
     };
     const bool quiet = f.quiet;
     o.log = [quiet](copilot::KeeperLog kind, const std::string& m) {
@@ -222,6 +210,10 @@ int body(int argc, char** argv) {
     Flags f = parse_flags(argc, argv);
     add_hooks(f.req);
     StdinText in(!f.no_stdin, 1 << 20);
+    // The one rule (copilot-token(1), "STANDARD INPUT"): read now when it is a
+    // pipe or a file (or for --auth -), fresh cache or not, so a loop that
+    // forgets --no-stdin fails at its first turn rather than 25 minutes later.
+    in.get(f.auth && *f.auth == "-");
     if (f.check) return run_check(f, in);
     if (f.watch) return run_watch(f, in);
     if (f.exec) return run_exec(f, in);

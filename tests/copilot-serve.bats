@@ -501,15 +501,18 @@ print(list(json.load(sys.stdin)["copilot_tokens"].values())[0]["expires_at"])')"
 # --- the token ------------------------------------------------------------------------
 
 @test "the token is refreshed on the service's schedule (refresh_in - 60 s)" {
-  # a cached token (as copilot-token leaves it) that is due in 2 s
+  # a cached token (as copilot-token leaves it: bound to GITHUB_COPILOT_TOKEN,
+  # copilot-utils(5) "credential") that is due in 2 s
   cached="$(fake_mint '{"ttl": 1800}' | CACHE_="$XDG_CACHE_HOME/copilot-utils/token/github.com.json" python3 -c '
-import json, os, sys, time
+import hashlib, hmac, json, os, sys, time
 e = json.load(sys.stdin)
+salt = "00" * 16
+mac = hmac.new(salt.encode(), os.environ["GITHUB_COPILOT_TOKEN"].encode(), hashlib.sha256).hexdigest()
 path = os.environ["CACHE_"]
 os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
 doc = {"host": "github.com", "token": e["token"], "expires_at": e["expires_at"], "refresh_in": 1500,
        "fetched_at": int(time.time()) - 1438, "api_url": "https://api.individual.githubcopilot.com",
-       "sku": e["sku"]}
+       "sku": e["sku"], "credential": "hmac-sha256:" + salt + ":" + mac, "given": True}
 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 os.write(fd, (json.dumps(doc) + "\n").encode())
 print(e["token"])')"

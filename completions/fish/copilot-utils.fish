@@ -51,7 +51,7 @@ complete -c copilot-login -l host -x -a '(__copilot_utils_stored host)' -d 'GitH
 complete -c copilot-login -l profile -x -a '(__copilot_utils_stored profile)' -d 'keep this login apart from others on the same host'
 complete -c copilot-login -l client-id -x -a 'Iv1.b507a08c87ecfe98' -d 'OAuth client ID'
 complete -c copilot-login -l scope -x -a 'read:user' -d 'OAuth scopes to ask for'
-complete -c copilot-login -l output -r -F -a - -d 'write the auth state to FILE instead of the auth directory (- = stdout)'
+complete -c copilot-login -l output -r -F -a - -d 'write the auth state (with --start: the pending login) to FILE, 0600 (- = stdout)'
 complete -c copilot-login -n 'not __fish_seen_argument -l start -l poll -l with-token -l import -l status -l logout' -l open -d 'also open the verification page with xdg-open when there is a display'
 complete -c copilot-login -l no-verify -d 'skip the Copilot token exchange that checks access'
 complete -c copilot-login -n 'not __fish_seen_argument -l poll -l with-token -l import -l status -l logout -l open' -l start -d 'request a device code, print the pending login (JSON) and exit'

@@ -30,9 +30,6 @@ GithubToken from_state(AuthState st, std::string source) {
     return t;
 }
 
-void add_warning(std::vector<std::string>* warnings, const std::string& w) {
-    if (warnings && !w.empty()) warnings->push_back(w);
-}
 
 }  // namespace
 
@@ -57,14 +54,12 @@ std::string serialize_auth_state(const AuthState& s) {
     return w.str() + "\n";
 }
 
-std::optional<AuthState> load_auth_state(const std::string& host, const std::string& profile,
-                                         std::string* warning) {
+std::optional<AuthState> load_auth_state(const std::string& host, const std::string& profile) {
     const std::string path = auth_file_path(host, profile);
     // Owner and mode checked before reading (Error(io), 74): a file another
     // user can read or write is not trusted, as OpenSSH treats a key.
     auto text = read_private_file(path, kMaxStateFile);
     if (!text) return std::nullopt;
-    if (warning) warning->clear();
     return parse_auth_state(*text, {"auth file " + path, Exit::data});
 }
 
@@ -97,7 +92,7 @@ std::vector<StoredLogin> list_auth_states() {
             continue;  // not a name we write
         }
         try {
-            s.state = load_auth_state(s.host, s.profile, &s.warning);
+            s.state = load_auth_state(s.host, s.profile);
             if (!s.state) continue;  // vanished meanwhile
         } catch (const Error& err) {
             s.error = err.what();
@@ -138,7 +133,13 @@ std::string require_vim_token(const std::string& host, std::string* source) {
 }
 
 std::string read_github_token_text(std::string_view text, const std::string& what) {
+    // A UTF-8 byte order mark (Windows editors write one) is not part of the token.
+    if (starts_with(text, "\xEF\xBB\xBF")) text.remove_prefix(3);
     const std::string token = trim(text);
+    if (!token.empty() && token[0] == '{')
+        throw Error(Exit::data, what + ": standard input holds a JSON document, not a token; "
+                                       "an auth state is given with copilot-token --auth FILE, "
+                                       "or its oauth_token with --with-token");
     if (token.empty()) throw Error(Exit::data, what + ": no token on standard input");
     for (unsigned char ch : token)
         if (ch <= ' ' || ch >= 0x7f)
@@ -217,8 +218,7 @@ std::optional<std::string> import_vim_token(const std::string& host, std::string
     return std::nullopt;
 }
 
-std::optional<GithubToken> find_github_token(const GithubTokenSources& s,
-                                             std::vector<std::string>* warnings) {
+std::optional<GithubToken> find_github_token(const GithubTokenSources& s) {
     if (s.auth_file) {
         if (*s.auth_file == "-") {
             if (!s.stdin_text || trim(*s.stdin_text).empty())
@@ -231,9 +231,17 @@ std::optional<GithubToken> find_github_token(const GithubTokenSources& s,
         return from_state(parse_auth_state(*text, {"auth file " + *s.auth_file, Exit::data}),
                           "auth file " + *s.auth_file);
     }
-    if (s.stdin_text && !trim(*s.stdin_text).empty())
-        return from_state(parse_auth_state(*s.stdin_text, {"standard input", Exit::data}),
-                          "standard input");
+    if (s.stdin_text && !trim(*s.stdin_text).empty()) {
+        try {
+            return from_state(parse_auth_state(*s.stdin_text, {"standard input", Exit::data}),
+                              "standard input");
+        } catch (const Error& e) {
+            // Read without being asked (it is a pipe or a file): say how not to.
+            throw Error(e.code(), std::string(e.what()) +
+                                      " (piped standard input is read as auth state; in a "
+                                      "loop, use --no-stdin or </dev/null)");
+        }
+    }
     if (s.use_env) {
         if (const char* var = github_token_env_var()) {
             GithubToken t;
@@ -243,9 +251,14 @@ std::optional<GithubToken> find_github_token(const GithubTokenSources& s,
             return t;
         }
     }
-    std::string warning;
-    if (auto st = load_auth_state(s.host, s.profile, &warning)) {
-        add_warning(warnings, warning);
+    if (auto st = load_auth_state(s.host, s.profile)) {
+        // --host HOST would read HOST's own file, not this one: say what is wrong.
+        if (st->host != s.host)
+            throw Error(Exit::data, "auth file " + auth_file_path(s.host, s.profile) +
+                                        " is named for " + s.host + " but holds a login for " +
+                                        st->host + "; run copilot-login --host " + s.host +
+                                        " to replace it (or copilot-login --host " + st->host +
+                                        " to log in there)");
         return from_state(*st, "auth file " + auth_file_path(s.host, s.profile));
     }
     if (s.use_vim && s.profile.empty()) {

@@ -28,10 +28,9 @@ AuthState parse_auth_state(std::string_view json, const JsonSource& src);
 std::string serialize_auth_state(const AuthState& state);
 
 // The stored auth for host/profile: nullopt if there is none. Error(data)
-// if the file is malformed. `warning` receives a message if the file is
-// readable by group or others (like ssh does for keys).
-std::optional<AuthState> load_auth_state(const std::string& host, const std::string& profile,
-                                         std::string* warning = nullptr);
+// if the file is malformed, Error(io) if group or others can touch it (as
+// OpenSSH treats a key: refused, not warned about).
+std::optional<AuthState> load_auth_state(const std::string& host, const std::string& profile);
 // Atomically writes the auth state to its XDG path (0600 in 0700 dirs) and
 // returns the path.
 std::string store_auth_state(const AuthState& state, const std::string& profile);
@@ -44,7 +43,6 @@ struct StoredLogin {
     std::string host, profile, path;
     std::optional<AuthState> state;  // nullopt when unreadable: see error
     std::string error;
-    std::string warning;  // e.g. readable by other users
 };
 
 // Every <host>[@<profile>].json in the auth directory, sorted by name.
@@ -100,10 +98,9 @@ struct GithubToken {
 };
 
 // nullopt when no source has a token (credentials.h's find_github_login
-// reports "not logged in", exit 66). Malformed documents throw Error(data).
-// Warnings (e.g. a group-readable auth file) are appended to `warnings`.
-std::optional<GithubToken> find_github_token(const GithubTokenSources& sources,
-                                             std::vector<std::string>* warnings = nullptr);
+// reports "not logged in", exit 66). Malformed documents throw Error(data);
+// files others can touch, Error(io).
+std::optional<GithubToken> find_github_token(const GithubTokenSources& sources);
 
 // The oauth_token for `host` from copilot.vim/copilot.lua's apps.json
 // (keys "HOST:CLIENT_ID") or hosts.json (key "HOST"), under

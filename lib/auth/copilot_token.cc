@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "auth/credential_id.h"
 #include "util/errors.h"
 #include "util/files.h"
 #include "net/endpoints.h"
@@ -62,6 +63,17 @@ Error cache_error(const Error& e) {
 
 void note(const CopilotTokenRequest& req, const std::string& message) {
     if (req.log) req.log(message);
+}
+
+// Whether a cache entry may be handed out for `req` (CopilotTokenRequest's
+// given_github_token says the rule).
+bool bound_to(const CopilotToken& cached, const CopilotTokenRequest& req) {
+    if (req.given_github_token) return credential_matches(cached.credential, *req.given_github_token);
+    return !cached.given;
+}
+
+bool stored_login(const CopilotTokenRequest& req) {
+    return req.given_is_stored_login && req.given_is_stored_login();
 }
 
 }  // namespace
@@ -147,6 +159,15 @@ std::string serialize_token_document(const CopilotToken& t) {
     return w.str() + "\n";
 }
 
+std::string serialize_cache_entry(const CopilotToken& t) {
+    JsonObjectWriter w;
+    w.field("host", t.host).field("token", t.token).field("expires_at", t.expires_at);
+    w.field("refresh_in", t.refresh_in).field("fetched_at", t.fetched_at);
+    w.field("api_url", t.api_url).field("sku", t.sku);
+    w.field("credential", t.credential).field("given", t.given);
+    return w.str() + "\n";
+}
+
 CopilotToken parse_token_document(std::string_view json, const JsonSource& src) {
     rapidjson::Document doc = json_parse(json, src);
     CopilotToken t;
@@ -160,6 +181,13 @@ CopilotToken parse_token_document(std::string_view json, const JsonSource& src) 
     t.fetched_at = json_opt_seconds(doc, "fetched_at", src).value_or(0);
     t.api_url = json_opt_string(doc, "api_url", src).value_or(default_copilot_api_url(t.host));
     t.sku = json_opt_string(doc, "sku", src).value_or("");
+    t.credential = json_opt_string(doc, "credential", src).value_or("");
+    auto given = doc.FindMember("given");
+    if (given != doc.MemberEnd()) {
+        if (!given->value.IsBool())
+            throw Error(src.code, src.what + ": field 'given' must be true or false");
+        t.given = given->value.GetBool();
+    }
     return t;
 }
 
@@ -206,9 +234,19 @@ bool remove_token_cache(const std::string& host, const std::string& profile) {
     return remove_file(token_cache_path(host, profile));
 }
 
-std::string store_token_cache(const CopilotToken& t, const std::string& profile) {
+std::string token_cache_lock(const std::string& host, const std::string& profile) {
+    const std::string path = token_cache_path(host, profile);
+    make_dirs(dir_name(path), 0700, true);
+    return path + ".lock";
+}
+
+std::string store_token_cache(const CopilotToken& t, const std::string& profile,
+                              const std::string& github_token) {
+    CopilotToken entry = t;
+    entry.credential = credential_id(github_token);
+    entry.given = false;
     const std::string path = token_cache_path(t.host, profile);
-    write_file_atomic(path, serialize_token_document(t));
+    write_file_atomic(path, serialize_cache_entry(entry));
     return path;
 }
 
@@ -263,11 +301,12 @@ CopilotTokenResult get_copilot_token(const CopilotTokenRequest& req,
                                      const std::function<std::string()>& github_token,
                                      int64_t now) {
     CopilotTokenResult result;
+    std::string used;  // the GitHub token of the exchange, for the entry's binding
     auto exchange = [&]() {
-        const std::string gh = github_token();
+        used = github_token();
         note(req, "exchanging the GitHub token for a Copilot token at " +
                       github_endpoints(req.host).github_api_url);
-        return exchange_token(gh, req.host, now, req.on_retry);
+        return exchange_token(used, req.host, now, req.on_retry);
     };
     if (!req.use_cache) {
         result.token = exchange();
@@ -280,13 +319,16 @@ CopilotTokenResult get_copilot_token(const CopilotTokenRequest& req,
     if (!req.force_refresh) {
         try {
             auto cached = read_token_cache(req.host, req.profile);
-            if (cached && is_fresh(*cached, now, req.min_ttl)) {
+            if (cached && is_fresh(*cached, now, req.min_ttl) && bound_to(*cached, req)) {
                 note(req, "cache hit: " + path);
                 result.token = *cached;
                 result.from_cache = true;
                 return result;
             }
-            note(req, cached ? "cache stale: " + path : "cache miss: " + path);
+            note(req, !cached ? "cache miss: " + path
+                      : is_fresh(*cached, now, req.min_ttl)
+                          ? "cache entry minted from another GitHub credential: " + path
+                          : "cache stale: " + path);
         } catch (const Error& e) {
             if (e.code() != Exit::data) throw;
         }
@@ -303,14 +345,23 @@ CopilotTokenResult get_copilot_token(const CopilotTokenRequest& req,
         if (req.cache_required) throw cache_error(e);
         result.warnings.push_back(std::string(e.what()) + "; refreshing without the lock");
     }
-    if (!req.force_refresh) {
+    // Whether the new token may replace the entry: never the stored login's
+    // fresh one with a token minted from another credential.
+    bool may_write = true;
+    // --refresh of the stored login replaces whatever is there, unread.
+    if (!req.force_refresh || req.given_github_token) {
         try {
             auto cached = read_token_cache(req.host, req.profile);
             if (cached && is_fresh(*cached, now, req.min_ttl)) {
-                note(req, "cache refreshed by another process: " + path);
-                result.token = *cached;
-                result.from_cache = true;
-                return result;
+                if (!req.force_refresh && bound_to(*cached, req)) {
+                    note(req, "cache refreshed by another process: " + path);
+                    result.token = *cached;
+                    result.from_cache = true;
+                    return result;
+                }
+                if (req.given_github_token && !cached->given &&
+                    !credential_matches(cached->credential, *req.given_github_token))
+                    may_write = false;
             }
         } catch (const Error& e) {
             if (e.code() != Exit::data) throw;
@@ -324,8 +375,16 @@ CopilotTokenResult get_copilot_token(const CopilotTokenRequest& req,
                                   std::to_string(result.token.expires_at - now) +
                                   " s, sooner than the minimum of " +
                                   std::to_string(req.min_ttl) + " s");
+    if (req.given_github_token && !may_write && !stored_login(req)) {
+        note(req, "cache left as it was: it holds the fresh token of the stored login, "
+                  "not of the given GitHub credential");
+        return result;
+    }
     try {
-        write_file_atomic(path, serialize_token_document(result.token));
+        CopilotToken entry = result.token;
+        entry.credential = credential_id(used);
+        entry.given = req.given_github_token.has_value() && !stored_login(req);
+        write_file_atomic(path, serialize_cache_entry(entry));
         note(req, "cache written: " + path);
     } catch (const Error& e) {
         if (req.cache_required) throw cache_error(e);

@@ -24,6 +24,12 @@ struct CopilotToken {
     int64_t fetched_at = 0;
     std::string api_url;    // trusted endpoints.api, or the default
     std::string sku;
+    // The cache entry's binding (never printed, ARCHITECTURE.md "the path of
+    // a token"): credential_id of the GitHub token it was minted from, and
+    // whether that token was given explicitly (--auth, piped auth state,
+    // GITHUB_COPILOT_TOKEN) rather than the stored login's.
+    std::string credential;
+    bool given = false;
 };
 
 // GET {api}/copilot_internal/v2/token with "Authorization: token ..." and
@@ -41,8 +47,11 @@ CopilotToken exchange_token(const std::string& github_token, const std::string& 
 // expires_at, refresh_in required). Untrusted endpoints.api -> default.
 CopilotToken parse_token_envelope(std::string_view body, const std::string& host, int64_t now);
 
-// The token document (one JSON object and a newline) and its reader.
+// The token document (one JSON object and a newline) and its reader (which
+// also reads a cache entry's binding, when there is one).
 std::string serialize_token_document(const CopilotToken& t);
+// The cache entry: the document and its binding (credential, given).
+std::string serialize_cache_entry(const CopilotToken& t);
 CopilotToken parse_token_document(std::string_view json, const JsonSource& src);
 
 // The ';'-separated key=value fields of the token string before the first
@@ -68,6 +77,17 @@ struct CopilotTokenRequest {
     // copilot-token, whose job includes the cache: a cache that cannot be
     // locked or written is an error (Error(io)) rather than a warning.
     bool cache_required = false;
+    // The GitHub token given explicitly (--auth, piped auth state,
+    // GITHUB_COPILOT_TOKEN), secret: a cache entry is used only when it was
+    // minted from this token (credential_matches), and a new token replaces
+    // only an entry that is absent, stale or itself minted from a given
+    // token: the stored login's fresh entry is never overwritten. Unset:
+    // the stored login, which takes any entry not marked `given`, without
+    // reading a credential (the fresh path stays a single file read).
+    std::optional<std::string> given_github_token;
+    // With given_github_token: whether it is the stored login's token (then
+    // the new entry is the stored login's). Called only before a cache write.
+    std::function<bool()> given_is_stored_login;
     // Optional hooks for --verbose: what happened (cache hit/miss, exchange),
     // never a token; and each HTTP retry.
     std::function<void(const std::string&)> log;
@@ -80,7 +100,7 @@ struct CopilotTokenResult {
     std::vector<std::string> warnings;  // e.g. "corrupt cache ... replaced"
 };
 
-// The cached token if fresh; otherwise, under an exclusive lock on the cache
+// The cached token if fresh (and bound as given_github_token says); otherwise, under an exclusive lock on the cache
 // (so parallel callers make one exchange), re-check the cache, exchange and
 // rewrite it atomically. `github_token` is only called when an exchange is
 // needed, so the fresh path never looks for credentials or loads libcurl.
@@ -92,9 +112,15 @@ CopilotTokenResult get_copilot_token(const CopilotTokenRequest& req,
 // nullopt if absent. Corrupt -> Error(data).
 std::optional<CopilotToken> read_token_cache(const std::string& host, const std::string& profile);
 bool remove_token_cache(const std::string& host, const std::string& profile);
-// Atomically replaces the cached token of t.host/profile (0600 in 0700 dirs)
-// and returns the path: a finished login stores the token its check got.
-std::string store_token_cache(const CopilotToken& t, const std::string& profile);
+// Atomically replaces the cached token of t.host/profile (0600 in 0700 dirs),
+// bound to the stored login's `github_token`, and returns the path: a
+// finished login stores the token its check got, holding its FileLock (token_cache_lock).
+std::string store_token_cache(const CopilotToken& t, const std::string& profile,
+                              const std::string& github_token);
+// The path of the cache lock of host/profile (the FileLock a refresh holds
+// from its GitHub token lookup to its cache write), its directory created if
+// need be: a login and a logout hold it, so that no refresh writes after them.
+std::string token_cache_lock(const std::string& host, const std::string& profile);
 
 // What copilot-token prints: the token, the token document, shell code for
 // eval (--format env) or an HTTP header line; each ends with a newline.

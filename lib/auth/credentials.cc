@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "net/endpoints.h"
+#include "net/url_policy.h"
 #include "util/errors.h"
 #include "util/files.h"
 #include "util/text.h"
@@ -44,14 +45,14 @@ int64_t exp_field(const std::map<std::string, std::string>& fields) {
 
 // --- the GitHub token ------------------------------------------------------------
 
-GithubToken find_github_login(const CredentialRequest& req, std::vector<std::string>* warnings) {
+GithubToken find_github_login(const CredentialRequest& req) {
     const std::string& host = req.token.host;
     GithubTokenSources src;
     src.host = host;
     src.profile = req.token.profile;
     src.auth_file = req.auth_file;
     if (req.read_stdin) src.stdin_text = req.read_stdin(req.auth_file && *req.auth_file == "-");
-    auto gh = find_github_token(src, warnings);
+    auto gh = find_github_token(src);
     if (!gh) throw Error(Exit::no_auth, not_logged_in_message(host));
     if (!gh->host.empty() && gh->host != host)
         throw Error(Exit::usage, "the GitHub login from " + gh->source + " is for " + gh->host +
@@ -60,27 +61,32 @@ GithubToken find_github_login(const CredentialRequest& req, std::vector<std::str
     return *gh;
 }
 
-std::function<std::string()> github_token_lookup(const CredentialRequest& req,
-                                                 std::vector<std::string>* warnings) {
-    return [req, warnings]() { return find_github_login(req, warnings).token; };
+std::function<std::string()> github_token_lookup(const CredentialRequest& req) {
+    return [req]() { return find_github_login(req).token; };
 }
 
 // --- the Copilot token -------------------------------------------------------------
 
-CopilotTokenResult get_copilot_credentials(const CredentialRequest& req, int64_t now,
-                                           std::vector<std::string>* warnings_on_error) {
-    std::vector<std::string> lookup_warnings;
-    CopilotTokenResult r;
-    try {
-        r = get_copilot_token(req.token, github_token_lookup(req, &lookup_warnings), now);
-    } catch (...) {
-        if (warnings_on_error)
-            warnings_on_error->insert(warnings_on_error->end(), lookup_warnings.begin(),
-                                      lookup_warnings.end());
-        throw;
-    }
-    r.warnings.insert(r.warnings.begin(), lookup_warnings.begin(), lookup_warnings.end());
-    return r;
+CopilotTokenResult get_copilot_credentials(const CredentialRequest& req, int64_t now) {
+    // An explicit credential is looked up first, for the cache entry's
+    // binding (CopilotTokenRequest::given_github_token); the stored login
+    // only when an exchange is due, so the fresh path reads none.
+    const bool stdin_given = req.read_stdin && req.read_stdin(req.auth_file && *req.auth_file == "-");
+    if (!req.auth_file && !stdin_given && !github_token_env_var())
+        return get_copilot_token(req.token, github_token_lookup(req), now);
+    const GithubToken gh = find_github_login(req);
+    CopilotTokenRequest tr = req.token;
+    tr.given_github_token = gh.token;
+    const std::string host = req.token.host, profile = req.token.profile;
+    tr.given_is_stored_login = [host, profile, token = gh.token]() {
+        try {
+            auto st = load_auth_state(host, profile);
+            return st && st->oauth_token == token;
+        } catch (const Error&) {
+            return false;  // unreadable: not known to be the same login
+        }
+    };
+    return get_copilot_token(tr, [token = gh.token]() { return token; }, now);
 }
 
 // --- the Copilot API base URL --------------------------------------------------------
@@ -159,12 +165,52 @@ void take_given_token(ApiCredentials& a, std::string_view text, int64_t now,
                              " (not a Copilot host; --api-url chooses another server)");
 }
 
+// COPILOT_TOKEN from an earlier `eval "$(copilot-token --format env)"` that
+// has expired, while a login is stored: the self-refreshing cache takes over,
+// with a warning (copilot-utils(7), "COPILOT_TOKEN").
+bool stale_env_token(const char* env, const ApiCredentialsRequest& req, int64_t now,
+                     std::vector<std::string>* warnings) {
+    int64_t expires_at = 0;
+    try {
+        expires_at = read_given_token(env, "COPILOT_TOKEN").expires_at;
+    } catch (const Error&) {
+        return false;  // take_given_token reports it
+    }
+    if (expires_at <= 0 || expires_at > now) return false;
+    bool stored = false;
+    try {
+        stored = load_auth_state(req.host, req.profile).has_value();
+    } catch (const Error&) {
+    }
+    if (!stored) return false;
+    warnings->push_back("COPILOT_TOKEN expired " + expiry_text(expires_at, now) +
+                        "; using the token cache of the stored login instead (unset "
+                        "COPILOT_TOKEN to use it without this warning)");
+    return true;
+}
+
 }  // namespace
+
+bool copilot_token_may_go_to(const std::string& api_url, const std::string& host) {
+    const std::string url = strip_slashes(api_url);
+    if (is_trusted_copilot_api_url(url, host)) return true;
+    const bool web = starts_with(url, "http://") || starts_with(url, "https://");
+    return web && is_loopback_host(url_host(url));
+}
+
+void require_copilot_api_url(const std::string& api_url, const std::string& host) {
+    if (!copilot_token_may_go_to(api_url, host))
+        throw Error(Exit::usage, api_url + " is not a Copilot API host for " + host +
+                                     ": the Copilot token is sent only to Copilot hosts and "
+                                     "loopback (copilot-utils(7), \"COPILOT_API_URL\")");
+}
 
 ApiCredentials resolve_api_credentials(const ApiCredentialsRequest& req, int64_t now) {
     ApiCredentials a;
     a.host = req.host;
     std::string token_api;  // the token's own api_url
+    const char* env = std::getenv("COPILOT_TOKEN");
+    std::vector<std::string> early;  // warnings before the cache's
 
     if (req.token_file) {
         std::string text;
@@ -178,10 +224,26 @@ ApiCredentials resolve_api_credentials(const ApiCredentialsRequest& req, int64_t
             text = *content;
         }
         take_given_token(a, text, now, &token_api);
-    } else if (const char* env = std::getenv("COPILOT_TOKEN"); env && *env) {
+    } else if (env && !*env) {
+        // Set and empty: "no key" (a local server that wants none), never the cache.
+        a.source = "COPILOT_TOKEN (empty: no key)";
+    } else if (env && !stale_env_token(env, req, now, &early)) {
         a.source = "COPILOT_TOKEN";
         take_given_token(a, env, now, &token_api);
-    } else {
+    } else if (std::getenv("COPILOT_API_URL") || (req.api_url && !req.api_url->empty())) {
+        // The user's Copilot token goes to Copilot hosts and loopback only;
+        // another server gets only a key given for it (--token-file, COPILOT_TOKEN).
+        const std::string url = copilot_api_url(req.api_url, "", req.host);
+        if (!copilot_token_may_go_to(url, req.host)) {
+            note(req.log, url + " is not a Copilot API host: sending no Copilot token "
+                               "(COPILOT_TOKEN or --token-file gives its key)");
+            a.source = "no key (not a Copilot API host)";
+            a.api_url = url;
+            a.warnings = std::move(early);
+            return a;
+        }
+    }
+    if (a.source.empty()) {
         CredentialRequest cr;
         cr.token.host = req.host;
         cr.token.profile = req.profile;
@@ -189,7 +251,8 @@ ApiCredentials resolve_api_credentials(const ApiCredentialsRequest& req, int64_t
         cr.token.on_retry = req.on_retry;
         CopilotTokenResult r = get_copilot_credentials(cr, now);
         a.token = r.token.token;
-        a.warnings = std::move(r.warnings);
+        a.warnings = std::move(early);
+        a.warnings.insert(a.warnings.end(), r.warnings.begin(), r.warnings.end());
         a.source = r.from_cache ? "the token cache" : "a new token exchange";
         token_api = r.token.api_url;
         a.refresh = [cr]() mutable {

@@ -31,35 +31,33 @@ using LogFn = std::function<void(const std::string&)>;
 struct CredentialRequest {
     CopilotTokenRequest token;              // host, profile, min_ttl, cache rules, hooks
     std::optional<std::string> auth_file;   // --auth FILE|- ("-": standard input)
-    // Standard input, asked for only when the GitHub token is looked up;
-    // `required` is true for --auth -. Unset: standard input is never auth
-    // (copilot-chat's is the prompt, copilot-serve has none).
+    // Standard input: what was piped (nullopt for nothing), asked for at
+    // every lookup, whatever the cache holds (the tool decides from its
+    // arguments and the kind of standard input whether it is read: see
+    // copilot-token(1), "STANDARD INPUT"); `required` is true for --auth -.
+    // Unset: standard input is never auth (copilot-chat's is the prompt,
+    // copilot-serve has none).
     std::function<std::optional<std::string>(bool required)> read_stdin;
 };
 
 // The GitHub token from the first source that has one (find_github_token's
 // precedence), for req.token.host. Errors: none found -> no_auth
 // (not_logged_in_message); a login for another host -> usage ("the GitHub
-// login from X is for Y, not Z; add --host Y"). Warnings (a group-readable
-// auth file) are appended to `warnings`. Notes for --verbose go to
+// login from X is for Y, not Z; add --host Y"). Notes for --verbose go to
 // req.token.log, with the token masked.
-GithubToken find_github_login(const CredentialRequest& req, std::vector<std::string>* warnings);
+GithubToken find_github_login(const CredentialRequest& req);
 
 // The lazy form get_copilot_token wants: looks the GitHub token up at each
-// call (so a copilot-login made meanwhile is seen), appending warnings to
-// `*warnings`, which must outlive the function.
-std::function<std::string()> github_token_lookup(const CredentialRequest& req,
-                                                 std::vector<std::string>* warnings);
+// call (so a copilot-login made meanwhile is seen).
+std::function<std::string()> github_token_lookup(const CredentialRequest& req);
 
 // --- the Copilot token -----------------------------------------------------------
 
 // get_copilot_token with the lookup above: the fresh cache without reading
-// any credential (or loading libcurl), else an exchange. The result's
-// warnings hold the lookup's first, then the cache's. When it throws, the
-// warnings gathered so far go to `*warnings_on_error` (when given), for the
-// caller to show before the error.
-CopilotTokenResult get_copilot_credentials(const CredentialRequest& req, int64_t now,
-                                           std::vector<std::string>* warnings_on_error = nullptr);
+// any credential (or loading libcurl), else an exchange. An explicit
+// credential (--auth, piped auth state, GITHUB_COPILOT_TOKEN) is looked up
+// first and gets only a cache entry minted from it (given_github_token).
+CopilotTokenResult get_copilot_credentials(const CredentialRequest& req, int64_t now);
 
 // --- the Copilot API base URL ----------------------------------------------------
 
@@ -115,8 +113,19 @@ struct ApiCredentials {
 
 // First match wins: --token-file > COPILOT_TOKEN > the cache, refreshed from
 // the stored GitHub login (get_copilot_credentials; standard input is never
-// read for it). A given token that has expired -> Error(permission); its
-// document's untrusted api_url is ignored with a warning.
+// read for it). A given token that has expired -> Error(permission), unless
+// it is COPILOT_TOKEN and a login is stored: then the cache, with a warning.
+// An empty COPILOT_TOKEN is "no key" (token ""). The cache's token goes only
+// where copilot_token_may_go_to allows; to another --api-url or
+// COPILOT_API_URL no key is sent. A given document's untrusted api_url is
+// ignored with a warning.
 ApiCredentials resolve_api_credentials(const ApiCredentialsRequest& req, int64_t now);
+
+// Whether the user's Copilot token may be sent to `api_url`: a trusted
+// Copilot API host for `host` (is_trusted_copilot_api_url) or a loopback URL
+// (the tests' fake server, set through --api-url or COPILOT_API_URL).
+bool copilot_token_may_go_to(const std::string& api_url, const std::string& host);
+// The same as an Error(usage) naming the URL (copilot-serve's --api-url).
+void require_copilot_api_url(const std::string& api_url, const std::string& host);
 
 }  // namespace copilot

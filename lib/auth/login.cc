@@ -3,6 +3,8 @@
 #include "util/errors.h"
 #include "util/files.h"
 
+#include <optional>
+
 namespace copilot {
 
 LoginResult finish_login(const NewLogin& in, int64_t now,
@@ -18,6 +20,7 @@ LoginResult finish_login(const NewLogin& in, int64_t now,
         throw *c.problem;
     }
 
+    r.profile = in.profile;
     r.state.host = in.host;
     r.state.client_id = in.client_id;
     r.state.oauth_token = in.github_token;
@@ -39,12 +42,21 @@ LoginResult finish_login(const NewLogin& in, int64_t now,
         r.saved_to = in.output;
         return r;
     }
+    // Under the cache lock, like a refresh: none writes a token of the
+    // previous login after ours (a lock that cannot be had only costs the
+    // next copilot-token an exchange).
+    std::optional<FileLock> lock;
+    try {
+        lock.emplace(token_cache_lock(in.host, in.profile));
+    } catch (const Error& e) {
+        r.check.warnings.push_back(std::string("cannot lock the token cache: ") + e.what());
+    }
     r.saved_to = store_auth_state(r.state, in.profile);
     // A cached Copilot token belongs to the previous login of this host/profile.
     remove_token_cache(in.host, in.profile);
-    if (c.copilot_token) {
+    if (c.copilot_token && lock) {
         try {
-            store_token_cache(*c.copilot_token, in.profile);
+            store_token_cache(*c.copilot_token, in.profile, in.github_token);
             r.token_cached = true;
         } catch (const Error& e) {
             // The login is stored; without the cache the next copilot-token exchanges.
@@ -59,7 +71,7 @@ LoginReport report_login(const LoginResult& r) {
     const LoginCheck& c = r.check;
     LoginReport rep;
     rep.warnings = c.warnings;
-    const std::string who = r.state.host + (c.user.empty() ? "" : " as " + c.user);
+    const std::string who = login_name(r.state.host, r.profile) + (c.user.empty() ? "" : " as " + c.user);
     switch (c.verdict) {
     case Verdict::no_copilot:
         rep.notices.push_back(c.problem->what());
@@ -82,6 +94,15 @@ LoginReport report_login(const LoginResult& r) {
 }
 
 bool remove_login(const std::string& host, const std::string& profile) {
+    // The lock a refresh holds from its lookup of the GitHub token to its
+    // cache write: a refresh under way finishes first, and its token is
+    // removed with the rest; one that starts later finds no login.
+    std::optional<FileLock> lock;
+    try {
+        lock.emplace(token_cache_lock(host, profile));
+    } catch (const Error&) {
+        // No cache directory can be made (read-only): no refresh can write one either.
+    }
     const bool had_auth = remove_auth_state(host, profile);
     const bool had_cache = remove_token_cache(host, profile);
     if (!had_auth && !had_cache)

@@ -41,6 +41,7 @@ struct LoginResult {
     std::string document;  // serialize_auth_state(state)
     std::string saved_to;  // the path, or "standard output" for output "-"
     bool token_cached = false;  // the check's Copilot token is in the cache
+    std::string profile;        // NewLogin's, for the summary
 };
 
 // check_login, then store. Throws check.problem when GitHub refused the
@@ -53,7 +54,8 @@ LoginResult finish_login(const NewLogin& login, int64_t now,
 
 // What to tell the user about a finished login: `warnings`, `notices`
 // (said even with --quiet), `summary` ("Logged in to HOST as USER
-// (Copilot: SKU)"; not with --quiet, "" for none) and the exit status:
+// (Copilot: SKU)", login_name's "HOST (profile NAME)" for a profile; not
+// with --quiet, "" for none) and the exit status:
 // no Copilot access keeps the login and exits with its problem's status.
 struct LoginReport {
     std::vector<std::string> warnings;

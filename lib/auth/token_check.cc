@@ -75,14 +75,18 @@ CopilotTokenCheck inspect_token_text(std::string_view text, const std::string& s
 
 CopilotTokenCheck inspect_piped_or_cached(const std::optional<std::string>& piped,
                                           const std::string& host, const std::string& profile,
-                                          bool use_cache) {
+                                          bool use_cache, bool stdin_read) {
     if (piped) return inspect_token_text(*piped, "standard input");
     std::optional<CopilotToken> cached;
     if (use_cache) cached = read_token_cache(host, profile);
+    if (!cached && use_cache)
+        throw Error(Exit::no_auth, "no Copilot token for " + host + " in the cache; run copilot-token");
     if (!cached)
-        throw Error(Exit::no_auth, "no Copilot token for " + host +
-                                       (use_cache ? " in the cache" : " on standard input") +
-                                       "; run copilot-token");
+        throw Error(Exit::no_auth,
+                    stdin_read ? "no Copilot token for " + host + " on standard input (it was empty)"
+                               : std::string("--check --no-cache inspects a token piped on standard "
+                                             "input, and none was piped (copilot-token --json | "
+                                             "copilot-token --check --no-cache)"));
     return inspect_token(*cached, "token cache " + token_cache_path(host, profile));
 }
 

@@ -31,10 +31,11 @@ CopilotTokenCheck inspect_token(const CopilotToken& token, const std::string& so
 
 // What --check inspects: the token piped on standard input when there is
 // one, else the cached token of host/profile (with `use_cache`). Error(no_auth)
-// when there is neither.
+// when there is neither; the message names standard input only when it was
+// read (`stdin_read`: a pipe or a file, not a terminal).
 CopilotTokenCheck inspect_piped_or_cached(const std::optional<std::string>& piped,
                                           const std::string& host, const std::string& profile,
-                                          bool use_cache);
+                                          bool use_cache, bool stdin_read);
 
 // Valid for at least min_ttl seconds from now.
 bool check_passes(const CopilotTokenCheck& c, int64_t now, int64_t min_ttl);

@@ -41,14 +41,7 @@ CopilotTokenResult library_fetch(const TokenKeeperOptions& o, bool force) {
         const std::string text = *o.auth_text;
         cr.read_stdin = [text](bool) { return std::optional<std::string>(text); };
     }
-    std::vector<std::string> early;
-    try {
-        return get_copilot_credentials(cr, unix_now(), &early);
-    } catch (const Error&) {
-        if (log)
-            for (const auto& w : early) log(KeeperLog::warning, w);
-        throw;
-    }
+    return get_copilot_credentials(cr, unix_now());
 }
 
 // The default login: the device flow, finished the way copilot-login

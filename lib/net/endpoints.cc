@@ -86,10 +86,10 @@ HeaderList editor_headers() {
 }
 
 HeaderList copilot_api_headers(const std::string& copilot_token) {
-    HeaderList h = {
-        {"Authorization", "Bearer " + copilot_token},
-        {"Copilot-Integration-Id", "vscode-chat"},
-    };
+    HeaderList h;
+    // No token, no Authorization: an empty COPILOT_TOKEN means "no key".
+    if (!copilot_token.empty()) h.push_back({"Authorization", "Bearer " + copilot_token});
+    h.push_back({"Copilot-Integration-Id", "vscode-chat"});
     for (auto& kv : editor_headers()) h.push_back(kv);
     h.push_back({"Openai-Intent", "conversation-panel"});
     h.push_back({"X-GitHub-Api-Version", "2025-04-01"});

@@ -40,7 +40,8 @@ bool is_trusted_copilot_api_url(const std::string& url, const std::string& host)
 HeaderList editor_headers();
 
 // Every header of a Copilot API request (ARCHITECTURE.md, protocol 4) with
-// Authorization: Bearer <copilot_token> and a fresh X-Request-Id.
+// Authorization: Bearer <copilot_token> (none when it is "") and a fresh
+// X-Request-Id.
 HeaderList copilot_api_headers(const std::string& copilot_token);
 
 // A random RFC 4122 version 4 UUID, lower-case.

@@ -30,7 +30,7 @@ std::optional<std::string> bearer_credentials(std::string_view authorization) {
     return cred;
 }
 
-std::string read_api_key_file(const std::string& path, std::string* warning) {
+std::string read_api_key_file(const std::string& path) {
     auto text = read_private_file(path, 64 * 1024);  // owner and mode checked
     if (!text) throw Error(Exit::io, "--api-key-file " + path + " does not exist");
     std::string first = text->substr(0, text->find('\n'));
@@ -43,7 +43,6 @@ std::string read_api_key_file(const std::string& path, std::string* warning) {
     // A short key on a non-loopback address can be guessed: refused, not warned about.
     if (key.size() < 16)
         throw Error(Exit::data, "--api-key-file " + path + ": the key must be at least 16 bytes long");
-    if (warning) warning->clear();  // a loose mode is refused above, not warned about
     return key;
 }
 

@@ -14,8 +14,8 @@ bool constant_time_equals(std::string_view given, std::string_view expected);
 // The credentials of "Bearer <key>" (scheme case-insensitive), or nullopt.
 std::optional<std::string> bearer_credentials(std::string_view authorization);
 // The key in an --api-key-file: the first line, trimmed. Error(data) when
-// empty or not printable ASCII, Error(io)/(no_auth) when unreadable/missing.
-// `warning` gets a message when the file is readable by group or others.
-std::string read_api_key_file(const std::string& path, std::string* warning);
+// empty, not printable ASCII or under 16 bytes, Error(io) when missing,
+// unreadable or open to group or others (read_private_file).
+std::string read_api_key_file(const std::string& path);
 
 }  // namespace copilot

@@ -1,6 +1,8 @@
 #include "util/paths.h"
 
 #include <cstdlib>
+#include <pwd.h>
+#include <unistd.h>
 
 #include "util/errors.h"
 
@@ -8,15 +10,23 @@ namespace copilot {
 
 namespace {
 
+// $HOME when absolute, else the passwd entry's home (what a login shell
+// would have set): a relative or unset $HOME is not a place to keep secrets.
+std::string home_dir(const char* var) {
+    const char* home = std::getenv("HOME");
+    if (home && home[0] == '/') return home;
+    if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_dir && pw->pw_dir[0] == '/')
+        return pw->pw_dir;
+    throw Error(Exit::io, std::string("cannot find the home directory: $HOME is ") +
+                              (home ? "not an absolute path" : "unset") + ", $" + var +
+                              " is not an absolute path and the passwd entry has none");
+}
+
 std::string xdg_dir(const char* var, const char* fallback) {
     const char* v = std::getenv(var);
     // The spec says relative values are invalid and must be ignored.
     if (v && v[0] == '/') return v;
-    const char* home = std::getenv("HOME");
-    if (!home || home[0] != '/')
-        throw Error(Exit::io, std::string("cannot find the home directory: $HOME is unset and $") +
-                                  var + " is not an absolute path");
-    return std::string(home) + "/" + fallback;
+    return home_dir(var) + "/" + fallback;
 }
 
 bool valid_name(const std::string& s) {

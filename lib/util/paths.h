@@ -5,8 +5,9 @@
 
 namespace copilot {
 
-// $XDG_CONFIG_HOME when set to an absolute path, else $HOME/.config.
-// Throws Error(io) when neither XDG nor HOME gives an absolute path.
+// $XDG_CONFIG_HOME when set to an absolute path, else $HOME/.config ($HOME
+// when absolute, else the passwd entry's home directory). Throws Error(io)
+// when none of them gives an absolute path.
 std::string config_home();
 // $XDG_CACHE_HOME when set to an absolute path, else $HOME/.cache.
 std::string cache_home();

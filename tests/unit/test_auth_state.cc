@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "auth/auth_state.h"
+#include "auth/login.h"
 #include "check.h"
 #include "util/files.h"
 #include "net/endpoints.h"
@@ -63,14 +64,12 @@ TEST(store_and_load_use_the_xdg_path_with_private_modes) {
     CHECK_EQ(path, home + "/config/copilot-utils/auth/github.com@work.json");
     CHECK_EQ(static_cast<int>(file_mode(path).value()), 0600);
     CHECK_EQ(static_cast<int>(file_mode(home + "/config/copilot-utils/auth").value()), 0700);
-    std::string warning = "unset";
-    auto loaded = load_auth_state("github.com", "work", &warning);
+    auto loaded = load_auth_state("github.com", "work");
     CHECK(loaded.has_value());
     CHECK_EQ(loaded->oauth_token, std::string("ghu_fake_doc"));
-    CHECK_EQ(warning, std::string(""));
-    CHECK(!load_auth_state("github.com", "", nullptr).has_value());
+    CHECK(!load_auth_state("github.com", "").has_value());
     chmod(path.c_str(), 0644);  // refused like ssh refuses a key others can read
-    CHECK_THROWS(load_auth_state("github.com", "work", &warning), Exit::io);
+    CHECK_THROWS(load_auth_state("github.com", "work"), Exit::io);
     CHECK(remove_auth_state("github.com", "work"));
     CHECK(!remove_auth_state("github.com", "work"));
 }
@@ -167,6 +166,28 @@ TEST(copilot_headers_are_complete_with_fresh_request_ids) {
     std::string id = get(a, "X-Request-Id");
     CHECK_EQ(id.size(), size_t{36});
     CHECK_EQ(id[14], '4');
+    // No token ("no key": an empty COPILOT_TOKEN), no Authorization header.
+    for (auto& kv : copilot_api_headers("")) CHECK(kv.first != "Authorization");
+}
+
+TEST(with_token_drops_a_bom_and_names_a_json_document) {
+    CHECK_EQ(read_github_token_text("\xEF\xBB\xBFghu_fake_1\r\n", "--with-token"), "ghu_fake_1");
+    CHECK_THROWS_MSG(read_github_token_text(R"({"host":"github.com","oauth_token":"ghu_x"})",
+                                            "--with-token"),
+                     Exit::data, "holds a JSON document, not a token");
+    CHECK_THROWS_MSG(read_github_token_text("", "--with-token"), Exit::data, "no token");
+}
+
+TEST(a_profile_login_says_the_profile) {
+    LoginResult r;
+    r.state.host = "github.com";
+    r.profile = "work";
+    r.check.verdict = LoginCheck::Verdict::ok;
+    r.check.user = "octocat";
+    r.check.verified = true;
+    r.check.sku = "free";
+    CHECK_EQ(report_login(r).summary,
+             std::string("Logged in to github.com (profile work) as octocat (Copilot: free)"));
 }
 
 TEST(list_auth_states_finds_every_login_sorted_and_skips_foreign_files) {

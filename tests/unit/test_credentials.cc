@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "auth/credential_id.h"
 #include "auth/credentials.h"
 #include "auth/login.h"
 #include "check.h"
@@ -67,10 +68,21 @@ const char* kStored = R"({"host":"github.com","oauth_token":"ghu_stored_0123"})"
 TEST(not_logged_in_has_one_wording) {
     make_home();
     CredentialRequest req;
-    std::vector<std::string> warnings;
     CHECK_EQ(not_logged_in_message("github.com"), "not logged in to github.com; run copilot-login");
-    CHECK_THROWS_MSG(find_github_login(req, &warnings), Exit::no_auth,
+    CHECK_THROWS_MSG(find_github_login(req), Exit::no_auth,
                      "not logged in to github.com; run copilot-login");
+}
+
+TEST(a_stored_auth_file_whose_host_differs_from_its_name_says_what_is_wrong) {
+    make_home();
+    const std::string auth = auth_file_path("github.com", "");
+    make_dirs(dir_name(auth), 0700, true);
+    write_file_atomic(auth, R"({"host":"ghe.example.com","oauth_token":"ghu_x_0123"})");
+    CredentialRequest req;
+    // Not "add --host ghe.example.com": that would read another file.
+    CHECK_THROWS_MSG(find_github_login(req), Exit::data,
+                     "is named for github.com but holds a login for ghe.example.com; run "
+                     "copilot-login --host github.com");
 }
 
 TEST(a_login_for_another_host_is_a_usage_error) {
@@ -79,7 +91,7 @@ TEST(a_login_for_another_host_is_a_usage_error) {
     ::chmod((home + "/auth.json").c_str(), 0600);
     CredentialRequest req;
     req.auth_file = home + "/auth.json";
-    CHECK_THROWS_MSG(find_github_login(req, nullptr), Exit::usage,
+    CHECK_THROWS_MSG(find_github_login(req), Exit::usage,
                      "is for ghe.example.com, not github.com; add --host ghe.example.com");
 }
 
@@ -91,17 +103,15 @@ TEST(a_loose_auth_file_is_refused_and_notes_mask_the_token) {
     req.auth_file = home + "/auth.json";
     std::vector<std::string> notes;
     req.token.log = [&notes](const std::string& m) { notes.push_back(m); };
-    std::vector<std::string> warnings;
-    GithubToken gt = find_github_login(req, &warnings);
+    GithubToken gt = find_github_login(req);
     CHECK_EQ(gt.token, "ghu_stored_0123");
-    CHECK_EQ(warnings.size(), size_t{0});
     CHECK_EQ(notes.size(), size_t{1});
     CHECK(notes[0].find("ghu_stored_0123") == std::string::npos);
     ::chmod((home + "/auth.json").c_str(), 0644);
-    CHECK_THROWS_MSG(find_github_login(req, &warnings), Exit::io, "too open");
+    CHECK_THROWS_MSG(find_github_login(req), Exit::io, "too open");
 }
 
-TEST(standard_input_is_asked_for_only_with_a_lookup) {
+TEST(standard_input_is_a_given_credential_bound_to_its_cache_entry) {
     make_home();
     int asked = 0;
     CredentialRequest req;
@@ -111,14 +121,48 @@ TEST(standard_input_is_asked_for_only_with_a_lookup) {
         CHECK(!required);
         return std::string(kStored);
     };
-    CHECK_EQ(find_github_login(req, nullptr).token, "ghu_stored_0123");
+    CHECK_EQ(find_github_login(req).token, "ghu_stored_0123");
     CHECK_EQ(asked, 1);
-    // The fresh cache: no lookup, so standard input is never read.
-    store_token_cache(fresh_token("tid=cached"), "stdin");
+    // A fresh entry of another login is not handed to the piped credential:
+    // an exchange is due (and fails here, GitHub being unreachable).
+    store_token_cache(fresh_token("tid=other"), "stdin", "ghu_other_login");
+    CHECK_THROWS(get_copilot_credentials(req, kNow + 10), Exit::temp);
+    CHECK_EQ(read_token_cache("github.com", "stdin")->token, "tid=other");  // left as it was
+    // An entry minted from the piped token is its own.
+    store_token_cache(fresh_token("tid=mine"), "stdin", "ghu_stored_0123");
     CopilotTokenResult r = get_copilot_credentials(req, kNow + 10);
     CHECK(r.from_cache);
-    CHECK_EQ(r.token.token, "tid=cached");
-    CHECK_EQ(asked, 1);
+    CHECK_EQ(r.token.token, "tid=mine");
+    // Without an explicit credential the entry is taken without any lookup.
+    req.read_stdin = nullptr;
+    store_token_cache(fresh_token("tid=stored"), "stdin", "ghu_whatever");
+    CHECK_EQ(get_copilot_credentials(req, kNow + 10).token.token, "tid=stored");
+}
+
+TEST(an_entry_minted_from_a_given_token_is_not_the_stored_logins) {
+    make_home();
+    CopilotToken t = fresh_token("tid=given");
+    t.given = true;
+    t.credential = "hmac-sha256:00:00";
+    write_file_atomic(token_cache_path("github.com", "g"), serialize_cache_entry(t));
+    CredentialRequest req;
+    req.token.profile = "g";
+    // The stored login's path skips it (and, not logged in, says so).
+    CHECK_THROWS_MSG(get_copilot_credentials(req, kNow + 10), Exit::no_auth, "not logged in");
+    // --json never shows the binding.
+    CHECK(serialize_token_document(t).find("credential") == std::string::npos);
+    CHECK(parse_token_document(serialize_cache_entry(t), {"x", Exit::data}).given);
+}
+
+TEST(credential_ids_are_salted_and_match_only_their_secret) {
+    const std::string a = credential_id("ghu_one"), b = credential_id("ghu_one");
+    CHECK(a != b);  // a new salt each time
+    CHECK(credential_matches(a, "ghu_one"));
+    CHECK(credential_matches(b, "ghu_one"));
+    CHECK(!credential_matches(a, "ghu_two"));
+    CHECK(!credential_matches("", "ghu_one"));
+    CHECK(!credential_matches("sha1:x:y", "ghu_one"));
+    CHECK(a.find("ghu_one") == std::string::npos);
 }
 
 // --- the Copilot API base URL ----------------------------------------------------------
@@ -231,6 +275,58 @@ TEST(api_credentials_refuse_an_expired_token) {
     ::unsetenv("COPILOT_TOKEN");
 }
 
+TEST(api_credentials_send_the_copilot_token_only_to_copilot_hosts_and_loopback) {
+    make_home();
+    store_token_cache(fresh_token("tid=cached"), "", "ghu_x");
+    ApiCredentialsRequest req;
+    req.api_url = "https://ollama.example.com/v1";
+    ApiCredentials a = resolve_api_credentials(req, kNow + 5);
+    CHECK_EQ(a.token, "");  // no key: not the user's Copilot token
+    CHECK_EQ(a.api_url, "https://ollama.example.com/v1");
+    CHECK(!a.refresh);
+    req.api_url.reset();
+    ::setenv("COPILOT_API_URL", "https://ollama.example.com", 1);
+    CHECK_EQ(resolve_api_credentials(req, kNow + 5).token, "");
+    for (const char* ok : {"http://127.0.0.1:8080", "http://localhost:1/x", "http://[::1]:9",
+                           "https://api.business.githubcopilot.com"}) {
+        ::setenv("COPILOT_API_URL", ok, 1);
+        CHECK_EQ(resolve_api_credentials(req, kNow + 5).token, "tid=cached");
+    }
+    // An explicit key goes wherever it is sent; an empty one is "no key".
+    ::setenv("COPILOT_API_URL", "https://ollama.example.com", 1);
+    ::setenv("COPILOT_TOKEN", "ollama-key", 1);
+    CHECK_EQ(resolve_api_credentials(req, kNow + 5).token, "ollama-key");
+    ::unsetenv("COPILOT_API_URL");
+    ::setenv("COPILOT_TOKEN", "", 1);
+    a = resolve_api_credentials(req, kNow + 5);
+    CHECK_EQ(a.token, "");
+    CHECK_EQ(a.source, "COPILOT_TOKEN (empty: no key)");
+    ::unsetenv("COPILOT_TOKEN");
+    CHECK(!copilot_token_may_go_to("https://127.0.0.1.example.com", "github.com"));
+    CHECK(!copilot_token_may_go_to("ftp://127.0.0.1", "github.com"));
+    CHECK_THROWS_MSG(require_copilot_api_url("https://llm.example.com", "github.com"), Exit::usage,
+                     "not a Copilot API host");
+}
+
+TEST(api_credentials_an_expired_copilot_token_env_falls_back_to_a_stored_login) {
+    std::string home = make_home();
+    ::setenv("COPILOT_TOKEN", "tid=1;exp=1763699990:m", 1);
+    // No stored login: the expired token is an error, as before.
+    CHECK_THROWS_MSG(resolve_api_credentials(ApiCredentialsRequest{}, kNow), Exit::permission,
+                     "expired 10 s ago");
+    const std::string auth = auth_file_path("github.com", "");
+    make_dirs(dir_name(auth), 0700, true);
+    write_file_atomic(auth, kStored);
+    store_token_cache(fresh_token("tid=cached"), "", "ghu_stored_0123");
+    ApiCredentials a = resolve_api_credentials(ApiCredentialsRequest{}, kNow + 5);
+    CHECK_EQ(a.token, "tid=cached");
+    CHECK_EQ(a.source, "the token cache");
+    CHECK(static_cast<bool>(a.refresh));
+    CHECK_EQ(a.warnings.size(), size_t{1});
+    CHECK(a.warnings[0].find("COPILOT_TOKEN expired") != std::string::npos);
+    ::unsetenv("COPILOT_TOKEN");
+}
+
 TEST(api_credentials_token_file_wins_over_environment) {
     std::string home = make_home();
     ::setenv("COPILOT_TOKEN", "tid=env", 1);
@@ -250,7 +346,7 @@ TEST(api_credentials_token_file_wins_over_environment) {
 
 TEST(api_credentials_from_the_cache_can_refresh) {
     make_home();
-    store_token_cache(fresh_token("tid=cached"), "");
+    store_token_cache(fresh_token("tid=cached"), "", "ghu_x");
     ApiCredentials a = resolve_api_credentials(ApiCredentialsRequest{}, kNow + 5);
     CHECK_EQ(a.token, "tid=cached");
     CHECK_EQ(a.source, "the token cache");
@@ -277,7 +373,7 @@ TEST(finish_login_to_standard_output_writes_nothing) {
 
 TEST(finish_login_stores_and_drops_the_stale_cache) {
     make_home();
-    store_token_cache(fresh_token("tid=old-login"), "p");
+    store_token_cache(fresh_token("tid=old-login"), "p", "ghu_old");
     NewLogin in;
     in.profile = "p";
     in.client_id = "Iv1.x";

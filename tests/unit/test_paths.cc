@@ -1,5 +1,7 @@
 #include <cstdlib>
 #include <string>
+#include <pwd.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "util/paths.h"
@@ -30,12 +32,17 @@ TEST(xdg_unset_empty_or_relative_falls_back_to_home) {
     }
 }
 
-TEST(no_home_is_an_io_error) {
+TEST(a_relative_or_unset_home_falls_back_to_the_passwd_entry) {
     set("XDG_CONFIG_HOME", nullptr);
+    const passwd* pw = ::getpwuid(::getuid());
+    CHECK(pw && pw->pw_dir && pw->pw_dir[0] == '/');
+    const std::string want = std::string(pw->pw_dir) + "/.config";
     set("HOME", nullptr);
-    CHECK_THROWS(config_home(), Exit::io);
+    CHECK_EQ(config_home(), want);
     set("HOME", "relative");
-    CHECK_THROWS(config_home(), Exit::io);
+    CHECK_EQ(config_home(), want);
+    set("HOME", "");
+    CHECK_EQ(config_home(), want);
 }
 
 TEST(state_files_are_named_by_host_and_profile) {

@@ -46,6 +46,7 @@ FUZZ_MAX_LEN_DEFAULT          = 4096
 FUZZ_MAX_LEN_fuzz_json        = 65536
 FUZZ_MAX_LEN_fuzz_sse         = 16384
 FUZZ_MAX_LEN_fuzz_chat_stream = 16384
+FUZZ_MAX_LEN_fuzz_wire        = 16384
 FUZZ_MAX_LEN_fuzz_retry_after = 256
 FUZZ_MAX_LEN_fuzz_token_fields = 2048
 

@@ -21,11 +21,13 @@ struct Refusal {
     std::string message;
     std::string code;    // OpenAI's error code; also the log note
     HeaderList headers;  // besides Content-Type
-    std::string body() const;  // the OpenAI-style error
+    // The error in the client's shape (OpenAI's, or Anthropic's for Messages).
+    std::string body(wire::Api api = wire::Api::chat) const;
 };
 
 struct AdmissionRules {
-    std::optional<std::string> api_key;  // clients must send "Authorization: Bearer <key>"
+    // Clients must send "Authorization: Bearer <key>" or "x-api-key: <key>".
+    std::optional<std::string> api_key;
     size_t max_body = kDefaultMaxBody;
 };
 
@@ -35,6 +37,7 @@ struct RequestHead {
     std::string path;  // without the query string
     std::string peer;  // the client's IP address
     std::optional<std::string> authorization;
+    std::optional<std::string> x_api_key;  // Anthropic clients' key header
     std::optional<std::string> content_length;
 };
 
@@ -53,7 +56,7 @@ Admission admit_head(const AdmissionRules& rules, const RequestHead& head, bool 
 // Content-Length; 413, and the connection closes), or, for a route that
 // takes a JSON body, not a JSON object (400). `facts` gets what the body says.
 std::optional<Refusal> admit_body(const AdmissionRules& rules, const RouteMatch& route,
-                                  bool too_large, std::string_view body, RequestFacts* facts);
+                                  bool too_large, std::string_view body, InspectedBody* facts);
 
 // The server stops: 503, the connection closes, try again in a second.
 Refusal refuse_shutting_down();

@@ -35,6 +35,31 @@ std::string openai_error(std::string_view message, std::string_view type,
     return std::string(buf.GetString(), buf.GetSize());
 }
 
+namespace {
+// Anthropic's error types by status (ARCHITECTURE.md, "Wire APIs").
+// TODO(merge wiremsg): wire::anthropic_error_body replaces this.
+std::string anthropic_error(long status, std::string_view message) {
+    const char* type = status == 401   ? "authentication_error"
+                       : status == 403 ? "permission_error"
+                       : status == 404 ? "not_found_error"
+                       : status == 413 ? "request_too_large"
+                       : status == 429 ? "rate_limit_error"
+                       : status == 529 ? "overloaded_error"
+                       : status >= 500 ? "api_error"
+                                       : "invalid_request_error";
+    JsonObjectWriter w;
+    w.field("type", "error");
+    w.raw_field("error", JsonObjectWriter().field("type", type).field("message", message).str());
+    return w.str();
+}
+}  // namespace
+
+std::string client_error(wire::Api api, long status, std::string_view message,
+                         std::string_view code) {
+    if (api == wire::Api::messages) return anthropic_error(status, message);
+    return openai_error(message, error_type_for_status(status), code);
+}
+
 const char* error_type_for_status(long status) {
     if (status == 401) return "authentication_error";
     if (status == 403) return "permission_error";
@@ -43,8 +68,8 @@ const char* error_type_for_status(long status) {
     return "invalid_request_error";
 }
 
-RequestFacts inspect_request_body(std::string_view body) {
-    RequestFacts f;
+InspectedBody inspect_request_body(std::string_view body, wire::Api api) {
+    InspectedBody f;
     // json_parse, not a raw parse: with a duplicate "model" or "stream" the
     // proxy would read the first while the upstream may act on the last.
     rapidjson::Document doc;
@@ -56,11 +81,12 @@ RequestFacts inspect_request_body(std::string_view body) {
     }
     if (!doc.IsObject()) return f;
     f.json_object = true;
+    (void)api;  // TODO(merge wireresp/wiremsg): wire's facts readers per API
     auto m = doc.FindMember("model");
     if (m != doc.MemberEnd() && m->value.IsString())
-        f.model.assign(m->value.GetString(), m->value.GetStringLength());
+        f.facts.model.assign(m->value.GetString(), m->value.GetStringLength());
     auto s = doc.FindMember("stream");
-    f.stream = s != doc.MemberEnd() && s->value.IsBool() && s->value.GetBool();
+    f.facts.stream = s != doc.MemberEnd() && s->value.IsBool() && s->value.GetBool();
     return f;
 }
 
@@ -151,24 +177,29 @@ std::string model_not_found_body(std::string_view id) {
                         error_type_for_status(404), "model_not_found");
 }
 
-std::string upstream_error_body(long status, std::string_view body, const std::string& secret) {
+std::string upstream_error_body(long status, std::string_view body, const std::string& secret,
+                                wire::Api api) {
     // Passed through as sent only when it is JSON json_parse accepts: with
     // a duplicate key the client's parser might read another message than
     // ours; such a body is rebuilt from what parse_api_error makes of it.
     rapidjson::Document doc;
     if (parse_object(doc, body)) {
         auto err = doc.FindMember("error");
-        if (err != doc.MemberEnd() && err->value.IsObject())
+        auto type = doc.FindMember("type");
+        const bool anthropic = type != doc.MemberEnd() && type->value.IsString() &&
+                               std::string_view(type->value.GetString()) == "error";
+        if (err != doc.MemberEnd() && err->value.IsObject() &&
+            anthropic == (api == wire::Api::messages))
             return redact(std::string(body), secret);
     }
     ApiError e = parse_api_error(body, secret);
     std::string message = e.message.empty()
                               ? "the Copilot API answered HTTP " + std::to_string(status)
                               : e.message;
-    return openai_error(message, error_type_for_status(status), e.code);
+    return client_error(api, status, message, e.code);
 }
 
-std::string sse_error_event(std::string_view message, std::string_view tail) {
+std::string sse_error_event(std::string_view message, std::string_view tail, wire::Api api) {
     // Does `tail` end with an empty line (two line ends in a row), i.e. is
     // no event half-written? Line ends are CRLF, LF or CR.
     auto strip_line_end = [](std::string_view& s) {
@@ -185,7 +216,10 @@ std::string sse_error_event(std::string_view message, std::string_view tail) {
     std::string_view t = tail;
     const bool ended = t.empty() || (strip_line_end(t) && strip_line_end(t));
     std::string out = ended ? "" : "\n\n";
-    out += "data: " + openai_error(message, "server_error", "upstream_error") + "\n\n";
+    if (api == wire::Api::messages)
+        out += "event: error\ndata: " + client_error(api, 500, message) + "\n\n";
+    else
+        out += "data: " + openai_error(message, "server_error", "upstream_error") + "\n\n";
     return out;
 }
 

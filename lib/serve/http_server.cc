@@ -150,7 +150,7 @@ MHD_Result refuse(MHD_Connection* c, RequestCtx* ctx, const Refusal& r) {
     HeaderList headers = r.headers;
     headers.insert(headers.begin(), {"Content-Type", "application/json"});
     if (ctx->log.note.empty()) ctx->log.note = r.code;
-    return answer(c, ctx, r.status, r.body(), headers);
+    return answer(c, ctx, r.status, r.body(ctx->route.api), headers);
 }
 
 ssize_t read_stream(void* cls, uint64_t /*pos*/, char* buf, size_t max);
@@ -191,9 +191,25 @@ void free_stream(void* cls) {
     delete sc;
 }
 
+// The client's headers that go on upstream (a Messages passthrough's
+// anthropic-version and anthropic-beta; serve/wire_route filters them).
+HeaderList forwarded_client_headers(MHD_Connection* c) {
+    HeaderList h;
+    for (const char* name : kForwardedClientHeaders)
+        if (const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name))
+            h.push_back({name, v});
+    return h;
+}
+
+// What the exchange says about its wire route, for the log line.
+void take_wire_log(RequestCtx* ctx, const ProxyResponse& r) {
+    ctx->log.wire = r.wire;
+    if (!r.wire.asked.empty()) ctx->log.model = r.model;
+}
+
 // Runs the exchange and queues its answer; the connection's thread waits
 // for the head (the upstream's status) here.
-MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const RequestFacts& facts) {
+MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const InspectedBody& facts) {
     if (ctx->route.route == Route::healthz) {
         const std::string body = health_json(impl->keeper->status(), impl->opts.host,
                                              static_cast<int64_t>(std::time(nullptr)),
@@ -208,19 +224,21 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Reques
 
     ProxyRequest pr;
     pr.route = ctx->route.route;
+    pr.api = ctx->route.api;
     pr.upstream_path = ctx->route.upstream_path;
     pr.model_id = ctx->route.model_id;
-    pr.facts = facts;
+    pr.facts = facts.facts;
+    pr.client_headers = forwarded_client_headers(c);
     ctx->log.model = pr.model_id;  // GET /models/{id}: the model asked about
     if (pr.route != Route::models) {
         ctx->log.model = pr.facts.model;
-        ctx->log.stream = pr.route == Route::chat && pr.facts.stream;
+        ctx->log.stream = pr.streams();
         pr.body = std::move(ctx->body);
     }
     ctx->body = std::string();
     const int fd = connection_fd(c);
 
-    if (!(pr.route == Route::chat && pr.facts.stream)) {
+    if (!pr.streams()) {
         // A buffered answer: the upstream exchange runs right here.
         auto checked = std::chrono::steady_clock::now();
         ProxyResponse whole = impl->proxy->answer(pr, [&]() -> bool {
@@ -237,6 +255,7 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Reques
             if (peer_gone(fd)) return MHD_NO;  // nobody to answer
         }
         if (ctx->log.note.empty()) ctx->log.note = whole.note;
+        take_wire_log(ctx, whole);
         restart_idle_clock(c, static_cast<unsigned int>(impl->opts.idle_timeout_s));
         return answer(c, ctx, whole.status, whole.body, whole.headers);
     }
@@ -255,6 +274,7 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Reques
     }
     ProxyResponse head = ex->head();
     if (ctx->log.note.empty()) ctx->log.note = head.note;
+    take_wire_log(ctx, head);
     // The wait for the upstream was not idleness: start the idle clock again.
     restart_idle_clock(c, static_cast<unsigned int>(impl->opts.idle_timeout_s));
     if (!head.stream) return answer(c, ctx, head.status, head.body, head.headers);
@@ -300,6 +320,8 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
         if (const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                         MHD_HTTP_HEADER_AUTHORIZATION))
             head.authorization = v;
+        if (const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key"))
+            head.x_api_key = v;
         if (const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                         MHD_HTTP_HEADER_CONTENT_LENGTH))
             head.content_length = v;
@@ -325,7 +347,7 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
         return MHD_YES;
     }
     try {
-        RequestFacts facts;
+        InspectedBody facts;
         if (auto r = admit_body(impl->opts.admission, ctx->route, ctx->too_large, ctx->body,
                                 &facts))
             return refuse(c, ctx, *r);
@@ -343,6 +365,7 @@ void on_completed(void* cls, MHD_Connection* /*c*/, void** con_cls,
     *con_cls = nullptr;
     if (ctx->stream) {
         ctx->log.bytes = ctx->stream->bytes_out();
+        if (auto u = ctx->stream->usage()) ctx->log.wire.usage = u;
         const std::string note = ctx->stream->note();
         if (!note.empty()) ctx->log.note = note;
     }

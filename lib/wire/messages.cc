@@ -1,0 +1,898 @@
+#include "wire/messages.h"
+
+#include <algorithm>
+#include <random>
+
+#include "util/json.h"
+#include "util/text.h"
+
+namespace copilot::wire {
+
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+const JsonSource kRequest{"Messages request", Exit::data};
+const JsonSource kAnswer{"Chat answer", Exit::protocol};
+const JsonSource kChunk{"Chat stream chunk", Exit::protocol};
+
+const JsonValue* member(const JsonValue& obj, const char* key) {
+    if (!obj.IsObject()) return nullptr;
+    auto it = obj.FindMember(key);
+    return it == obj.MemberEnd() || it->value.IsNull() ? nullptr : &it->value;
+}
+
+std::string_view sv(const JsonValue& v) { return {v.GetString(), v.GetStringLength()}; }
+
+// A string member, "" when absent or not a string (answers from servers).
+std::string_view str_or_empty(const JsonValue& obj, const char* key) {
+    const JsonValue* v = member(obj, key);
+    return v && v->IsString() ? sv(*v) : std::string_view();
+}
+
+// An integer member, 0 when absent or not an integer (answers from servers).
+int64_t int_or_zero(const JsonValue& obj, const char* key) {
+    const JsonValue* v = member(obj, key);
+    if (!v) return 0;
+    if (v->IsInt64()) return v->GetInt64();
+    if (v->IsDouble() && v->GetDouble() >= 0 && v->GetDouble() < 9.0e15)
+        return static_cast<int64_t>(v->GetDouble());
+    return 0;
+}
+
+std::optional<bool> opt_bool(const JsonValue& obj, const char* key, const std::string& path) {
+    const JsonValue* v = member(obj, key);
+    if (!v) return std::nullopt;
+    if (!v->IsBool()) throw Error(Exit::data, kRequest.what + ": " + path + " must be a boolean");
+    return v->GetBool();
+}
+
+const JsonValue& array_of(const JsonValue& obj, const char* key, const std::string& path) {
+    const JsonValue* v = member(obj, key);
+    if (!v) throw Error(Exit::data, kRequest.what + ": " + path + " is missing");
+    if (!v->IsArray()) throw Error(Exit::data, kRequest.what + ": " + path + " must be an array");
+    return *v;
+}
+
+std::string block_type(const JsonValue& block, const std::string& path) {
+    if (!block.IsObject()) throw Error(Exit::data, kRequest.what + ": " + path + " must be an object");
+    const JsonValue* t = member(block, "type");
+    if (!t || !t->IsString())
+        throw Error(Exit::data, kRequest.what + ": " + path + ".type must be a string");
+    return std::string(sv(*t));
+}
+
+std::string required_string(const JsonValue& obj, const char* key, const std::string& path) {
+    const JsonValue* v = member(obj, key);
+    if (!v || !v->IsString())
+        throw Error(Exit::data, kRequest.what + ": " + path + "." + key + " must be a string");
+    return std::string(sv(*v));
+}
+
+void write_str(Writer& w, std::string_view s) {
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+// A subtree copied as it came (json_dump walks any depth without recursion).
+void write_raw(Writer& w, const JsonValue& v) {
+    const std::string s = json_dump(v);
+    w.RawValue(s.data(), s.size(), v.GetType());
+}
+
+std::string make_id(const char* prefix) {
+    static thread_local std::mt19937_64 gen{std::random_device{}()};
+    static const char kHex[] = "0123456789abcdef";
+    std::string id = prefix;
+    for (int i = 0; i < 24; ++i) id.push_back(kHex[gen() % 16]);
+    return id;
+}
+
+void note(std::vector<std::string>& dropped, std::string field) {
+    if (std::find(dropped.begin(), dropped.end(), field) == dropped.end())
+        dropped.push_back(std::move(field));
+}
+
+bool is_image(const JsonValue& block) {
+    return block.IsObject() && str_or_empty(block, "type") == "image";
+}
+
+// --- request ---------------------------------------------------------------
+
+// An image block as a Chat image_url part.
+std::string image_part(const JsonValue& block, const std::string& path) {
+    const JsonValue* source = member(block, "source");
+    if (!source || !source->IsObject())
+        throw Error(Exit::data, kRequest.what + ": " + path + ".source must be an object");
+    const std::string type = required_string(*source, "type", path + ".source");
+    std::string url;
+    if (type == "base64") {
+        url = "data:" + required_string(*source, "media_type", path + ".source") + ";base64," +
+              required_string(*source, "data", path + ".source");
+    } else if (type == "url") {
+        url = required_string(*source, "url", path + ".source");
+    } else {
+        throw Untranslatable(path + ".source.type",
+                             "image source type '" + type + "' has no Chat equivalent");
+    }
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    w.StartObject();
+    w.Key("type");
+    w.String("image_url");
+    w.Key("image_url");
+    w.StartObject();
+    w.Key("url");
+    write_str(w, url);
+    w.EndObject();
+    w.EndObject();
+    return buf.GetString();
+}
+
+std::string text_part(std::string_view text) {
+    return JsonObjectWriter().field("type", "text").field("text", text).str();
+}
+
+// Text joined from `parts` (each a Chat part), or the parts as an array when
+// any is an image: text-only content stays a string, which every model takes.
+void write_user_content(Writer& w, const std::vector<std::string>& parts,
+                        const std::vector<std::string>& texts, bool images) {
+    if (!images) {
+        std::string joined;
+        for (const auto& t : texts) {
+            if (!joined.empty()) joined += "\n\n";
+            joined += t;
+        }
+        write_str(w, joined);
+        return;
+    }
+    w.StartArray();
+    for (const auto& p : parts) w.RawValue(p.data(), p.size(), rapidjson::kObjectType);
+    w.EndArray();
+}
+
+struct Translator {
+    const ChatOptions& options;
+    std::vector<std::string>& dropped;
+
+    void system(Writer& w, const JsonValue& sys) {
+        std::string text;
+        if (sys.IsString()) {
+            text = std::string(sv(sys));
+        } else if (sys.IsArray()) {
+            for (rapidjson::SizeType i = 0; i < sys.Size(); ++i) {
+                const std::string path = "system[" + std::to_string(i) + "]";
+                const std::string type = block_type(sys[i], path);
+                if (type != "text")
+                    throw Untranslatable(path + ".type", "system block type '" + type +
+                                                             "' has no Chat equivalent");
+                if (member(sys[i], "cache_control")) note(dropped, "system[].cache_control");
+                if (!text.empty()) text += "\n\n";
+                text += required_string(sys[i], "text", path);
+            }
+        } else {
+            throw Error(Exit::data, kRequest.what + ": system must be a string or an array");
+        }
+        w.StartObject();
+        w.Key("role");
+        w.String("system");
+        w.Key("content");
+        write_str(w, text);
+        w.EndObject();
+    }
+
+    void simple(Writer& w, const char* role, std::string_view content) {
+        w.StartObject();
+        w.Key("role");
+        w.String(role);
+        w.Key("content");
+        write_str(w, content);
+        w.EndObject();
+    }
+
+    // A tool_result's content: its text, and its images moved to `parts`.
+    std::string tool_result_text(const JsonValue& block, const std::string& path,
+                                 std::vector<std::string>& parts, bool& images) {
+        std::string text;
+        const JsonValue* content = member(block, "content");
+        if (!content) {
+        } else if (content->IsString()) {
+            text = std::string(sv(*content));
+        } else if (content->IsArray()) {
+            for (rapidjson::SizeType k = 0; k < content->Size(); ++k) {
+                const std::string p = path + ".content[" + std::to_string(k) + "]";
+                const std::string type = block_type((*content)[k], p);
+                if (member((*content)[k], "cache_control"))
+                    note(dropped, "messages[].content[].cache_control");
+                if (type == "text") {
+                    if (!text.empty()) text += "\n\n";
+                    text += required_string((*content)[k], "text", p);
+                } else if (type == "image") {
+                    parts.push_back(image_part((*content)[k], p));
+                    images = true;
+                } else {
+                    throw Untranslatable(p + ".type", "tool_result block type '" + type +
+                                                          "' has no Chat equivalent");
+                }
+            }
+        } else {
+            throw Error(Exit::data, kRequest.what + ": " + path + ".content must be a string or an array");
+        }
+        if (opt_bool(block, "is_error", path + ".is_error").value_or(false)) text = "Error: " + text;
+        return text;
+    }
+
+    void user(Writer& w, const JsonValue& content, const std::string& mpath) {
+        std::vector<std::string> parts, texts;
+        bool images = false, any_other = false;
+        for (rapidjson::SizeType j = 0; j < content.Size(); ++j) {
+            const std::string path = mpath + ".content[" + std::to_string(j) + "]";
+            const JsonValue& block = content[j];
+            const std::string type = block_type(block, path);
+            if (member(block, "cache_control")) note(dropped, "messages[].content[].cache_control");
+            if (type == "text") {
+                std::string t = required_string(block, "text", path);
+                parts.push_back(text_part(t));
+                texts.push_back(std::move(t));
+                any_other = true;
+            } else if (type == "image") {
+                parts.push_back(image_part(block, path));
+                images = any_other = true;
+            } else if (type == "tool_result") {
+                const std::string id = required_string(block, "tool_use_id", path);
+                std::vector<std::string> moved;
+                bool moved_images = false;
+                const std::string text = tool_result_text(block, path, moved, moved_images);
+                w.StartObject();
+                w.Key("role");
+                w.String("tool");
+                w.Key("tool_call_id");
+                write_str(w, id);
+                w.Key("content");
+                write_str(w, text);
+                w.EndObject();
+                for (auto& p : moved) parts.push_back(std::move(p));
+                if (moved_images) images = any_other = true;
+            } else {
+                throw Untranslatable(path + ".type",
+                                     "content block type '" + type + "' has no Chat equivalent");
+            }
+        }
+        if (!any_other && !content.Empty()) return;  // only tool results
+        w.StartObject();
+        w.Key("role");
+        w.String("user");
+        w.Key("content");
+        write_user_content(w, parts, texts, images);
+        w.EndObject();
+    }
+
+    void assistant(Writer& w, const JsonValue& content, const std::string& mpath) {
+        std::string text;
+        rapidjson::StringBuffer calls_buf;
+        Writer calls(calls_buf);
+        calls.StartArray();
+        int ncalls = 0;
+        for (rapidjson::SizeType j = 0; j < content.Size(); ++j) {
+            const std::string path = mpath + ".content[" + std::to_string(j) + "]";
+            const JsonValue& block = content[j];
+            const std::string type = block_type(block, path);
+            if (member(block, "cache_control")) note(dropped, "messages[].content[].cache_control");
+            if (type == "text") {
+                text += required_string(block, "text", path);
+            } else if (type == "tool_use") {
+                const JsonValue* input = member(block, "input");
+                calls.StartObject();
+                calls.Key("id");
+                write_str(calls, required_string(block, "id", path));
+                calls.Key("type");
+                calls.String("function");
+                calls.Key("function");
+                calls.StartObject();
+                calls.Key("name");
+                write_str(calls, required_string(block, "name", path));
+                calls.Key("arguments");
+                write_str(calls, input ? json_dump(*input) : std::string("{}"));
+                calls.EndObject();
+                calls.EndObject();
+                ++ncalls;
+            } else if (type == "thinking" || type == "redacted_thinking") {
+                note(dropped, "messages[].content[" + type + "]");
+            } else {
+                throw Untranslatable(path + ".type",
+                                     "content block type '" + type + "' has no Chat equivalent");
+            }
+        }
+        calls.EndArray();
+        w.StartObject();
+        w.Key("role");
+        w.String("assistant");
+        w.Key("content");
+        if (text.empty() && ncalls > 0) w.Null();
+        else write_str(w, text);
+        if (ncalls > 0) {
+            w.Key("tool_calls");
+            w.RawValue(calls_buf.GetString(), calls_buf.GetSize(), rapidjson::kArrayType);
+        }
+        w.EndObject();
+    }
+
+    void messages(Writer& w, const JsonValue& doc) {
+        const JsonValue& msgs = array_of(doc, "messages", "messages");
+        w.Key("messages");
+        w.StartArray();
+        if (const JsonValue* sys = member(doc, "system")) system(w, *sys);
+        for (rapidjson::SizeType i = 0; i < msgs.Size(); ++i) {
+            const std::string path = "messages[" + std::to_string(i) + "]";
+            const JsonValue& m = msgs[i];
+            if (!m.IsObject()) throw Error(Exit::data, kRequest.what + ": " + path + " must be an object");
+            const std::string role = required_string(m, "role", path);
+            if (role != "user" && role != "assistant")
+                throw Error(Exit::data, kRequest.what + ": " + path +
+                                            ".role must be \"user\" or \"assistant\"");
+            const JsonValue* content = member(m, "content");
+            if (content && content->IsString()) {
+                simple(w, role.c_str(), sv(*content));
+            } else if (content && content->IsArray()) {
+                if (role == "user") user(w, *content, path);
+                else assistant(w, *content, path);
+            } else {
+                throw Error(Exit::data, kRequest.what + ": " + path +
+                                            ".content must be a string or an array");
+            }
+        }
+        w.EndArray();
+    }
+
+    void tools(Writer& w, const JsonValue& list) {
+        if (!list.IsArray()) throw Error(Exit::data, kRequest.what + ": tools must be an array");
+        w.Key("tools");
+        w.StartArray();
+        for (rapidjson::SizeType k = 0; k < list.Size(); ++k) {
+            const std::string path = "tools[" + std::to_string(k) + "]";
+            const JsonValue& t = list[k];
+            if (!t.IsObject()) throw Error(Exit::data, kRequest.what + ": " + path + " must be an object");
+            if (const JsonValue* type = member(t, "type")) {
+                const std::string ty = type->IsString() ? std::string(sv(*type)) : "?";
+                if (ty != "custom")
+                    throw Untranslatable(path + ".type", "tool type '" + ty +
+                                                             "' (a server tool) has no Chat equivalent");
+            }
+            w.StartObject();
+            w.Key("type");
+            w.String("function");
+            w.Key("function");
+            w.StartObject();
+            w.Key("name");
+            write_str(w, required_string(t, "name", path));
+            if (const JsonValue* d = member(t, "description"); d && d->IsString()) {
+                w.Key("description");
+                write_str(w, sv(*d));
+            }
+            w.Key("parameters");
+            if (const JsonValue* s = member(t, "input_schema"); s && s->IsObject()) write_raw(w, *s);
+            else w.RawValue("{\"type\":\"object\",\"properties\":{}}", 33, rapidjson::kObjectType);
+            w.EndObject();
+            w.EndObject();
+            for (const auto& m : t.GetObject()) {
+                const std::string_view name = sv(m.name);
+                if (name != "type" && name != "name" && name != "description" &&
+                    name != "input_schema")
+                    note(dropped, "tools[]." + std::string(name));
+            }
+        }
+        w.EndArray();
+    }
+
+    void tool_choice(Writer& w, const JsonValue& doc) {
+        const JsonValue* tc = member(doc, "tool_choice");
+        if (!tc) return;
+        if (!tc->IsObject()) throw Error(Exit::data, kRequest.what + ": tool_choice must be an object");
+        const std::string type = required_string(*tc, "type", "tool_choice");
+        w.Key("tool_choice");
+        if (type == "auto") w.String("auto");
+        else if (type == "any") w.String("required");
+        else if (type == "none") w.String("none");
+        else if (type == "tool") {
+            w.StartObject();
+            w.Key("type");
+            w.String("function");
+            w.Key("function");
+            w.StartObject();
+            w.Key("name");
+            write_str(w, required_string(*tc, "name", "tool_choice"));
+            w.EndObject();
+            w.EndObject();
+        } else {
+            throw Error(Exit::data, kRequest.what + ": tool_choice.type '" + type +
+                                        "' is not auto, any, tool or none");
+        }
+        if (opt_bool(*tc, "disable_parallel_tool_use", "tool_choice.disable_parallel_tool_use")
+                .value_or(false)) {
+            w.Key("parallel_tool_calls");
+            w.Bool(false);
+        }
+    }
+
+    // thinking (or output_config.effort) -> reasoning_effort, when the model takes it.
+    void reasoning(Writer& w, const JsonValue& doc) {
+        std::string effort;
+        if (const JsonValue* th = member(doc, "thinking")) {
+            const std::string type = th->IsObject() ? std::string(str_or_empty(*th, "type")) : "";
+            if (type == "enabled") {
+                const int64_t budget = int_or_zero(*th, "budget_tokens");
+                effort = budget < 4096 ? "low" : budget < 16384 ? "medium" : "high";
+            } else if (type == "adaptive") {
+                effort = "medium";
+            } else if (type != "disabled") {
+                throw Error(Exit::data, kRequest.what + ": thinking.type must be enabled, adaptive or disabled");
+            }
+            if (!effort.empty() && !options.reasoning) note(dropped, "thinking");
+        }
+        if (const JsonValue* oc = member(doc, "output_config")) {
+            const std::string_view e = oc->IsObject() ? str_or_empty(*oc, "effort") : "";
+            if ((e == "low" || e == "medium" || e == "high") && options.reasoning && effort.empty())
+                effort = std::string(e);
+            if (!oc->IsObject()) throw Error(Exit::data, kRequest.what + ": output_config must be an object");
+            for (const auto& m : oc->GetObject())
+                if (!(options.reasoning && sv(m.name) == "effort"))
+                    note(dropped, "output_config." + std::string(sv(m.name)));
+        }
+        if (effort.empty() || !options.reasoning) return;
+        w.Key("reasoning_effort");
+        write_str(w, effort);
+    }
+};
+
+// Top-level fields the translation reads; the rest are dropped by name.
+constexpr const char* kHandled[] = {"model", "messages", "system", "tools", "tool_choice",
+                                    "max_tokens", "stop_sequences", "temperature", "top_p",
+                                    "metadata", "stream", "thinking", "output_config"};
+
+}  // namespace
+
+RequestFacts messages_facts(std::string_view body) {
+    const auto doc = json_parse(body, kRequest);
+    RequestFacts f;
+    f.model = json_string(doc, "model", kRequest);
+    f.stream = opt_bool(doc, "stream", "stream").value_or(false);
+    const JsonValue& msgs = array_of(doc, "messages", "messages");
+    // The last turn decides the initiator; a system turn never does.
+    for (rapidjson::SizeType i = msgs.Size(); i-- > 0;) {
+        const JsonValue& m = msgs[i];
+        const std::string_view role = str_or_empty(m, "role");
+        if (role == "system") continue;
+        if (role == "assistant") {
+            f.agent = true;
+        } else if (role == "user") {
+            const JsonValue* c = member(m, "content");
+            if (c && c->IsArray() && !c->Empty()) {
+                f.agent = std::all_of(c->Begin(), c->End(), [](const JsonValue& b) {
+                    return b.IsObject() && str_or_empty(b, "type") == "tool_result";
+                });
+            }
+        }
+        break;
+    }
+    for (const auto& m : msgs.GetArray()) {
+        const JsonValue* c = member(m, "content");
+        if (!c || !c->IsArray()) continue;
+        for (const auto& b : c->GetArray()) {
+            if (is_image(b)) f.vision = true;
+            if (b.IsObject() && str_or_empty(b, "type") == "tool_result")
+                if (const JsonValue* rc = member(b, "content"); rc && rc->IsArray())
+                    f.vision = f.vision || std::any_of(rc->Begin(), rc->End(), is_image);
+        }
+    }
+    return f;
+}
+
+ChatRequest messages_to_chat_request(std::string_view body, const ChatOptions& options) {
+    const auto doc = json_parse(body, kRequest);
+    ChatRequest out;
+    Translator t{options, out.dropped};
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    w.StartObject();
+    w.Key("model");
+    write_str(w, json_string(doc, "model", kRequest));
+    t.messages(w, doc);
+    if (auto max = json_opt_int(doc, "max_tokens", kRequest)) {
+        w.Key("max_tokens");
+        w.Int64(*max);
+    }
+    if (const JsonValue* stop = member(doc, "stop_sequences")) {
+        if (!stop->IsArray() || !std::all_of(stop->Begin(), stop->End(),
+                                             [](const JsonValue& s) { return s.IsString(); }))
+            throw Error(Exit::data, kRequest.what + ": stop_sequences must be an array of strings");
+        if (!stop->Empty()) {
+            w.Key("stop");
+            write_raw(w, *stop);
+        }
+    }
+    for (const char* key : {"temperature", "top_p"}) {
+        if (const JsonValue* v = member(doc, key)) {
+            if (!v->IsNumber())
+                throw Error(Exit::data, kRequest.what + ": " + key + " must be a number");
+            w.Key(key);
+            write_raw(w, *v);
+        }
+    }
+    if (const JsonValue* meta = member(doc, "metadata"); meta && meta->IsObject()) {
+        for (const auto& m : meta->GetObject()) {
+            if (sv(m.name) == "user_id" && m.value.IsString()) {
+                w.Key("user");
+                write_str(w, sv(m.value));
+            } else if (!m.value.IsNull()) {
+                note(out.dropped, "metadata." + std::string(sv(m.name)));
+            }
+        }
+    }
+    if (const JsonValue* tools = member(doc, "tools")) t.tools(w, *tools);
+    t.tool_choice(w, doc);
+    t.reasoning(w, doc);
+    if (opt_bool(doc, "stream", "stream").value_or(false)) {
+        w.Key("stream");
+        w.Bool(true);
+        w.Key("stream_options");
+        w.StartObject();
+        w.Key("include_usage");
+        w.Bool(true);
+        w.EndObject();
+    }
+    w.EndObject();
+    for (const auto& m : doc.GetObject()) {
+        const std::string_view name = sv(m.name);
+        if (std::none_of(std::begin(kHandled), std::end(kHandled),
+                         [&](const char* h) { return name == h; }))
+            note(out.dropped, std::string(name));
+    }
+    out.body.assign(buf.GetString(), buf.GetSize());
+    return out;
+}
+
+const std::vector<std::string>& messages_droppable_fields() {
+    static const std::vector<std::string> fields = {
+        "top_k",
+        "thinking (when the model does not reason)",
+        "messages[].content[thinking]",
+        "messages[].content[redacted_thinking]",
+        "system[].cache_control",
+        "messages[].content[].cache_control",
+        "tools[].cache_control",
+        "tools[].defer_loading",
+        "output_config (but effort, when the model reasons)",
+        "context_management",
+        "service_tier",
+        "container",
+        "mcp_servers",
+        "metadata (but user_id)",
+        "any other field Chat has no name for",
+    };
+    return fields;
+}
+
+// --- answer ----------------------------------------------------------------
+
+namespace {
+
+const char* stop_reason(std::string_view finish, bool tool_calls) {
+    if (tool_calls || finish == "tool_calls" || finish == "function_call") return "tool_use";
+    if (finish == "length") return "max_tokens";
+    if (finish == "content_filter") return "refusal";
+    return "end_turn";
+}
+
+Usage chat_usage(const JsonValue& u) {
+    Usage r;
+    r.input = int_or_zero(u, "prompt_tokens");
+    r.output = int_or_zero(u, "completion_tokens");
+    if (const JsonValue* d = member(u, "prompt_tokens_details")) r.cached = int_or_zero(*d, "cached_tokens");
+    if (const JsonValue* d = member(u, "completion_tokens_details"))
+        r.reasoning = int_or_zero(*d, "reasoning_tokens");
+    return r;
+}
+
+void write_usage(Writer& w, const Usage& u) {
+    w.StartObject();
+    w.Key("input_tokens");
+    w.Int64(std::max<int64_t>(0, u.input - u.cached));
+    w.Key("cache_creation_input_tokens");
+    w.Int64(0);
+    w.Key("cache_read_input_tokens");
+    w.Int64(u.cached);
+    w.Key("output_tokens");
+    w.Int64(u.output);
+    w.EndObject();
+}
+
+std::string_view reasoning_of(const JsonValue& m) {
+    std::string_view r = str_or_empty(m, "reasoning_text");
+    return r.empty() ? str_or_empty(m, "reasoning_content") : r;
+}
+
+}  // namespace
+
+std::string chat_to_messages_answer(std::string_view chat_answer, const Context& ctx) {
+    const auto doc = json_parse(chat_answer, kAnswer);
+    std::string text, thinking, signature, finish;
+    std::vector<std::string> tool_blocks;
+    // Copilot may put the text and the tool calls in separate choices: all are merged.
+    if (const JsonValue* choices = member(doc, "choices"); choices && choices->IsArray()) {
+        for (const auto& c : choices->GetArray()) {
+            if (const std::string_view f = str_or_empty(c, "finish_reason"); !f.empty() && finish.empty())
+                finish = std::string(f);
+            const JsonValue* m = member(c, "message");
+            if (!m || !m->IsObject()) continue;
+            text += str_or_empty(*m, "content");
+            thinking += reasoning_of(*m);
+            if (signature.empty()) signature = std::string(str_or_empty(*m, "reasoning_opaque"));
+            const JsonValue* calls = member(*m, "tool_calls");
+            if (!calls || !calls->IsArray()) continue;
+            for (const auto& tc : calls->GetArray()) {
+                const JsonValue* fn = member(tc, "function");
+                if (!fn) continue;
+                std::string id(str_or_empty(tc, "id"));
+                if (id.empty()) id = make_id("toolu_");
+                // Arguments that are not a JSON object: input {} (messages.h).
+                std::string input = "{}";
+                const std::string_view args = str_or_empty(*fn, "arguments");
+                try {
+                    if (!args.empty()) input = json_dump(json_parse(args, kAnswer));
+                } catch (const Error&) {
+                }
+                tool_blocks.push_back(JsonObjectWriter()
+                                          .field("type", "tool_use")
+                                          .field("id", id)
+                                          .field("name", str_or_empty(*fn, "name"))
+                                          .raw_field("input", input)
+                                          .str());
+            }
+        }
+    }
+    Usage usage;
+    if (const JsonValue* u = member(doc, "usage"); u && u->IsObject()) usage = chat_usage(*u);
+
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    w.StartObject();
+    w.Key("id");
+    write_str(w, ctx.id.empty() ? make_id("msg_") : ctx.id);
+    w.Key("type");
+    w.String("message");
+    w.Key("role");
+    w.String("assistant");
+    w.Key("model");
+    write_str(w, ctx.model);
+    w.Key("content");
+    w.StartArray();
+    if (!thinking.empty() || !signature.empty()) {
+        w.StartObject();
+        w.Key("type");
+        w.String("thinking");
+        w.Key("thinking");
+        write_str(w, thinking);
+        w.Key("signature");
+        write_str(w, signature);
+        w.EndObject();
+    }
+    if (!text.empty()) {
+        w.StartObject();
+        w.Key("type");
+        w.String("text");
+        w.Key("text");
+        write_str(w, text);
+        w.EndObject();
+    }
+    for (const auto& b : tool_blocks) w.RawValue(b.data(), b.size(), rapidjson::kObjectType);
+    w.EndArray();
+    w.Key("stop_reason");
+    w.String(stop_reason(finish, !tool_blocks.empty()));
+    w.Key("stop_sequence");
+    w.Null();
+    w.Key("usage");
+    write_usage(w, usage);
+    w.EndObject();
+    return buf.GetString();
+}
+
+// --- stream ----------------------------------------------------------------
+
+ChatToMessagesStream::ChatToMessagesStream(EventSink& out, Context ctx, int64_t input_tokens)
+    : out_(out), ctx_(std::move(ctx)), input_estimate_(input_tokens) {
+    if (ctx_.id.empty()) ctx_.id = make_id("msg_");
+}
+
+void ChatToMessagesStream::emit(const char* type, const std::string& data) {
+    out_.event(type, data);  // the event's name is its data's type
+}
+
+void ChatToMessagesStream::start() {
+    if (started_) return;
+    started_ = true;
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    w.StartObject();
+    w.Key("type");
+    w.String("message_start");
+    w.Key("message");
+    w.StartObject();
+    w.Key("id");
+    write_str(w, ctx_.id);
+    w.Key("type");
+    w.String("message");
+    w.Key("role");
+    w.String("assistant");
+    w.Key("model");
+    write_str(w, ctx_.model);
+    w.Key("content");
+    w.StartArray();
+    w.EndArray();
+    w.Key("stop_reason");
+    w.Null();
+    w.Key("stop_sequence");
+    w.Null();
+    w.Key("usage");
+    w.StartObject();
+    w.Key("input_tokens");
+    w.Int64(input_estimate_);
+    w.Key("output_tokens");
+    w.Int64(0);
+    w.EndObject();
+    w.EndObject();
+    w.EndObject();
+    emit("message_start", buf.GetString());
+}
+
+void ChatToMessagesStream::open(Block kind, const std::string& block_json) {
+    close();
+    block_ = kind;
+    ++index_;
+    emit("content_block_start", JsonObjectWriter()
+                                    .field("type", "content_block_start")
+                                    .field("index", index_)
+                                    .raw_field("content_block", block_json)
+                                    .str());
+}
+
+void ChatToMessagesStream::close() {
+    if (block_ == Block::none) return;
+    block_ = Block::none;
+    emit("content_block_stop",
+         JsonObjectWriter().field("type", "content_block_stop").field("index", index_).str());
+}
+
+namespace {
+std::string delta_event(int index, const char* type, const char* key, std::string_view value) {
+    const std::string delta = JsonObjectWriter().field("type", type).field(key, value).str();
+    return JsonObjectWriter()
+        .field("type", "content_block_delta")
+        .field("index", index)
+        .raw_field("delta", delta)
+        .str();
+}
+}  // namespace
+
+void ChatToMessagesStream::event(std::string_view, std::string_view data) {
+    if (finished_) return;
+    if (trim(data) == "[DONE]") {
+        end();
+        return;
+    }
+    const auto chunk = json_parse(data, kChunk);
+    start();
+    if (const JsonValue* u = member(chunk, "usage"); u && u->IsObject()) usage_ = chat_usage(*u);
+    const JsonValue* choices = member(chunk, "choices");
+    if (!choices || !choices->IsArray()) return;
+    for (const auto& c : choices->GetArray()) {
+        const int64_t choice = int_or_zero(c, "index");
+        if (const std::string_view f = str_or_empty(c, "finish_reason"); !f.empty())
+            finish_ = std::string(f);
+        const JsonValue* d = member(c, "delta");
+        if (!d || !d->IsObject()) continue;
+        if (const std::string_view r = reasoning_of(*d); !r.empty()) {
+            if (block_ != Block::thinking)
+                open(Block::thinking, "{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}");
+            emit("content_block_delta", delta_event(index_, "thinking_delta", "thinking", r));
+        }
+        if (const std::string_view sig = str_or_empty(*d, "reasoning_opaque"); !sig.empty()) {
+            if (block_ != Block::thinking)
+                open(Block::thinking, "{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}");
+            emit("content_block_delta", delta_event(index_, "signature_delta", "signature", sig));
+        }
+        if (const std::string_view t = str_or_empty(*d, "content"); !t.empty()) {
+            if (block_ != Block::text) open(Block::text, "{\"type\":\"text\",\"text\":\"\"}");
+            emit("content_block_delta", delta_event(index_, "text_delta", "text", t));
+        }
+        const JsonValue* calls = member(*d, "tool_calls");
+        if (!calls || !calls->IsArray()) continue;
+        for (const auto& tc : calls->GetArray()) {
+            const int64_t idx = int_or_zero(tc, "index");
+            const std::string_view id = str_or_empty(tc, "id");
+            const JsonValue* fn = member(tc, "function");
+            // A new call: another (choice, index), or another id (some
+            // upstreams repeat the id in every fragment of one call).
+            const bool same = block_ == Block::tool && choice == tool_choice_ &&
+                              idx == tool_index_ && (id.empty() || id == tool_id_);
+            if (!same) {
+                tool_choice_ = choice;
+                tool_index_ = idx;
+                tool_id_ = id.empty() ? make_id("toolu_") : std::string(id);
+                open(Block::tool, JsonObjectWriter()
+                                      .field("type", "tool_use")
+                                      .field("id", tool_id_)
+                                      .field("name", fn ? str_or_empty(*fn, "name") : "")
+                                      .raw_field("input", "{}")
+                                      .str());
+                saw_tool_ = true;
+            }
+            if (const std::string_view args = fn ? str_or_empty(*fn, "arguments") : "";
+                !args.empty())
+                emit("content_block_delta",
+                     delta_event(index_, "input_json_delta", "partial_json", args));
+        }
+    }
+}
+
+void ChatToMessagesStream::end() {
+    if (finished_) return;
+    start();
+    close();
+    finished_ = true;
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    w.StartObject();
+    w.Key("type");
+    w.String("message_delta");
+    w.Key("delta");
+    w.StartObject();
+    w.Key("stop_reason");
+    w.String(stop_reason(finish_, saw_tool_));
+    w.Key("stop_sequence");
+    w.Null();
+    w.EndObject();
+    w.Key("usage");
+    write_usage(w, usage_);
+    w.EndObject();
+    emit("message_delta", buf.GetString());
+    emit("message_stop", "{\"type\":\"message_stop\"}");
+}
+
+void ChatToMessagesStream::fail_as(std::string_view error_type, std::string_view message) {
+    if (finished_) return;
+    close();
+    finished_ = true;
+    emit("error", anthropic_error_body(error_type, message));
+}
+
+void ChatToMessagesStream::ping() {
+    if (finished_) return;
+    start();
+    emit("ping", "{\"type\":\"ping\"}");
+}
+
+// --- errors ----------------------------------------------------------------
+
+const char* anthropic_error_type(int status) {
+    switch (status) {
+    case 400: return "invalid_request_error";
+    case 401: return "authentication_error";
+    case 403: return "permission_error";
+    case 404: return "not_found_error";
+    case 413: return "request_too_large";
+    case 429: return "rate_limit_error";
+    case 500: return "api_error";
+    case 529: return "overloaded_error";
+    default: return status >= 500 && status <= 599 ? "api_error" : "invalid_request_error";
+    }
+}
+
+std::string anthropic_error_body(std::string_view type, std::string_view message) {
+    const std::string error = JsonObjectWriter().field("type", type).field("message", message).str();
+    return JsonObjectWriter().field("type", "error").raw_field("error", error).str();
+}
+
+std::string anthropic_error_body(int status, std::string_view message) {
+    return anthropic_error_body(anthropic_error_type(status), message);
+}
+
+}  // namespace copilot::wire

@@ -437,19 +437,19 @@ EOF
   run --separate-stderr copilot-chat --list-models
   assert_success
   assert_equal "${lines[0]}" "gpt-4.1"
-  assert_equal "${#lines[@]}" "6"
+  assert_equal "${#lines[@]}" "9"
   refute_output --partial "text-embedding"
   run --separate-stderr copilot-chat --list-models --all
   assert_success
-  assert_equal "${#lines[@]}" "7"
-  assert_equal "${lines[6]}" "text-embedding-3-small"
+  assert_equal "${#lines[@]}" "10"
+  assert_equal "${lines[9]}" "text-embedding-3-small"
 }
 
 @test "--list-models --json prints the server's list" {
   run --separate-stderr copilot-chat --list-models --json
   assert_success
   assert_equal "$(json_get - '["object"]' <<<"$output")" "list"
-  assert_equal "$(json_get - '["data"][6]["id"]' <<<"$output")" "text-embedding-3-small"
+  assert_equal "$(json_get - '["data"][9]["id"]' <<<"$output")" "text-embedding-3-small"
 }
 
 @test "--list-models on a terminal prints a table" {
@@ -466,7 +466,7 @@ EOF
   local cache="$XDG_CACHE_HOME/copilot-utils/models.txt"
   assert_file_exists "$cache"
   assert_equal "$(head -n1 "$cache")" "gpt-4.1"
-  assert_equal "$(wc -l <"$cache")" "6"
+  assert_equal "$(wc -l <"$cache")" "9"
   assert_equal "$(stat -c %a "$cache")" "600"
   run grep -c embedding "$cache"
   assert_output "0"

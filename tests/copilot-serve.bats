@@ -227,7 +227,7 @@ EOF
 d = json.load(sys.stdin)
 assert all(m["object"] == "model" and "owned_by" in m and "created" in m for m in d["data"])
 print(" ".join(m["id"] for m in d["data"]))' <<<"$BODY")"
-  assert_equal "$ids" "gpt-4.1 gpt-4o gpt-4o-mini gpt-5-mini claude-sonnet-4 o3-mini text-embedding-3-small"
+  assert_equal "$ids" "gpt-4.1 gpt-4o gpt-4o-mini gpt-5-mini claude-sonnet-4 o3-mini gpt-5-codex claude-sonnet-4.5 claude-3.5-sonnet text-embedding-3-small"
   assert_equal "$(json_get - '["data"][0]["owned_by"]' <<<"$BODY")" "Azure OpenAI"
   assert_equal "$(fake_last models '["path"]')" "/models"
 }

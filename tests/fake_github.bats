@@ -475,6 +475,42 @@ EOF2
   assert_output 400
 }
 
+@test "the default models carry supported_endpoints, capabilities, billing and policy" {
+  tok="$(fake_copilot_token)"
+  req -H "Authorization: Bearer $tok" -H "Editor-Version: $EV" "$FAKE_URL/models"
+  assert_equal "$(jq -r '[.data[].id] | join(" ")' "$B")" \
+    "gpt-4.1 gpt-4o gpt-4o-mini gpt-5-mini claude-sonnet-4 o3-mini gpt-5-codex claude-sonnet-4.5 claude-3.5-sonnet text-embedding-3-small"
+  m() { jq -c --arg id "$1" ".data[] | select(.id == \$id) | $2" "$B"; }
+  assert_equal "$(m gpt-4o .supported_endpoints)" null
+  assert_equal "$(m gpt-5-mini .supported_endpoints)" '["/chat/completions","/responses"]'
+  assert_equal "$(m gpt-5-codex .supported_endpoints)" '["/responses"]'
+  assert_equal "$(m claude-sonnet-4.5 .supported_endpoints)" '["/chat/completions","/v1/messages"]'
+  assert_equal "$(m claude-3.5-sonnet .supported_endpoints)" '["/chat/completions"]'
+  assert_equal "$(m gpt-5-codex '[.preview, .billing, .policy.state, .vendor, .capabilities.supports.reasoning_effort]')" \
+    '[true,{"is_premium":true,"multiplier":1},"enabled","OpenAI",["low","medium","high"]]'
+  assert_equal "$(m gpt-5-mini '.capabilities | [.family, .type, .limits.max_context_window_tokens, .limits.max_prompt_tokens, .limits.max_output_tokens, .supports.streaming, .supports.tool_calls, .supports.vision]')" \
+    '["gpt-5-mini","chat",264000,128000,64000,true,true,true]'
+  assert_equal "$(m gpt-4.1 '[.billing, .model_picker_enabled, .preview]')" '[{"is_premium":false,"multiplier":0},true,false]'
+  assert_equal "$(m o3-mini .billing.multiplier)" 0.33
+  assert_equal "$(m text-embedding-3-small '[.billing, .policy, .capabilities.type]')" '[null,null,"embeddings"]'
+}
+
+@test "a model asked on an endpoint it lacks answers 400 unsupported_api_for_model" {
+  tok="$(fake_copilot_token)"
+  run chat "$tok" '{"model":"gpt-5-codex","messages":[{"role":"user","content":"x"}]}'
+  assert_output 400
+  assert_equal "$(cat "$B")" '{"error":{"message":"model \"gpt-5-codex\" is not accessible via the /chat/completions endpoint","code":"unsupported_api_for_model","param":"model","type":"invalid_request_error"}}'
+  # the models that list /chat/completions, or no endpoints at all, take it
+  for m in gpt-4o gpt-5-mini claude-sonnet-4.5 claude-3.5-sonnet; do
+    run chat "$tok" '{"model":"'"$m"'","messages":[{"role":"user","content":"x"}]}'
+    assert_output 200
+  done
+  # an unknown model stays model_not_supported
+  run chat "$tok" '{"model":"gpt-99","messages":[{"role":"user","content":"x"}]}'
+  assert_output 400
+  assert_equal "$(jq -r .error.code "$B")" model_not_supported
+}
+
 @test "a non-stream chat echoes the last user message with usage" {
   tok="$(fake_copilot_token)"
   run chat "$tok" '{"model":"gpt-4.1","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"first"},{"role":"assistant","content":"ok"},{"role":"user","content":[{"type":"text","text":"second one"}]}]}'

@@ -57,7 +57,7 @@ Error status_error(ApiCredentials& auth, const HttpResponse& r, bool refreshed,
     const ApiError e = parse_api_error(r.body, auth.token);
     const std::string status = "HTTP " + std::to_string(r.status);
     if (model && e.code == "model_not_supported") {
-        std::string msg = "model '" + *model + "' is not supported";
+        std::string msg = "model '" + printable(*model) + "' is not supported";
         if (!e.message.empty()) msg += " (" + e.message + ")";
         try {
             auto models = parse_models(fetch_models(auth, log));

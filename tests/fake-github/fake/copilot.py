@@ -40,14 +40,32 @@ def guarded(json_body):
     return wrap
 
 
-def model_error(mid, kind):
-    """None if mid names a model of this kind ("chat" or "embeddings")."""
-    if isinstance(mid, str):
-        for m in STATE.models():
-            if m.get("id") == mid and m.get("capabilities", {}).get("type", "chat") == kind:
-                return None
-    return copilot_error(400, "The requested model is not supported.", "model_not_supported",
-                         {"param": "model", "type": "invalid_request_error"})
+# endpoint -> the real service's message when a known model lacks it
+UNSUPPORTED_API = {
+    "/chat/completions": 'model "%s" is not accessible via the /chat/completions endpoint',
+    "/responses": "model %s is not supported via Responses API.",
+    "/v1/messages": "model %s is not supported via Messages API.",
+}
+
+
+def endpoints_of(m):
+    """The endpoints a model entry accepts: supported_endpoints, or (older
+    entries without it) /chat/completions."""
+    eps = m.get("supported_endpoints")
+    return eps if isinstance(eps, list) else ["/chat/completions"]
+
+
+def model_error(mid, kind, endpoint="/chat/completions"):
+    """None if mid names a model of this kind ("chat" or "embeddings") that
+    accepts endpoint; else the real service's 400."""
+    m = STATE.find_model(mid) if isinstance(mid, str) else None
+    if m is None or m.get("capabilities", {}).get("type", "chat") != kind:
+        return copilot_error(400, "The requested model is not supported.", "model_not_supported",
+                             {"param": "model", "type": "invalid_request_error"})
+    if kind == "chat" and endpoint not in endpoints_of(m):
+        return copilot_error(400, UNSUPPORTED_API[endpoint] % mid, "unsupported_api_for_model",
+                             {"param": "model", "type": "invalid_request_error"})
+    return None
 
 
 def split_reply(text):

@@ -21,14 +21,24 @@ def is_str_list(v):
 
 
 def model(mid, name, vendor, version, family, ctx, out, prompt,
-          kind="chat", streaming=True, tools=True, picker=True):
-    return {
+          kind="chat", streaming=True, tools=True, picker=True, endpoints=None,
+          vision=False, efforts=None, premium=False, multiplier=0, preview=False,
+          billing=True):
+    """One /models entry in the real service's shape. endpoints None: no
+    supported_endpoints field (older entries: /chat/completions only)."""
+    supports = {"streaming": streaming, "tool_calls": tools}
+    if kind == "chat":
+        supports["vision"] = vision
+        supports["parallel_tool_calls"] = tools
+        if efforts:
+            supports["reasoning_effort"] = list(efforts)
+    m = {
         "id": mid,
         "name": name,
         "vendor": vendor,
         "version": version,
         "object": "model",
-        "preview": False,
+        "preview": preview,
         "model_picker_enabled": picker,
         "capabilities": {
             "type": kind,
@@ -40,25 +50,48 @@ def model(mid, name, vendor, version, family, ctx, out, prompt,
                 "max_output_tokens": out,
                 "max_prompt_tokens": prompt,
             },
-            "supports": {"streaming": streaming, "tool_calls": tools},
+            "supports": supports,
         },
     }
+    if kind == "chat":
+        m["policy"] = {"state": "enabled", "terms": "Enable access to %s." % name}
+    if billing and kind == "chat":
+        m["billing"] = {"is_premium": premium, "multiplier": multiplier}
+    if endpoints is not None:
+        m["supported_endpoints"] = list(endpoints)
+    return m
 
+
+CHAT = "/chat/completions"
+RESPONSES = "/responses"
+MESSAGES = "/v1/messages"
+EFFORTS = ("low", "medium", "high")
 
 DEFAULT_MODELS = [model(*row[:8], **row[8]) for row in (
     # id, name, vendor, version, family, context, output, prompt, extra
     ("gpt-4.1", "GPT-4.1", "Azure OpenAI", "gpt-4.1-2025-04-14", "gpt-4.1",
-     128000, 16384, 128000, {}),
+     128000, 16384, 128000, {"vision": True}),
     ("gpt-4o", "GPT-4o", "Azure OpenAI", "gpt-4o-2024-11-20", "gpt-4o",
-     128000, 4096, 64000, {}),
+     128000, 4096, 64000, {"vision": True}),
     ("gpt-4o-mini", "GPT-4o mini", "Azure OpenAI", "gpt-4o-mini-2024-07-18", "gpt-4o-mini",
      128000, 4096, 64000, {"picker": False}),
     ("gpt-5-mini", "GPT-5 mini", "Azure OpenAI", "gpt-5-mini", "gpt-5-mini",
-     264000, 64000, 128000, {}),
+     264000, 64000, 128000, {"endpoints": [CHAT, RESPONSES], "vision": True,
+                             "efforts": EFFORTS}),
     ("claude-sonnet-4", "Claude Sonnet 4", "Anthropic", "claude-sonnet-4", "claude-sonnet-4",
-     216000, 16000, 128000, {}),
+     216000, 16000, 128000, {"endpoints": [CHAT, MESSAGES], "vision": True,
+                             "premium": True, "multiplier": 1}),
     ("o3-mini", "o3-mini", "Azure OpenAI", "o3-mini-2025-01-31", "o3-mini",
-     200000, 100000, 64000, {}),
+     200000, 100000, 64000, {"premium": True, "multiplier": 0.33}),
+    ("gpt-5-codex", "GPT-5-Codex (Preview)", "OpenAI", "gpt-5-codex", "gpt-5-codex",
+     400000, 128000, 272000, {"endpoints": [RESPONSES], "vision": True, "efforts": EFFORTS,
+                              "premium": True, "multiplier": 1, "preview": True}),
+    ("claude-sonnet-4.5", "Claude Sonnet 4.5", "Anthropic", "claude-sonnet-4.5",
+     "claude-sonnet-4.5", 200000, 32000, 128000,
+     {"endpoints": [CHAT, MESSAGES], "vision": True, "premium": True, "multiplier": 1}),
+    ("claude-3.5-sonnet", "Claude Sonnet 3.5", "Anthropic", "claude-3.5-sonnet",
+     "claude-3.5-sonnet", 90000, 8192, 90000,
+     {"endpoints": [CHAT], "vision": True, "premium": True, "multiplier": 1}),
     ("text-embedding-3-small", "Embedding V3 small", "Azure OpenAI", "text-embedding-3-small",
      "text-embedding-3-small", 8191, 0, 8191,
      {"kind": "embeddings", "streaming": False, "tools": False, "picker": False}),
@@ -168,6 +201,13 @@ class State:
     def cfg(self, key):
         with self.lock:
             return self.config[key]
+
+    def find_model(self, mid):
+        """The model entry with this id, or None."""
+        for m in self.models():
+            if m.get("id") == mid:
+                return m
+        return None
 
     def models(self):
         with self.lock:

@@ -6,6 +6,8 @@
 #include "serve/request_log.h"
 #include "util/json.h"
 #include "util/version.h"
+#include "wire/messages.h"
+#include "wire/responses.h"
 
 namespace copilot {
 
@@ -35,28 +37,11 @@ std::string openai_error(std::string_view message, std::string_view type,
     return std::string(buf.GetString(), buf.GetSize());
 }
 
-namespace {
-// Anthropic's error types by status (ARCHITECTURE.md, "Wire APIs").
-// TODO(merge wiremsg): wire::anthropic_error_body replaces this.
-std::string anthropic_error(long status, std::string_view message) {
-    const char* type = status == 401   ? "authentication_error"
-                       : status == 403 ? "permission_error"
-                       : status == 404 ? "not_found_error"
-                       : status == 413 ? "request_too_large"
-                       : status == 429 ? "rate_limit_error"
-                       : status == 529 ? "overloaded_error"
-                       : status >= 500 ? "api_error"
-                                       : "invalid_request_error";
-    JsonObjectWriter w;
-    w.field("type", "error");
-    w.raw_field("error", JsonObjectWriter().field("type", type).field("message", message).str());
-    return w.str();
-}
-}  // namespace
 
 std::string client_error(wire::Api api, long status, std::string_view message,
                          std::string_view code) {
-    if (api == wire::Api::messages) return anthropic_error(status, message);
+    if (api == wire::Api::messages)
+        return wire::anthropic_error_body(static_cast<int>(status), message);
     return openai_error(message, error_type_for_status(status), code);
 }
 
@@ -81,7 +66,24 @@ InspectedBody inspect_request_body(std::string_view body, wire::Api api) {
     }
     if (!doc.IsObject()) return f;
     f.json_object = true;
-    (void)api;  // TODO(merge wireresp/wiremsg): wire's facts readers per API
+    // The client's API reads what the body says of itself; a body it finds
+    // malformed still goes on (the upstream, or the translation, says what
+    // is wrong with it), with what can be read here.
+    try {
+        if (api == wire::Api::responses) {
+            f.facts = wire::responses_facts(body);
+            return f;
+        }
+        if (api == wire::Api::messages) {
+            f.facts = wire::messages_facts(body);
+            return f;
+        }
+        if (doc.HasMember("messages")) {
+            f.facts = wire::chat_facts(body);
+            return f;
+        }
+    } catch (const Error&) {
+    }
     auto m = doc.FindMember("model");
     if (m != doc.MemberEnd() && m->value.IsString())
         f.facts.model.assign(m->value.GetString(), m->value.GetStringLength());

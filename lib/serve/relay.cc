@@ -459,7 +459,9 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
     };
     if (client && !make_plan(false)) return;
     auto finish_head = [&](ProxyResponse r) {
+        const auto usage = r.wire.usage;
         r.wire = wlog;
+        r.wire.usage = usage;
         if (plan) r.model = plan->model;
         ex.set_head(std::move(r));
     };

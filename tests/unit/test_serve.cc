@@ -172,7 +172,8 @@ TEST(unknown_paths_and_wrong_methods_are_told_apart) {
 
 TEST(the_route_list_people_see_comes_from_the_route_table) {
     const std::string list = copilot::route_summary();
-    CHECK_EQ(list, "POST /v1/chat/completions, GET /v1/models, GET /v1/models/ID, "
+    CHECK_EQ(list, "POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, "
+                   "POST /v1/messages/count_tokens, GET /v1/models, GET /v1/models/ID, "
                    "POST /v1/embeddings, GET /healthz");
     for (size_t i = 0; i < copilot::kRouteCount; ++i) {
         const copilot::RouteSpec& r = copilot::kRoutes[i];
@@ -253,7 +254,7 @@ TEST(admission_after_the_body_refuses_oversized_and_non_json_bodies) {
     copilot::AdmissionRules rules;
     rules.max_body = 100;
     auto chat = copilot::match_route("POST", "/v1/chat/completions");
-    copilot::RequestFacts facts;
+    copilot::InspectedBody facts;
     auto big = copilot::admit_body(rules, chat, true, "", &facts);
     CHECK(big && big->status == 413);
     if (big) {
@@ -263,8 +264,8 @@ TEST(admission_after_the_body_refuses_oversized_and_non_json_bodies) {
     auto bad = copilot::admit_body(rules, chat, false, "[1]", &facts);
     CHECK(bad && bad->status == 400 && bad->code == "invalid_json");
     CHECK(!copilot::admit_body(rules, chat, false, R"({"model":"m","stream":true})", &facts));
-    CHECK_EQ(facts.model, "m");
-    CHECK(facts.stream);
+    CHECK_EQ(facts.facts.model, "m");
+    CHECK(facts.facts.stream);
     // GET routes read no body
     auto models = copilot::match_route("GET", "/v1/models");
     CHECK(!copilot::admit_body(rules, models, false, "not json", &facts));
@@ -314,13 +315,13 @@ TEST(request_bodies_give_their_model_and_stream_flag) {
     auto f = copilot::inspect_request_body(
         R"({"model":"gpt-4.1","stream":true,"messages":[{"role":"user","content":"secret"}]})");
     CHECK(f.json_object);
-    CHECK_EQ(f.model, "gpt-4.1");
-    CHECK(f.stream);
+    CHECK_EQ(f.facts.model, "gpt-4.1");
+    CHECK(f.facts.stream);
     auto g = copilot::inspect_request_body(R"({"model":"x","stream":"yes"})");
-    CHECK(!g.stream);
+    CHECK(!g.facts.stream);
     auto h = copilot::inspect_request_body(R"({"messages":[]})");
     CHECK(h.json_object);
-    CHECK_EQ(h.model, "");
+    CHECK_EQ(h.facts.model, "");
     CHECK(!copilot::inspect_request_body("[1,2]").json_object);
     CHECK(!copilot::inspect_request_body("{").json_object);
     CHECK(!copilot::inspect_request_body("").json_object);

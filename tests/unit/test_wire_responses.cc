@@ -212,8 +212,8 @@ TEST(chat_answer_to_responses_text_and_calls) {
                                                       ctx("resp_abc"));
     CHECK_EQ(got, J(R"({"id":"resp_abc","object":"response","created_at":1700000000,"status":"completed",
         "error":null,"incomplete_details":null,"model":"gpt-test","output":[
-          {"id":"msg_abc","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"hello","annotations":[]}]},
-          {"id":"fc_abc_0","type":"function_call","status":"completed","call_id":"call_1","name":"get","arguments":"{\"a\":1}"}],
+          {"id":"msg_abc_0","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"hello","annotations":[]}]},
+          {"id":"fc_abc_1","type":"function_call","status":"completed","call_id":"call_1","name":"get","arguments":"{\"a\":1}"}],
         "usage":{"input_tokens":10,"input_tokens_details":{"cached_tokens":4},"output_tokens":5,
                  "output_tokens_details":{"reasoning_tokens":2},"total_tokens":15}})"));
     // Cut at the token limit: incomplete, as Responses says it.
@@ -244,4 +244,241 @@ TEST(responses_answer_to_chat_text_and_calls) {
     CHECK_THROWS_MSG(responses_answer_to_chat(R"({"status":"failed","error":{"code":"server_error","message":"boom"}})", ctx("c")),
                      Exit::protocol, "boom");
     CHECK_THROWS(responses_answer_to_chat(R"({"output":{}})", ctx("c")), Exit::protocol);
+}
+
+// ---- streams: Chat -> Responses ------------------------------------------------
+
+namespace {
+
+// Every event's name is its type, and sequence_number counts from 0.
+void check_sequence(const Recorder& r) {
+    int64_t n = 0;
+    for (const auto& e : r.events) {
+        auto d = json_parse(e.second, kSrc);
+        CHECK_EQ(json_string(d, "type", kSrc), e.first);
+        CHECK_EQ(json_int(d, "sequence_number", kSrc), n);
+        ++n;
+    }
+}
+
+// The upstream Chat stream of one answer: a role-only chunk, text, one tool
+// call by deltas, finish_reason, then usage in a chunk of its own.
+void feed_chat_stream(StreamTranslator& t, bool with_call = true) {
+    const char* head = R"({"id":"chatcmpl-u","object":"chat.completion.chunk","created":1,"model":"up","choices":)";
+    auto chunk = [&](const std::string& choices) { t.event("", std::string(head) + choices + "}"); };
+    chunk(R"([{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}])");
+    chunk(R"([{"index":0,"delta":{"content":"Hel"},"finish_reason":null}])");
+    chunk(R"([{"index":0,"delta":{"content":"lo"},"finish_reason":null}])");
+    if (with_call) {
+        chunk(R"([{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get","arguments":""}}]},"finish_reason":null}])");
+        chunk(R"([{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\""}}]},"finish_reason":null}])");
+        chunk(R"([{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":":1}"}}]},"finish_reason":null}])");
+    }
+    chunk(std::string(R"([{"index":0,"delta":{},"finish_reason":")") + (with_call ? "tool_calls" : "stop") + R"("}])");
+    chunk(R"([],"usage":{"prompt_tokens":11,"completion_tokens":4,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":2}})");
+    t.event("", "[DONE]");
+}
+
+}  // namespace
+
+TEST(chat_stream_to_responses_text_and_call) {
+    Recorder r;
+    auto t = chat_stream_to_responses(&r, ctx("resp_s"));
+    feed_chat_stream(*t);
+    t->end();  // after [DONE]: nothing more
+    CHECK_EQ(r.types(), std::string(
+        "response.created response.in_progress "
+        "response.output_item.added response.content_part.added "
+        "response.output_text.delta response.output_text.delta "
+        "response.output_text.done response.content_part.done response.output_item.done "
+        "response.output_item.added response.function_call_arguments.delta response.function_call_arguments.delta "
+        "response.function_call_arguments.done response.output_item.done response.completed"));
+    check_sequence(r);
+    CHECK_EQ(r.events[0].second, J(R"({"type":"response.created","sequence_number":0,"response":{"id":"resp_s","object":"response",
+        "created_at":1700000000,"status":"in_progress","error":null,"incomplete_details":null,"model":"gpt-test","output":[],"usage":null}})"));
+    CHECK_EQ(r.events[2].second, J(R"({"type":"response.output_item.added","sequence_number":2,"output_index":0,
+        "item":{"id":"msg_s_0","type":"message","status":"in_progress","role":"assistant","content":[]}})"));
+    CHECK_EQ(r.events[4].second, J(R"({"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_s_0","output_index":0,
+        "content_index":0,"delta":"Hel","logprobs":[]})"));
+    CHECK_EQ(r.events[9].second, J(R"({"type":"response.output_item.added","sequence_number":9,"output_index":1,
+        "item":{"id":"fc_s_1","type":"function_call","status":"in_progress","call_id":"call_1","name":"get","arguments":""}})"));
+    CHECK_EQ(r.events[12].second, J(R"({"type":"response.function_call_arguments.done","sequence_number":12,"item_id":"fc_s_1",
+        "output_index":1,"name":"get","arguments":"{\"a\":1}"})"));
+    CHECK_EQ(r.events[14].second, J(R"({"type":"response.completed","sequence_number":14,"response":{"id":"resp_s","object":"response",
+        "created_at":1700000000,"status":"completed","error":null,"incomplete_details":null,"model":"gpt-test","output":[
+          {"id":"msg_s_0","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hello","annotations":[]}]},
+          {"id":"fc_s_1","type":"function_call","status":"completed","call_id":"call_1","name":"get","arguments":"{\"a\":1}"}],
+        "usage":{"input_tokens":11,"input_tokens_details":{"cached_tokens":2},"output_tokens":4,
+                 "output_tokens_details":{"reasoning_tokens":0},"total_tokens":15}}})"));
+    CHECK_EQ(t->usage().input, 11);
+    CHECK_EQ(t->usage().output, 4);
+    CHECK_EQ(t->usage().cached, 2);
+}
+
+TEST(chat_stream_to_responses_length_is_incomplete) {
+    Recorder r;
+    auto t = chat_stream_to_responses(&r, ctx("resp_l"));
+    t->event("", R"({"choices":[{"index":0,"delta":{"content":"ab"},"finish_reason":"length"}]})");
+    t->end();  // EOF without [DONE]
+    check_sequence(r);
+    CHECK(r.events.back().first == "response.incomplete");
+    CHECK(r.events.back().second.find(R"("status":"incomplete","error":null,"incomplete_details":{"reason":"max_output_tokens"})") != std::string::npos);
+}
+
+TEST(chat_stream_to_responses_fail_mid_stream) {
+    Recorder r;
+    auto t = chat_stream_to_responses(&r, ctx("resp_f"));
+    t->event("", R"({"choices":[{"index":0,"delta":{"content":"par"},"finish_reason":null}]})");
+    t->event("", R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c","function":{"name":"f","arguments":"{"}}]},"finish_reason":null}]})");
+    t->fail("upstream cut");
+    t->fail("again");       // once only
+    t->event("", "[DONE]");  // and nothing after it
+    check_sequence(r);
+    CHECK_EQ(r.types(), std::string(
+        "response.created response.in_progress response.output_item.added response.content_part.added "
+        "response.output_text.delta response.output_text.done response.content_part.done response.output_item.done "
+        "response.output_item.added response.function_call_arguments.delta "
+        "response.function_call_arguments.done response.output_item.done response.failed"));
+    const auto& last = r.events.back().second;
+    CHECK(last.find(R"("status":"failed","error":{"code":"server_error","message":"upstream cut"})") != std::string::npos);
+    CHECK(last.find(R"("type":"function_call","status":"incomplete")") != std::string::npos);
+    // An error chunk from upstream, or one we cannot read, fails the stream too.
+    Recorder r2;
+    auto t2 = chat_stream_to_responses(&r2, ctx("resp_g"));
+    t2->event("", R"({"error":{"message":"quota","code":"rate_limited"}})");
+    CHECK_EQ(r2.types(), std::string("response.created response.in_progress response.failed"));
+    CHECK(r2.events.back().second.find("quota") != std::string::npos);
+    Recorder r3;
+    auto t3 = chat_stream_to_responses(&r3, ctx("resp_h"));
+    t3->event("", "{not json");
+    CHECK_EQ(r3.types(), std::string("response.created response.in_progress response.failed"));
+}
+
+// ---- streams: Responses -> Chat ------------------------------------------------
+
+TEST(responses_stream_to_chat_text_and_call) {
+    // The Responses stream made from a Chat stream, translated back: Chat again.
+    Recorder mid, r;
+    auto back = responses_stream_to_chat(&r, ctx("chatcmpl-b"), true);
+    struct Tee : EventSink {
+        EventSink* a;
+        EventSink* b;
+        void event(std::string_view n, std::string_view d) override { a->event(n, d); b->event(n, d); }
+    } tee;
+    tee.a = &mid;
+    tee.b = back.get();
+    auto fwd = chat_stream_to_responses(&tee, ctx("resp_m"));
+    feed_chat_stream(*fwd);
+    back->end();
+    const std::string head = R"({"id":"chatcmpl-b","object":"chat.completion.chunk","created":1700000000,"model":"gpt-test",)";
+    auto ch = [&](const std::string& delta, const char* finish = "null") {
+        return J(head + R"("choices":[{"index":0,"delta":)" + delta + R"(,"finish_reason":)" + finish + "}]}");
+    };
+    std::vector<std::string> want = {
+        ch(R"({"role":"assistant","content":""})"),
+        ch(R"({"content":"Hel"})"),
+        ch(R"({"content":"lo"})"),
+        ch(R"({"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get","arguments":""}}]})"),
+        ch(R"({"tool_calls":[{"index":0,"function":{"arguments":"{\"a\""}}]})"),
+        ch(R"({"tool_calls":[{"index":0,"function":{"arguments":":1}"}}]})"),
+        ch("{}", R"("tool_calls")"),
+        J(head + R"("choices":[],"usage":{"prompt_tokens":11,"completion_tokens":4,"total_tokens":15,
+              "prompt_tokens_details":{"cached_tokens":2},"completion_tokens_details":{"reasoning_tokens":0}}})"),
+        "[DONE]"};
+    CHECK_EQ(r.events.size(), want.size());
+    for (size_t i = 0; i < want.size() && i < r.events.size(); ++i) {
+        CHECK_EQ(r.events[i].first, std::string(""));
+        CHECK_EQ(r.events[i].second, want[i]);
+    }
+    CHECK_EQ(back->usage().input, 11);
+    CHECK_EQ(back->usage().cached, 2);
+}
+
+TEST(responses_stream_to_chat_native_events) {
+    // As the Responses API streams it: reasoning first, arguments whole in .done,
+    // no usage chunk unless asked.
+    Recorder r;
+    auto t = responses_stream_to_chat(&r, ctx("chatcmpl-n"), false);
+    t->event("response.created", R"({"type":"response.created","sequence_number":0,"response":{"id":"resp_1","status":"in_progress","model":"up","output":[]}})");
+    t->event("response.output_item.added", R"({"type":"response.output_item.added","sequence_number":1,"output_index":0,"item":{"type":"reasoning","id":"rs_1","summary":[]}})");
+    t->event("response.reasoning_summary_text.delta", R"({"type":"response.reasoning_summary_text.delta","sequence_number":2,"output_index":0,"delta":"think"})");
+    t->event("response.output_item.added", R"({"type":"response.output_item.added","sequence_number":3,"output_index":1,"item":{"type":"function_call","id":"fc_1","call_id":"call_7","name":"ls","arguments":""}})");
+    t->event("response.function_call_arguments.done", R"({"type":"response.function_call_arguments.done","sequence_number":4,"output_index":1,"item_id":"fc_1","arguments":"{}"})");
+    t->event("response.output_item.done", R"({"type":"response.output_item.done","sequence_number":5,"output_index":1,"item":{"type":"function_call","id":"fc_1","call_id":"call_7","name":"ls","arguments":"{}"}})");
+    t->event("response.completed", R"({"type":"response.completed","sequence_number":6,"response":{"id":"resp_1","status":"completed","output":[],"usage":{"input_tokens":3,"output_tokens":8,"output_tokens_details":{"reasoning_tokens":5},"total_tokens":11}}})");
+    CHECK_EQ(r.events.size(), size_t(5));
+    if (r.events.size() == 5) {
+        CHECK(r.events[1].second.find(R"("tool_calls":[{"index":0,"id":"call_7","type":"function","function":{"name":"ls","arguments":""}}])") != std::string::npos);
+        CHECK(r.events[2].second.find(R"("tool_calls":[{"index":0,"function":{"arguments":"{}"}}])") != std::string::npos);
+        CHECK(r.events[3].second.find(R"("delta":{},"finish_reason":"tool_calls")") != std::string::npos);
+        CHECK_EQ(r.events[4].second, std::string("[DONE]"));
+    }
+    CHECK_EQ(t->usage().reasoning, 5);
+    CHECK_EQ(t->usage().output, 8);
+}
+
+TEST(responses_stream_to_chat_failures) {
+    Recorder r;
+    auto t = responses_stream_to_chat(&r, ctx("chatcmpl-f"), true);
+    t->event("response.output_text.delta", R"({"type":"response.output_text.delta","output_index":0,"content_index":0,"delta":"a"})");
+    t->event("response.failed", R"({"type":"response.failed","response":{"status":"failed","error":{"code":"server_error","message":"model crashed"}}})");
+    t->event("response.completed", R"({"type":"response.completed","response":{"status":"completed"}})");
+    CHECK_EQ(r.events.size(), size_t(3));  // role, text, error: nothing after it, no [DONE]
+    CHECK_EQ(r.events.back().second, J(R"({"error":{"message":"model crashed","type":"server_error","code":"server_error"}})"));
+    Recorder r2;
+    auto t2 = responses_stream_to_chat(&r2, ctx("chatcmpl-e"), false);
+    t2->event("error", R"({"type":"error","code":"rate_limit_exceeded","message":"slow down","param":null})");
+    CHECK_EQ(r2.events.size(), size_t(1));
+    CHECK_EQ(r2.events.back().second, J(R"({"error":{"message":"slow down","type":"server_error","code":"rate_limit_exceeded"}})"));
+    // Cut before response.completed: the end is a failure, said once.
+    Recorder r3;
+    auto t3 = responses_stream_to_chat(&r3, ctx("chatcmpl-c"), false);
+    t3->event("response.created", R"({"type":"response.created","response":{}})");
+    t3->end();
+    t3->fail("again");
+    CHECK_EQ(r3.events.size(), size_t(2));
+    CHECK(r3.events.back().second.find(R"({"error":{"message":"the upstream stream ended)") == 0);
+}
+
+// ---- tool-call round trips -------------------------------------------------------
+
+TEST(round_trip_responses_client_chat_model) {
+    // Turn 1: the user asks; the Chat model calls a tool.
+    const std::string q1 = R"({"model":"gpt-4o","input":[{"role":"user","content":[{"type":"input_text","text":"weather?"},{"type":"input_image","image_url":"data:image/png;base64,AA"}]}],"tools":[{"type":"function","name":"weather","parameters":{"type":"object"}}]})";
+    CHECK(!responses_facts(q1).agent);
+    CHECK(responses_facts(q1).vision);
+    CHECK(responses_request_to_chat(q1).find(R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AA"}})") != std::string::npos);
+    const std::string a1 = chat_answer_to_responses(R"({"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_w","type":"function","function":{"name":"weather","arguments":"{}"}}]},"finish_reason":"tool_calls"}]})", ctx("resp_1"));
+    // The client sends the output back as it got it (ids, status and all) with the result.
+    auto d = json_parse(a1, kSrc);
+    const std::string call_item = json_dump(d["output"][0]);
+    CHECK_EQ(call_item, J(R"({"id":"fc_1_0","type":"function_call","status":"completed","call_id":"call_w","name":"weather","arguments":"{}"})"));
+    const std::string q2 = R"({"model":"gpt-4o","input":[{"role":"user","content":"weather?"},)" + call_item +
+                           R"(,{"type":"function_call_output","call_id":"call_w","output":"sunny"}]})";
+    CHECK(responses_facts(q2).agent);
+    CHECK_EQ(responses_request_to_chat(q2), J(R"({"model":"gpt-4o","messages":[{"role":"user","content":"weather?"},
+        {"role":"assistant","content":null,"tool_calls":[{"id":"call_w","type":"function","function":{"name":"weather","arguments":"{}"}}]},
+        {"role":"tool","tool_call_id":"call_w","content":"sunny"}]})"));
+    // Turn 2's answer: text only.
+    const std::string a2 = chat_answer_to_responses(R"({"choices":[{"message":{"role":"assistant","content":"Sunny."},"finish_reason":"stop"}]})", ctx("resp_2"));
+    CHECK(a2.find(R"("status":"completed")") != std::string::npos);
+    CHECK(a2.find(R"("content":[{"type":"output_text","text":"Sunny.","annotations":[]}])") != std::string::npos);
+}
+
+TEST(round_trip_chat_client_responses_model) {
+    const std::string q1 = R"({"model":"gpt-5-codex","messages":[{"role":"user","content":"ls"}],"tools":[{"type":"function","function":{"name":"sh","parameters":{}}}]})";
+    CHECK(!chat_facts(q1).agent);
+    const std::string a1 = responses_answer_to_chat(R"({"status":"completed","output":[{"type":"function_call","id":"fc_9","call_id":"call_s","name":"sh","arguments":"{\"cmd\":\"ls\"}","status":"completed"}]})", ctx("chatcmpl-1"));
+    auto d = json_parse(a1, kSrc);
+    const std::string msg = json_dump(d["choices"][0]["message"]);
+    CHECK_EQ(msg, J(R"({"role":"assistant","content":null,"tool_calls":[{"id":"call_s","type":"function","function":{"name":"sh","arguments":"{\"cmd\":\"ls\"}"}}]})"));
+    const std::string q2 = R"({"model":"gpt-5-codex","messages":[{"role":"user","content":"ls"},)" + msg +
+                           R"(,{"role":"tool","tool_call_id":"call_s","content":"a.txt"}]})";
+    CHECK(chat_facts(q2).agent);
+    CHECK_EQ(chat_request_to_responses(q2), J(R"({"model":"gpt-5-codex","input":[
+        {"type":"message","role":"user","content":[{"type":"input_text","text":"ls"}]},
+        {"type":"function_call","call_id":"call_s","name":"sh","arguments":"{\"cmd\":\"ls\"}"},
+        {"type":"function_call_output","call_id":"call_s","output":"a.txt"}],"store":false})"));
+    const std::string a2 = responses_answer_to_chat(R"({"status":"completed","output":[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"a.txt"}]}]})", ctx("chatcmpl-2"));
+    CHECK(a2.find(R"("message":{"role":"assistant","content":"a.txt"},"finish_reason":"stop")") != std::string::npos);
 }

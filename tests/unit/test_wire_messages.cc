@@ -9,6 +9,8 @@
 #include "check.h"
 #include "util/json.h"
 #include "wire/messages.h"
+#include "wire/model_names.h"
+#include "wire/tokens.h"
 
 using copilot::Exit;
 using copilot::JsonSource;
@@ -415,4 +417,103 @@ TEST(error_bodies_per_status) {
     for (const auto& [status, type] : table) CHECK_EQ(std::string(wire::anthropic_error_type(status)), type);
     CHECK_EQ(wire::anthropic_error_body(404, "model \"x\" not found"),
              std::string(R"({"type":"error","error":{"type":"not_found_error","message":"model \"x\" not found"}})"));
+}
+
+// --- model names -----------------------------------------------------------
+
+TEST(model_names_map) {
+    const std::vector<std::string> ids = {"gpt-4.1", "claude-sonnet-4.5", "claude-3.5-sonnet",
+                                          "claude-opus-4.1", "claude-sonnet-4", "claude-haiku-4.5",
+                                          "claude-opus-41x"};
+    auto map = [&](const char* n, const wire::ModelMap& m = {}) {
+        return wire::map_model_name(n, ids, m).value_or("<none>");
+    };
+    CHECK_EQ(map("claude-sonnet-4-5-20250929"), std::string("claude-sonnet-4.5"));
+    CHECK_EQ(map("claude-sonnet-4-5"), std::string("claude-sonnet-4.5"));
+    CHECK_EQ(map("claude-3-5-sonnet-latest"), std::string("claude-3.5-sonnet"));
+    CHECK_EQ(map("claude-3-5-sonnet-20241022"), std::string("claude-3.5-sonnet"));
+    CHECK_EQ(map("claude-opus-4-1"), std::string("claude-opus-4.1"));
+    CHECK_EQ(map("claude-opus-4-1-20250805"), std::string("claude-opus-4.1"));
+    CHECK_EQ(map("claude-sonnet-4-20250514"), std::string("claude-sonnet-4"));
+    CHECK_EQ(map("Claude-Haiku-4-5"), std::string("claude-haiku-4.5"));
+    CHECK_EQ(map("gpt-4.1"), std::string("gpt-4.1"));  // exact ids unchanged
+    CHECK_EQ(map("claude-opus-4-1x"), std::string("claude-opus-41x"));  // separators aside
+    CHECK_EQ(map("claude-opus-4-5"), std::string("<none>"));
+    CHECK_EQ(map("claude-sonnet-4-5-2025"), std::string("<none>"));  // not a date
+    // The user's map comes first, TO as given.
+    const wire::ModelMap user = {{"claude-opus-4-5", "claude-opus-4.1"}, {"claude-sonnet-4-5", "gpt-4.1"}};
+    CHECK_EQ(map("claude-opus-4-5", user), std::string("claude-opus-4.1"));
+    CHECK_EQ(map("claude-sonnet-4-5", user), std::string("gpt-4.1"));
+    CHECK_EQ(map("claude-sonnet-4-5-20250929", user), std::string("gpt-4.1"));
+}
+
+TEST(model_names_close_matches_and_map_entries) {
+    const std::vector<std::string> ids = {"gpt-4.1", "gpt-4o", "claude-sonnet-4.5", "claude-sonnet-4",
+                                          "claude-opus-4.1", "o3-mini", "gemini-2.5-pro"};
+    const auto m = wire::close_matches("claude-sonnet-4-7", ids);
+    CHECK_EQ(m.size(), size_t{3});
+    CHECK_EQ(m.at(0), std::string("claude-sonnet-4.5"));
+    CHECK_EQ(m.at(1), std::string("claude-sonnet-4"));
+    CHECK_EQ(m.at(2), std::string("claude-opus-4.1"));
+    const auto g = wire::close_matches("gpt-4.2", ids);
+    CHECK(!g.empty() && g.at(0) == "gpt-4.1");
+    CHECK(wire::close_matches("zzzzzzzzzzzz", ids).empty());
+    auto e = wire::parse_model_map_entry("claude-opus-4-5=claude-opus-4.1");
+    CHECK_EQ(e.first, std::string("claude-opus-4-5"));
+    CHECK_EQ(e.second, std::string("claude-opus-4.1"));
+    CHECK_THROWS(wire::parse_model_map_entry("nothing"), Exit::usage);
+    CHECK_THROWS(wire::parse_model_map_entry("=x"), Exit::usage);
+    CHECK_THROWS(wire::parse_model_map_entry("x="), Exit::usage);
+}
+
+// --- count_tokens ----------------------------------------------------------
+
+// Fixed texts and their counts by the Claude 2 tokenizer (@anthropic-ai/tokenizer
+// 0.0.4, the only published Claude tokenizer): the estimate must never be
+// lower, and stays within 70% above.
+TEST(count_tokens_errs_high) {
+    const std::vector<std::pair<int64_t, std::string>> known = {
+        {78, "The quick brown fox jumps over the lazy dog. Copilot-utils is a Unix-style toolkit for GitHub Copilot's API: it logs in with the OAuth device flow, exchanges tokens, chats from the command line, and serves a local proxy that speaks the OpenAI and Anthropic wire APIs, so that agents such as Claude Code can run on a Copilot subscription."},
+        {103, "const char* api_name(Api api) {\n    for (const auto& a : kApis)\n        if (a.api == api) return a.name;\n    return \"\";\n}\n\nstd::optional<Api> api_from_name(std::string_view name) {\n    for (const auto& a : kApis)\n        if (name == a.name) return a.api;\n    return std::nullopt;\n}\n"},
+        {90, "total 48\ndrwxr-xr-x  9 root root 4096 Dec  2 01:00 .\ndrwxr-xr-x 12 root root 4096 Dec  2 00:40 ..\n-rw-r--r--  1 root root 7301 Dec  2 01:06 ARCHITECTURE.md\n-rw-r--r--  1 root root 9210 Dec  2 00:40 Makefile\n"},
+        {119, "a3f9c2e1b4d87f6e5c4b3a29180f7e6d5c4b3a2918a3f9c2e1b4d87f6e5c4b3a2918 0x7ffd5e8c 0xdeadbeef sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+        {44, "{\"command\":\"ls -la /work/wt-wiremsg && git log --oneline -5\",\"description\":\"List files\",\"timeout\":120000,\"list\":[1,2,3,45,678]}"},
+        {34, "Die Straßenbahn fährt über die Brücke, während die Kinder fröhlich spielen und die Vögel zwitschern."},
+        {52, "東京は日本の首都であり、世界有数の大都市です。人口は約千四百万人で、多くの企業や大学が集まっています。"},
+        {20, "Great job! 🎉🚀 Let's ship it ✅ — thanks 🙏"},
+        {62, "--- a/lib/wire/wire.h\n+++ b/lib/wire/wire.h\n@@ -10,7 +10,8 @@\n #pragma once\n-#include <cstdint>\n+#include <cstdint>\n+#include <vector>\n"},
+        {33, "    PID TTY          TIME CMD\n   1234 pts/0    00:00:01 bash\n   5678 pts/0    00:00:00 ps\n"},
+    };
+    for (const auto& [count, text] : known) {
+        const int64_t est = wire::estimate_text_tokens(text);
+        CHECK(est >= count);
+        CHECK(est * 100 <= count * 170);
+    }
+    CHECK_EQ(wire::estimate_text_tokens(""), int64_t{0});
+}
+
+TEST(count_tokens_request_parts) {
+    const int64_t hello = wire::count_tokens(R"({"model":"m","messages":[{"role":"user","content":"Hello, Claude"}]})");
+    CHECK_EQ(hello, wire::kMessageOverheadTokens + wire::estimate_text_tokens("Hello, Claude"));
+    const int64_t with_system = wire::count_tokens(
+        R"({"model":"m","system":[{"type":"text","text":"You are a scientist"}],"messages":[{"role":"user","content":"Hello, Claude"}]})");
+    CHECK_EQ(with_system, hello + wire::kMessageOverheadTokens + wire::estimate_text_tokens("You are a scientist"));
+    const int64_t image = wire::count_tokens(
+        R"({"model":"m","messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}},{"type":"text","text":"Hello, Claude"}]}]})");
+    CHECK_EQ(image, hello + wire::kImageTokens);
+    const int64_t tools = wire::count_tokens(
+        R"({"model":"m","messages":[{"role":"user","content":"Hello, Claude"}],"tools":[{"name":"Bash","description":"Run a command","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"}}]})");
+    CHECK_EQ(tools, hello + wire::kToolSystemPromptTokens + wire::kBlockOverheadTokens +
+                        wire::estimate_text_tokens("Bash") + wire::estimate_text_tokens("Run a command") +
+                        wire::estimate_text_tokens(R"({"type":"object"})"));
+    const int64_t round = wire::count_tokens(
+        R"({"model":"m","messages":[{"role":"user","content":"Hello, Claude"},)"
+        R"({"role":"assistant","content":[{"type":"tool_use","id":"t","name":"Bash","input":{"command":"ls"}}]},)"
+        R"({"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"a.txt b.txt"}]}]}]})");
+    CHECK_EQ(round, hello + 2 * wire::kMessageOverheadTokens + 2 * wire::kBlockOverheadTokens +
+                        wire::estimate_text_tokens("Bash") + wire::estimate_text_tokens(R"({"command":"ls"})") +
+                        wire::estimate_text_tokens("a.txt b.txt"));
+    CHECK_EQ(wire::count_tokens_answer(42), std::string(R"({"input_tokens":42})"));
+    CHECK_THROWS(wire::count_tokens(R"({"model":"m"})"), Exit::data);
+    CHECK_THROWS(wire::count_tokens("[]"), Exit::data);
 }

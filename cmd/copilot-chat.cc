@@ -7,7 +7,10 @@
 #include <unistd.h>
 #include <vector>
 
+#include "api/catalogue.h"
 #include "api/chat.h"
+#include "api/responses.h"
+#include "api/routed_chat.h"
 #include "util/errors.h"
 #include "util/files.h"
 #include "net/endpoints.h"
@@ -25,6 +28,7 @@ struct Flags {
     copilot::ChatRequest chat;
     std::vector<std::string> words;        // the prompt arguments
     std::optional<std::string> messages;  // --messages FILE|-
+    std::optional<copilot::wire::Api> api;  // --api
     bool json = false;
     bool usage = false;
     bool no_stdin = false;
@@ -71,6 +75,20 @@ Flags parse_flags(int argc, char** argv) {
     f.messages = r.value("messages");
     if (auto t = r.value("temperature")) f.chat.temperature = parse_temperature(*t);
     if (auto n = r.value("max-tokens")) f.chat.max_tokens = parse_max_tokens(*n);
+    if (auto a = r.value("api")) {
+        f.api = copilot::wire::api_from_name(*a);
+        if (!f.api)
+            tool::usage_error("--api needs chat, responses or messages, not " + tool::quoted(*a));
+        if (*f.api == copilot::wire::Api::messages)
+            tool::usage_error("--api messages (the Anthropic Messages API) is not supported yet; "
+                              "use --api chat or --api responses");
+    }
+    if (auto e = r.value("reasoning-effort")) {
+        if (*e != "low" && *e != "medium" && *e != "high")
+            tool::usage_error("--reasoning-effort needs low, medium or high, not " +
+                              tool::quoted(*e));
+        f.chat.reasoning_effort = *e;
+    }
     f.chat.stream = !r.has("no-stream");
     f.json = r.has("json");
     f.usage = r.has("usage");
@@ -89,9 +107,11 @@ Flags parse_flags(int argc, char** argv) {
     if (f.list_models) {
         if (!f.words.empty()) tool::usage_error("--list-models takes no prompt");
         if (r.has("model") || f.chat.system || f.messages || f.chat.temperature ||
-            f.chat.max_tokens || !f.chat.stream || f.usage)
+            f.chat.max_tokens || !f.chat.stream || f.usage || f.api || f.chat.reasoning_effort)
             tool::usage_error("--list-models takes no chat options");
     }
+    // Reasoning summaries are asked for only when they will be shown.
+    f.chat.reasoning_summary = tool::verbose && f.chat.reasoning_effort.has_value();
     if (tool::verbose) {
         auto log = [](const std::string& m) { tool::debug(m); };
         f.auth.log = log;
@@ -119,12 +139,10 @@ copilot::ApiCredentials get_auth(const Flags& f) {
 int list_models(const Flags& f) {
     copilot::ApiCredentials auth = get_auth(f);
     const std::string body = copilot::fetch_models(auth, f.auth.log);
-    const auto all = copilot::parse_models(body);
-    try {
-        copilot::write_models_cache(all);  // for shell completion of --model
-    } catch (const Error& e) {
-        if (!f.quiet) tool::warn(std::string("cannot cache the model list: ") + e.what());
-    }
+    // Kept for routing (the catalogue) and for shell completion (models.txt);
+    // only ids that pass valid_model_id get there or onto the terminal.
+    copilot::CatalogueSource catalogue(auth, f.auth.host, f.auth.profile, f.auth.log);
+    const auto& all = catalogue.take(body, std::time(nullptr)).models;
     if (f.json) {
         tool::out(body);
         if (body.empty() || body.back() != '\n') tool::out("\n");
@@ -154,6 +172,38 @@ std::string read_messages(const std::string& file) {
     auto text = copilot::read_file(file, copilot::kMaxPromptInput);
     if (!text) throw Error(Exit::data, "--messages " + file + " does not exist");
     return *text;
+}
+
+// --verbose: reasoning summaries on stderr, a line at a time ("reasoning: ..."),
+// control characters shown as '?'.
+struct Reasoning {
+    std::string line;
+    void add(std::string_view text) {
+        for (char c : text) {
+            if (c == '\n') {
+                flush();
+                continue;
+            }
+            const unsigned char u = static_cast<unsigned char>(c);
+            line.push_back((u < 0x20 && c != '\t') || u == 0x7f ? '?' : c);
+        }
+    }
+    void flush() {
+        if (!line.empty()) tool::say("reasoning: " + line);
+        line.clear();
+    }
+};
+
+// Plain mode shows text only: the tool calls an answer asks for are named
+// on stderr (issue 13: never dropped silently); --json carries them whole.
+void note_tool_calls(const Flags& f, const std::vector<copilot::ToolCall>& calls) {
+    if (f.json || f.quiet || calls.empty()) return;
+    std::string names;
+    for (const auto& c : calls)
+        names += (names.empty() ? "" : ", ") + copilot::printable(c.name.empty() ? "?" : c.name);
+    tool::warn("the answer asks to call " + std::to_string(calls.size()) +
+               (calls.size() == 1 ? " tool" : " tools") + " (" + names +
+               "), not shown as text; --json prints the calls");
 }
 
 // Writes the answer as it arrives and remembers how it ended, for the final newline.
@@ -187,22 +237,38 @@ int chat(Flags& f) {
     f.chat.prompt = copilot::compose_prompt(args, read_stdin_prompt(f));
     if (!f.chat.prompt && !f.messages)
         tool::usage_error("no prompt: give it as arguments or on standard input");
-    copilot::build_chat_body(f.chat);  // malformed --messages fail before any network
+    // Malformed --messages fail before any network.
+    if (f.api == copilot::wire::Api::responses)
+        copilot::build_responses_body(f.chat);
+    else
+        copilot::build_chat_body(f.chat);
 
     copilot::ApiCredentials auth = get_auth(f);
     Answer answer;
+    Reasoning reasoning;
     copilot::ChatIo io;
     io.want_json = f.json;
     io.log = f.auth.log;
     io.on_text = [&answer](std::string_view t) { answer.write(t); };
+    if (tool::verbose) io.on_reasoning = [&reasoning](std::string_view t) { reasoning.add(t); };
+
+    copilot::CatalogueSource catalogue(auth, f.auth.host, f.auth.profile, f.auth.log);
+    copilot::RouteOptions route;
+    route.forced = f.api;
+    route.catalogue = &catalogue;
+    route.warn = [&f](const std::string& w) {
+        if (!f.quiet) tool::warn(w);
+    };
 
     copilot::ChatResult result;
     try {
-        result = copilot::run_chat(auth, f.chat, io);
+        result = copilot::run_routed_chat(auth, f.chat, io, route, std::time(nullptr)).result;
     } catch (const Error&) {
+        reasoning.flush();
         answer.end_line();  // the text so far stays; the error goes on its own line
         throw;
     }
+    reasoning.flush();
     if (f.json)
         tool::out(result.json + "\n");
     else
@@ -214,6 +280,7 @@ int chat(Flags& f) {
         else if (*result.finish_reason == "content_filter")
             tool::warn("the answer was cut off by the content filter");
     }
+    note_tool_calls(f, result.tool_calls);
     if (f.usage) tool::say(copilot::usage_text(result.usage));
     return 0;
 }

@@ -455,9 +455,13 @@ EOF
 @test "--list-models on a terminal prints a table" {
   run script -qec "copilot-chat --list-models" /dev/null
   assert_success
-  [[ "${lines[0]}" =~ ^ID\ +VENDOR\ +CONTEXT\ +OUTPUT\ +PICKER ]]
-  [[ "$output" =~ gpt-4o-mini\ +Azure\ OpenAI\ +128000\ +4096\ +no ]]
-  [[ "$output" =~ gpt-4\.1\ +Azure\ OpenAI\ +128000\ +16384\ +yes ]]
+  [[ "${lines[0]}" =~ ^ID\ +VENDOR\ +ENDPOINTS\ +CONTEXT\ +OUTPUT\ +PREMIUM\ +PREVIEW\ +PICKER ]]
+  [[ "$output" =~ gpt-4o-mini\ +Azure\ OpenAI\ +chat\ +128000\ +4096\ +-\ +no\ +no ]]
+  [[ "$output" =~ gpt-4\.1\ +Azure\ OpenAI\ +chat\ +128000\ +16384\ +-\ +no\ +yes ]]
+  [[ "$output" =~ gpt-5-mini\ +Azure\ OpenAI\ +chat,responses\ +264000\ +64000\ +-\ +no\ +yes ]]
+  [[ "$output" =~ gpt-5-codex\ +OpenAI\ +responses\ +400000\ +128000\ +1x\ +yes\ +yes ]]
+  [[ "$output" =~ o3-mini\ +Azure\ OpenAI\ +chat\ +200000\ +100000\ +0\.33x\ +no ]]
+  [[ "$output" =~ claude-sonnet-4\ +Anthropic\ +chat,messages\  ]]
 }
 
 @test "--list-models caches the chat model ids for shell completion" {

@@ -53,19 +53,25 @@ HttpResponse send_with_refresh(ApiCredentials& auth, const std::function<HttpReq
 }
 
 Error status_error(ApiCredentials& auth, const HttpResponse& r, bool refreshed,
-                   const std::string& what, const std::string* model, const LogFn& log) {
+                   const std::string& what, const std::string* model, const LogFn& log,
+                   const std::vector<ModelInfo>* known) {
     const ApiError e = parse_api_error(r.body, auth.token);
     const std::string status = "HTTP " + std::to_string(r.status);
     if (model && e.code == "model_not_supported") {
         std::string msg = "model '" + printable(*model) + "' is not supported";
         if (!e.message.empty()) msg += " (" + e.message + ")";
         try {
-            auto models = parse_models(fetch_models(auth, log));
-            auto ids = chat_model_ids(models);
-            try {
-                write_models_cache(models);
-            } catch (const Error&) {
+            std::vector<ModelInfo> models;
+            if (known) {
+                models = *known;
+            } else {
+                models = parse_models(fetch_models(auth, log), log);
+                try {
+                    write_models_cache(models);
+                } catch (const Error&) {
+                }
             }
+            auto ids = chat_model_ids(models);
             if (!ids.empty()) {
                 msg += "; available:";
                 for (size_t i = 0; i < ids.size(); ++i) msg += (i ? ", " : " ") + ids[i];

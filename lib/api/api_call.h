@@ -5,6 +5,9 @@
 
 #include <functional>
 #include <string>
+#include <vector>
+
+#include "api/models.h"
 
 #include "auth/credentials.h"
 #include "net/http.h"
@@ -25,8 +28,10 @@ HttpResponse send_with_refresh(ApiCredentials& auth, const std::function<HttpReq
 
 // The error for a non-2xx answer about `what` ("chat completion", "model
 // list"). With `model`, a model_not_supported error lists the chat models
-// /models offers (and caches them for completion).
+// /models offers (and caches them for completion); `known`, when given, is
+// a list fetched moments ago, used instead of asking again.
 Error status_error(ApiCredentials& auth, const HttpResponse& r, bool refreshed,
-                   const std::string& what, const std::string* model, const LogFn& log);
+                   const std::string& what, const std::string* model, const LogFn& log,
+                   const std::vector<ModelInfo>* known = nullptr);
 
 }  // namespace copilot

@@ -82,7 +82,11 @@ const Catalogue& CatalogueSource::get(int64_t now) {
 
 const Catalogue& CatalogueSource::refresh(int64_t now) {
     if (fetched_) return *cat_;
-    Catalogue c = catalogue_from_body(fetch_models(auth_, log_), now, log_);
+    return take(fetch_models(auth_, log_), now);
+}
+
+const Catalogue& CatalogueSource::take(std::string_view body, int64_t now) {
+    Catalogue c = catalogue_from_body(body, now, log_);
     fetched_ = true;
     looked_ = true;
     cat_ = std::move(c);

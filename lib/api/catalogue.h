@@ -65,7 +65,10 @@ public:
     const Catalogue& get(int64_t now);
     // Fetched now (at most once per process: a second call returns the same).
     const Catalogue& refresh(int64_t now);
-    // True once refresh() fetched during this process.
+    // A /models body the caller fetched (--list-models, which prints it):
+    // parsed, kept as refresh() would, and cached.
+    const Catalogue& take(std::string_view body, int64_t now);
+    // True once refresh() or take() fetched during this process.
     bool fetched() const { return fetched_; }
 
 private:

@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "api/api_call.h"
+#include "api/catalogue.h"
 #include "api/lenient_json.h"
 #include "net/sse.h"
 #include "util/json.h"
@@ -103,6 +104,10 @@ std::string build_chat_body(const ChatRequest& req) {
         w.Key("max_tokens");
         w.Int64(*req.max_tokens);
     }
+    if (req.reasoning_effort) {
+        w.Key("reasoning_effort");
+        text(*req.reasoning_effort);
+    }
     w.Key("stream");
     w.Bool(req.stream);
     if (req.stream) {  // OpenAI sends the usage chunk only when asked; Copilot always does
@@ -129,6 +134,9 @@ void deliver_completion(std::string_view body, const ChatIo& io, ChatResult& res
         throw Error(e.code(), redact(e.what(), secret));
     }
     ChatChunk c = read_chat_chunk(doc);
+    CompletionAssembler calls;
+    calls.add_tool_calls(c.tool_calls);
+    result.tool_calls = calls.tool_calls();
     result.id = c.id;
     result.model = c.model;
     result.finish_reason = c.finish_reason;
@@ -156,6 +164,17 @@ struct StreamState {
 
 }  // namespace
 
+void throw_chat_status(ApiCredentials& auth, const HttpResponse& r, bool refreshed,
+                       const ChatRequest& req, const ChatIo& io) {
+    if (io.reroute) {
+        const ApiError e = parse_api_error(r.body, auth.token);
+        if (says_unsupported(r.status, e) && io.reroute(e))
+            throw Rerouted("HTTP " + std::to_string(r.status) + " [" + e.code + "]");
+    }
+    throw status_error(auth, r, refreshed, "chat completion", &req.model, io.log,
+                       io.known_models ? io.known_models() : nullptr);
+}
+
 ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& io) {
     const std::string body = build_chat_body(req);
     ChatResult result;
@@ -174,8 +193,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
         };
         note(io.log, "POST " + auth.api_url + "/chat/completions (model " + req.model + ")");
         HttpResponse r = send_with_refresh(auth, make, io.log, &refreshed);
-        if (r.status < 200 || r.status >= 300)
-            throw status_error(auth, r, refreshed, "chat completion", &req.model, io.log);
+        if (r.status < 200 || r.status >= 300) throw_chat_status(auth, r, refreshed, req, io);
         deliver_completion(r.body, io, result, auth.token);
         return result;
     }
@@ -194,11 +212,13 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
         if (c.finish_reason) result.finish_reason = c.finish_reason;
         if (c.usage) result.usage = c.usage;
         if (io.want_json) {
+            // the assembler keeps the calls too
             ChatChunk whole = c;
             whole.content.assign(content.data(), content.size());
             st.assembler.add(whole);
         } else {
             st.pending.append(content.data(), content.size());
+            st.assembler.add_tool_calls(c.tool_calls);  // never dropped (issue 13)
         }
     };
     auto on_event = [&](const SseEvent& ev) {
@@ -289,8 +309,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
         throw;
     }
     if (st.error) std::rethrow_exception(st.error);
-    if (r.status < 200 || r.status >= 300)
-        throw status_error(auth, r, refreshed, "chat completion", &req.model, io.log);
+    if (r.status < 200 || r.status >= 300) throw_chat_status(auth, r, refreshed, req, io);
 
     if (st.mode == StreamState::Mode::json) {
         note(io.log, "the server answered with one JSON object instead of a stream");
@@ -306,6 +325,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
         throw Error(Exit::protocol, "the answer stream ended before [DONE]: it may be incomplete");
     }
     if (io.want_json) result.json = st.assembler.json();
+    result.tool_calls = st.assembler.tool_calls();
     return result;
 }
 

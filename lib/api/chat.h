@@ -14,11 +14,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/api_error.h"
 #include "api/chat_stream.h"
 #include "api/models.h"
 #include "auth/credentials.h"
+#include "net/http.h"
 #include "util/errors.h"
 #include "util/utf8.h"
 
@@ -37,6 +39,10 @@ struct ChatRequest {
     std::optional<std::string> prompt;         // appended as the last user message
     std::optional<double> temperature;
     std::optional<int64_t> max_tokens;
+    // --reasoning-effort: Chat's reasoning_effort, Responses' reasoning.effort.
+    std::optional<std::string> reasoning_effort;
+    // Responses: ask for reasoning summaries too (shown with --verbose).
+    bool reasoning_summary = false;
     bool stream = true;
 };
 
@@ -55,9 +61,15 @@ std::string build_chat_body(const ChatRequest& req);
 struct ChatResult {
     std::string id;
     std::string model;
+    // Chat's finish_reason; a Responses answer's is mapped to it ("stop",
+    // "length" for max_output_tokens, "content_filter", "tool_calls").
     std::optional<std::string> finish_reason;
     std::optional<Usage> usage;
-    std::string json;  // with ChatIo::want_json: the completion object (one line)
+    // The tool calls the answer asks for (streamed or not, either API).
+    std::vector<ToolCall> tool_calls;
+    // With ChatIo::want_json: the completion object (Chat) or the response
+    // object (Responses), one line.
+    std::string json;
 };
 
 struct ChatIo {
@@ -67,7 +79,28 @@ struct ChatIo {
     std::function<void(std::string_view)> on_text;
     bool want_json = false;
     LogFn log;
+    // Reasoning summary text as it arrives (Responses); unset: not shown.
+    std::function<void(std::string_view)> on_reasoning;
+    // A 400 that says the model or this endpoint is unsupported
+    // (says_unsupported), before any answer: when this returns true the
+    // request throws Rerouted instead of the error, and the caller sends it
+    // again elsewhere (api/routed_chat.h).
+    std::function<bool(const ApiError&)> reroute;
+    // The model list fetched moments ago, if any (a model_not_supported
+    // error names its models without asking /models again).
+    std::function<const std::vector<ModelInfo>*()> known_models;
 };
+
+// What a request throws when ChatIo::reroute took its error.
+class Rerouted : public Error {
+public:
+    explicit Rerouted(const std::string& message) : Error(Exit::usage, message) {}
+};
+
+// Throws the error for a non-2xx answer to a chat request (either API):
+// Rerouted when io.reroute takes it, else status_error's.
+[[noreturn]] void throw_chat_status(ApiCredentials& auth, const HttpResponse& r, bool refreshed,
+                                    const ChatRequest& req, const ChatIo& io);
 
 // Sends the request and delivers the answer. Retries: 401/403 before the
 // answer starts -> one token refresh (when auth.refresh is set) and one

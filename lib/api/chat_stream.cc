@@ -70,6 +70,20 @@ ChatChunk read_chat_chunk(const JsonValue& doc) {
     if (!delta) delta = member(*choice, "message");  // some servers send whole messages
     if (!delta || !delta->IsObject()) return c;
     c.role = str_member(*delta, "role");
+    if (const JsonValue* calls = member(*delta, "tool_calls"); calls && calls->IsArray()) {
+        int64_t k = 0;
+        for (const auto& tc : calls->GetArray()) {
+            ToolCallDelta d;
+            d.index = int_member(tc, "index").value_or(k++);
+            d.id = str_member(tc, "id").value_or("");
+            d.type = str_member(tc, "type").value_or("");
+            if (const JsonValue* fn = member(tc, "function"); fn && fn->IsObject()) {
+                d.name = str_member(*fn, "name").value_or("");
+                d.arguments = str_member(*fn, "arguments").value_or("");
+            }
+            c.tool_calls.push_back(std::move(d));
+        }
+    }
     if (const JsonValue* content = member(*delta, "content")) {
         if (!content->IsString())
             throw Error(Exit::protocol, "answer: field 'content' must be a string");
@@ -91,8 +105,25 @@ void CompletionAssembler::add(const ChatChunk& c) {
     if (created_ == 0 && c.created != 0) created_ = c.created;
     if (c.role && !c.role->empty()) role_ = *c.role;
     content_ += c.content;
+    add_tool_calls(c.tool_calls);
     if (c.finish_reason) finish_reason_ = c.finish_reason;
     if (c.usage) usage_ = c.usage;
+}
+
+void CompletionAssembler::add_tool_calls(const std::vector<ToolCallDelta>& pieces) {
+    for (const auto& d : pieces) {
+        size_t at = 0;
+        while (at < call_index_.size() && call_index_[at] != d.index) ++at;
+        if (at == calls_.size()) {
+            calls_.emplace_back();
+            call_index_.push_back(d.index);
+        }
+        ToolCall& call = calls_[at];
+        if (call.id.empty()) call.id = d.id;
+        if (!d.type.empty()) call.type = d.type;
+        call.name += d.name;  // streamed names come whole, but some servers split them
+        call.arguments += d.arguments;
+    }
 }
 
 std::string CompletionAssembler::json() const {
@@ -121,6 +152,26 @@ std::string CompletionAssembler::json() const {
     text(role_);
     w.Key("content");
     text(content_);
+    if (!calls_.empty()) {
+        w.Key("tool_calls");
+        w.StartArray();
+        for (const auto& call : calls_) {
+            w.StartObject();
+            w.Key("id");
+            text(call.id);
+            w.Key("type");
+            text(call.type);
+            w.Key("function");
+            w.StartObject();
+            w.Key("name");
+            text(call.name);
+            w.Key("arguments");
+            text(call.arguments);
+            w.EndObject();
+            w.EndObject();
+        }
+        w.EndArray();
+    }
     w.EndObject();
     w.Key("finish_reason");
     if (finish_reason_)

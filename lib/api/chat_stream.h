@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/json.h"
 
@@ -18,6 +19,21 @@ struct Usage {
     int64_t total_tokens = 0;
 };
 
+// A piece of one tool call in a chunk (delta.tool_calls[k]); in a whole
+// message, the whole call. Pieces with the same index make one call.
+struct ToolCallDelta {
+    int64_t index = 0;
+    std::string id, type, name, arguments;
+};
+
+// One tool call the answer asks for, assembled.
+struct ToolCall {
+    std::string id;
+    std::string type = "function";
+    std::string name;
+    std::string arguments;  // JSON text, as the model wrote it
+};
+
 // One streamed chunk (choice 0 only: we ask for one).
 struct ChatChunk {
     std::string id;
@@ -25,6 +41,7 @@ struct ChatChunk {
     int64_t created = 0;
     std::optional<std::string> role;
     std::string content;  // the content delta, may be empty
+    std::vector<ToolCallDelta> tool_calls;
     std::optional<std::string> finish_reason;
     std::optional<Usage> usage;
 };
@@ -44,14 +61,20 @@ bool is_done_marker(std::string_view data);
 
 // Builds the non-streaming completion object from streamed chunks, for
 // --json: id, object "chat.completion", created, model, choices[0]
-// {index, message {role, content}, finish_reason}, usage (when sent).
+// {index, message {role, content, tool_calls (when any)}, finish_reason},
+// usage (when sent).
 class CompletionAssembler {
 public:
     void add(const ChatChunk& c);
+    // Only the tool call pieces (plain mode keeps no text, but the calls).
+    void add_tool_calls(const std::vector<ToolCallDelta>& pieces);
     std::string json() const;  // one line, no newline
     const std::string& content() const { return content_; }
+    const std::vector<ToolCall>& tool_calls() const { return calls_; }
 
 private:
+    std::vector<ToolCall> calls_;
+    std::vector<int64_t> call_index_;  // the stream's index of each entry of calls_
     std::string id_, model_, role_ = "assistant", content_;
     int64_t created_ = 0;
     std::optional<std::string> finish_reason_;

@@ -19,7 +19,10 @@ R_FIELDS = {"repeat", "status", "headers", "body", "content_type", "chunked",
             "big_body", "stream"}
 STREAM_FIELDS = {"chunks", "no_done", "error_after", "error_message", "error_code",
                  "crlf", "cr", "bom", "split", "comments", "repeat_chunk", "count",
-                 "no_usage", "no_empty_first", "finish_reason"}
+                 "no_usage", "no_empty_first", "finish_reason",
+                 "tool_calls", "reasoning", "cached_tokens", "error_event"}
+STREAM_ROUTES = ("chat", "responses", "messages")
+TOOL_CALL_FIELDS = {"id", "name", "arguments"}
 
 
 def fields_error(obj, known, noun, not_object):
@@ -74,9 +77,29 @@ def validate_stream(s):
         return "stream.chunks must be a list of strings"
     if "repeat_chunk" in s and not (isinstance(s["repeat_chunk"], str) and s["repeat_chunk"]):
         return "stream.repeat_chunk must be a non-empty string"
-    for k in ("error_after", "count", "split"):
+    for k in ("error_after", "count", "split", "cached_tokens"):
         if k in s and not (isinstance(s[k], int) and s[k] >= 0):
             return "stream.%s must be a non-negative integer" % k
+    for k in ("reasoning", "error_message", "error_code", "finish_reason"):
+        if k in s and not isinstance(s[k], str):
+            return "stream.%s must be a string" % k
+    if "error_event" in s and s["error_event"] not in ("failed", "error"):
+        return 'stream.error_event must be "failed" or "error"'
+    if "tool_calls" in s:
+        calls = s["tool_calls"]
+        if not isinstance(calls, list):
+            return "stream.tool_calls must be a list"
+        for c in calls:
+            err = fields_error(c, TOOL_CALL_FIELDS, "tool call",
+                               "each stream.tool_calls item must be an object")
+            if err:
+                return err
+            if not isinstance(c.get("name"), str):
+                return "stream.tool_calls[].name must be a string"
+            if "id" in c and not isinstance(c["id"], str):
+                return "stream.tool_calls[].id must be a string"
+            if "arguments" in c and not isinstance(c["arguments"], (dict, str)):
+                return "stream.tool_calls[].arguments must be an object or a string"
     return None
 
 
@@ -115,7 +138,7 @@ def answer(handler, route, req, r):
         b = r["body"]
         if isinstance(b, str):
             ct = "application/json; charset=utf-8"
-            if route == "chat" and req.json().get("stream") is True:
+            if route in STREAM_ROUTES and req.json().get("stream") is True:
                 ct = "text/event-stream"     # a hand-written SSE body just works
             resp = Response(r.get("status", 200), b, content_type=ct)
         else:

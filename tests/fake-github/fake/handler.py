@@ -13,6 +13,24 @@ from .state import STATE
 from .wire import Request, github_error, json_response
 
 
+# route -> the Copilot endpoint it plays (the log's "endpoint" field)
+ENDPOINTS = {"chat": "/chat/completions", "responses": "/responses",
+             "messages": "/v1/messages", "embeddings": "/embeddings", "models": "/models"}
+
+
+def copilot_fields(route, req):
+    """The request-log fields that say what a Copilot call asked (README.md, "Request log")."""
+    h = req.headers
+    model = None
+    if route in ("chat", "responses", "messages", "embeddings"):
+        m = req.json().get("model")
+        model = m if isinstance(m, str) else None
+    return {"endpoint": ENDPOINTS.get(route), "model": model,
+            "initiator": h.get("x-initiator"), "vision": h.get("copilot-vision-request"),
+            "anthropic_version": h.get("anthropic-version"),
+            "anthropic_beta": h.get("anthropic-beta")}
+
+
 class QuietServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     # socketserver's default backlog of 5 overflows when a few dozen clients
@@ -97,6 +115,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                  "headers": req.headers, "body": body.decode("utf-8", "replace"),
                  "route": route, "time": time.time(), "status": None, "script": None,
                  "peer_port": self.client_address[1]}
+        entry.update(copilot_fields(route, req))
         STATE.add_log(entry)
         r = None
         try:

@@ -2,8 +2,8 @@
 queues and the request log use), its methods, its error style and the function
 that gives its default answer; and the paths that reach it."""
 
-from . import copilot, github
-from .wire import copilot_error, github_error
+from . import copilot, github, messages, responses
+from .wire import anthropic_error, copilot_error, github_error
 
 # route name -> (allowed methods, error style, default answer)
 ROUTES = {
@@ -15,6 +15,8 @@ ROUTES = {
     "models": (("GET",), "copilot", copilot.models),
     "chat": (("POST",), "copilot", copilot.chat),
     "embeddings": (("POST",), "copilot", copilot.embeddings),
+    "responses": (("POST",), "copilot", responses.responses),
+    "messages": (("POST",), "anthropic", messages.messages),
 }
 
 
@@ -38,6 +40,10 @@ def match_route(path):
             return "chat"
         if path == prefix + "/embeddings":
             return "embeddings"
+        if path == prefix + "/responses":
+            return "responses"
+    if path == "/v1/messages":
+        return "messages"
     return None
 
 
@@ -50,6 +56,8 @@ def generic_error(route, status):
     """A bare error status, with a body in the route's style."""
     if route in ROUTES and ROUTES[route][1] == "copilot":
         return copilot_error(status)
+    if route in ROUTES and ROUTES[route][1] == "anthropic":
+        return anthropic_error(status)
     return github_error(status)
 
 

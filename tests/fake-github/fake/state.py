@@ -113,7 +113,44 @@ DEFAULT_CONFIG = {
     "api_endpoint": "https://api.individual.githubcopilot.com",
     "reply": None,
     "models": DEFAULT_MODELS,
+    "quota_snapshots": {
+        "premium_interactions": {"ent": 300, "ov": 0.0, "ovPerm": False, "rem": 100.0,
+                                 "rst": "2026-12-31T00:00:00Z"},
+        "premium_models": {"ent": 300, "ov": 0.0, "ovPerm": False, "rem": 100.0,
+                           "rst": "2026-12-31T00:00:00Z"},
+        "chat": {"ent": -1, "ov": 0.0, "ovPerm": False, "rem": 100.0,
+                 "rst": "2026-12-31T00:00:00Z"},
+    },
+    "ratelimits": {
+        "session": {"ent": 0, "ov": 0.0, "ovPerm": False, "rem": 100.0,
+                    "rst": "2026-12-01T06:00:00Z"},
+        "weekly": {"ent": 0, "ov": 0.0, "ovPerm": False, "rem": 100.0,
+                   "rst": "2026-12-07T00:00:00Z"},
+    },
+    "anthropic_betas": None,
+    "require_anthropic_version": False,
 }
+
+
+SNAPSHOT_FIELDS = {"ent", "ov", "ovPerm", "rem", "rst"}
+
+
+def is_snapshots(v):
+    """name -> a snapshot object, a raw header string, or null (header left out)."""
+    if not isinstance(v, dict):
+        return False
+    for snap in v.values():
+        if snap is None or isinstance(snap, str):
+            continue
+        if not isinstance(snap, dict) or set(snap) - SNAPSHOT_FIELDS:
+            return False
+        if any(k in snap and not is_num(snap[k]) for k in ("ent", "ov", "rem")):
+            return False
+        if "ovPerm" in snap and not isinstance(snap["ovPerm"], bool):
+            return False
+        if "rst" in snap and not isinstance(snap["rst"], str):
+            return False
+    return True
 
 # config key -> (check, what the value must be); POST /_control/config refuses the rest
 CONFIG_CHECKS = {
@@ -131,6 +168,12 @@ CONFIG_CHECKS = {
     "sku": (lambda v: isinstance(v, str), "a string"),
     "api_endpoint": (lambda v: isinstance(v, str), "a string"),
     "reply": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "quota_snapshots": (is_snapshots, "an object of name -> {ent, ov, ovPerm, rem, rst}, "
+                        "a string or null"),
+    "ratelimits": (is_snapshots, "an object of name -> {ent, ov, ovPerm, rem, rst}, "
+                   "a string or null"),
+    "anthropic_betas": (lambda v: v is None or is_str_list(v), "a list of strings or null"),
+    "require_anthropic_version": (lambda v: isinstance(v, bool), "a boolean"),
     "models": (lambda v: isinstance(v, list)
                and all(isinstance(m, (str, dict)) for m in v),
                "a list of model objects or model id strings"),
@@ -157,6 +200,9 @@ class State:
             self.n_github = 0
             self.n_copilot = 0
             self.n_chat = 0
+            self.n_responses = 0
+            self.n_messages = 0
+            self.premium_used = 0       # premium requests counted (sum of multipliers)
 
     # -- request log
     def add_log(self, entry):
@@ -336,6 +382,7 @@ class State:
                 "device_codes": {k: dict(v) for k, v in self.device_codes.items()},
                 "scripts": {k: [{"response": r, "remaining": n} for r, n in q]
                             for k, q in self.scripts.items() if q},
+                "premium_used": self.premium_used,
                 "time": now,
             }
 

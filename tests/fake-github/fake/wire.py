@@ -119,3 +119,20 @@ def copilot_error(status, message=None, code=None, extra=None):
     if extra:
         err.update(extra)
     return json_response({"error": err}, status)
+
+
+ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error",
+                   402: "billing_error", 403: "permission_error", 404: "not_found_error",
+                   413: "request_too_large", 429: "rate_limit_error", 500: "api_error",
+                   529: "overloaded_error"}
+
+
+def anthropic_type(status):
+    return ANTHROPIC_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+
+
+def anthropic_error(status, message=None, etype=None):
+    """An error in the Anthropic Messages shape."""
+    return json_response({"type": "error", "error": {
+        "type": etype or anthropic_type(status),
+        "message": message or ("Overloaded" if status == 529 else reason(status))}}, status)

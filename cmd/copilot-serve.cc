@@ -34,7 +34,7 @@ struct Flags {
     unsigned idle_timeout = 60;
     unsigned grace = 10;
     unsigned ping_interval = 10;
-    copilot::ModelMap model_map;
+    copilot::wire::ModelMap model_map;
     copilot::TokenKeeperOptions keeper;
     bool quiet = false;
 };
@@ -65,7 +65,8 @@ Flags parse_flags(int argc, char** argv) {
     if (auto v = r.value("grace")) f.grace = parse_count(*v, "--grace", 0, 86400);
     if (auto v = r.value("ping-interval"))
         f.ping_interval = parse_count(*v, "--ping-interval", 1, 3600);
-    for (const std::string& m : r.values("model-map")) f.model_map.add(m);
+    for (const std::string& m : r.values("model-map"))
+        f.model_map.push_back(copilot::wire::parse_model_map_entry(m));
 
     f.keeper.host = r.value_or("host", copilot::kDefaultHost);
     f.keeper.profile = r.value_or("profile", "");

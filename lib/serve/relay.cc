@@ -336,9 +336,8 @@ void note_usage(ProxyResponse& r, wire::Api api, std::string_view answer) {
 ProxyResponse count_tokens_answer(const ProxyRequest& req) {
     ProxyResponse r;
     try {
-        const wire::TokenCount n = wire::count_tokens(req.body);
+        r.body = wire::count_tokens_answer(wire::count_tokens(req.body));
         r.status = 200;
-        r.body = JsonObjectWriter().field("input_tokens", n.input_tokens).str();
         r.headers.push_back({"Content-Type", "application/json"});
     } catch (const Error& e) {
         return error_response(400, e.what(), "invalid_request", "bad request", wire::Api::messages);

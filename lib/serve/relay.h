@@ -102,7 +102,7 @@ struct ProxyOptions {
     // The model catalogue's cache file (api/catalogue): per host and profile.
     std::string host = "github.com";
     std::string profile;
-    ModelMap model_map;  // --model-map
+    wire::ModelMap model_map;  // --model-map
 };
 
 // One upstream exchange, run in a worker thread so that the connection's

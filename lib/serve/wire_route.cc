@@ -8,7 +8,6 @@
 #include "util/json.h"
 #include "util/text.h"
 #include "wire/messages.h"
-#include "wire/model_names.h"
 #include "wire/responses.h"
 #include "wire/tokens.h"
 
@@ -47,27 +46,6 @@ std::string filter_anthropic_beta(std::string_view value) {
 
 // --- model names --------------------------------------------------------------------------
 
-void ModelMap::add(std::string_view spec) {
-    const size_t eq = spec.find('=');
-    const std::string from = eq == std::string_view::npos ? "" : trim(spec.substr(0, eq));
-    const std::string to = eq == std::string_view::npos ? "" : trim(spec.substr(eq + 1));
-    if (from.empty() || to.empty() || !valid_model_id(from) || !valid_model_id(to))
-        throw Error(Exit::usage, "--model-map needs FROM=TO (two model names), not \"" +
-                                     client_text(spec, 80) + "\"");
-    for (auto& p : pairs_)
-        if (p.first == from) {
-            p.second = to;  // the last one given wins, as with any repeated flag
-            return;
-        }
-    pairs_.emplace_back(from, to);
-}
-
-const std::string* ModelMap::find(std::string_view from) const {
-    for (const auto& p : pairs_)
-        if (p.first == from) return &p.second;
-    return nullptr;
-}
-
 namespace {
 
 std::vector<std::string> catalogue_ids(const Catalogue& cat) {
@@ -76,18 +54,17 @@ std::vector<std::string> catalogue_ids(const Catalogue& cat) {
     return ids;
 }
 
-// The id the request goes upstream as: --model-map first, then the name
-// itself when the catalogue has it, then (an Anthropic client) its name for
-// a catalogue model. An OpenAI client's unknown name goes on as it is: the
-// upstream answers it in its own words.
+// The id the request goes upstream as (wire/model_names: --model-map
+// first, then the catalogue's id for the name). A name that maps to none is
+// a 404 for an Anthropic client; an OpenAI client's goes on as it is, and
+// the upstream answers it in its own words.
 std::string resolve_model(Api client, const std::string& name, const Catalogue* cat,
-                          const ModelMap& map) {
-    if (const std::string* to = map.find(name)) return *to;
-    if (!cat || cat->find(name) || client != Api::messages) return name;
-    const std::vector<std::string> ids = catalogue_ids(*cat);
-    if (auto id = wire::catalogue_model(name, ids)) return *id;
+                          const wire::ModelMap& map) {
+    const std::vector<std::string> ids = cat ? catalogue_ids(*cat) : std::vector<std::string>{};
+    if (auto id = wire::map_model_name(name, ids, map)) return *id;
+    if (!cat || client != Api::messages) return name;
     std::string msg = "model: " + client_text(name, 80) + " is not a model here";
-    const std::vector<std::string> close = wire::close_model_names(name, ids);
+    const std::vector<std::string> close = wire::close_matches(name, ids);
     if (!close.empty()) {
         msg += " (close: ";
         for (size_t i = 0; i < close.size(); ++i) msg += (i ? ", " : "") + close[i];
@@ -123,7 +100,7 @@ std::string new_id(Api api) {
 // --- the plan -----------------------------------------------------------------------------
 
 WirePlan plan_wire_request(Api client, std::string_view body, const wire::RequestFacts& facts,
-                           const Catalogue* cat, const ModelMap& map,
+                           const Catalogue* cat, const wire::ModelMap& map,
                            const HeaderList& client_headers) {
     WirePlan p;
     p.client = client;
@@ -160,7 +137,7 @@ WirePlan plan_wire_request(Api client, std::string_view body, const wire::Reques
                (p.upstream == Api::chat || p.upstream == Api::responses)) {
         wire::ChatRequest chat = wire::messages_to_chat_request(body, {p.reasoning});
         p.dropped = std::move(chat.dropped);
-        p.input_estimate = wire::count_tokens(body).input_tokens;
+        p.input_estimate = wire::count_tokens(body);
         upstream_body = p.upstream == Api::chat
                             ? std::move(chat.body)
                             : wire::chat_request_to_responses(chat.body, {p.reasoning});

@@ -16,6 +16,7 @@
 #include "api/catalogue.h"
 #include "net/http.h"
 #include "net/sse.h"
+#include "wire/model_names.h"  // ModelMap: --model-map
 #include "wire/wire.h"
 
 namespace copilot {
@@ -29,18 +30,6 @@ inline constexpr const char* kForwardedClientHeaders[] = {"anthropic-version", "
 const std::vector<std::string>& anthropic_betas_kept();
 // A comma-separated anthropic-beta value with only the kept ones; "" when none.
 std::string filter_anthropic_beta(std::string_view value);
-
-// --model-map FROM=TO, repeatable: the client's name FROM goes upstream as TO.
-class ModelMap {
-public:
-    // "FROM=TO"; Error(usage) when either side is empty or not a model id.
-    void add(std::string_view spec);
-    const std::string* find(std::string_view from) const;
-    bool empty() const { return pairs_.empty(); }
-
-private:
-    std::vector<std::pair<std::string, std::string>> pairs_;
-};
 
 // A model the catalogue does not have (an Anthropic client's name that maps
 // to none): 404 in the client's shape, the message listing close matches.
@@ -72,7 +61,7 @@ struct WirePlan {
 // ModelNotFound (404), Error(data) for a body the client's API refuses.
 WirePlan plan_wire_request(wire::Api client, std::string_view body,
                            const wire::RequestFacts& facts, const Catalogue* cat,
-                           const ModelMap& map, const HeaderList& client_headers);
+                           const wire::ModelMap& map, const HeaderList& client_headers);
 
 // A whole 2xx upstream answer in the client's API (unchanged when passed through).
 std::string translate_answer(const WirePlan& plan, std::string_view upstream_answer);

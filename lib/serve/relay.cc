@@ -454,6 +454,7 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
         wlog.translated = plan->translated();
         wlog.asked = plan->asked;
         wlog.initiator = req.facts.agent ? "agent" : "user";
+        wlog.dropped = plan->dropped;
         return true;
     };
     if (client && !make_plan(false)) return;

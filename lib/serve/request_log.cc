@@ -37,6 +37,11 @@ std::string format_request_log(const RequestLog& r) {
     if (w.usage)
         line += " input_tokens=" + std::to_string(w.usage->input) +
                 " output_tokens=" + std::to_string(w.usage->output);
+    if (!w.dropped.empty()) {
+        std::string d;
+        for (const std::string& f : w.dropped) d += (d.empty() ? "" : ",") + f;
+        line += " dropped=" + client_text(d, 200);
+    }
     if (!r.note.empty()) {
         std::string note;
         for (char c : r.note) note += (c == '"' || static_cast<unsigned char>(c) < 0x20) ? ' ' : c;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "wire/wire.h"
 
@@ -31,6 +32,7 @@ struct WireLog {
     std::string asked;       // the model the client named, when it was mapped
     std::string initiator;   // "user" or "agent"
     std::optional<wire::Usage> usage;  // when the answer reported it
+    std::vector<std::string> dropped;  // request fields the translation left out
 };
 
 struct RequestLog {
@@ -49,7 +51,8 @@ struct RequestLog {
 // status=200 bytes=1834 ms=12.3 note="client closed"`; on a wire route,
 // `api=messages upstream=/responses translated initiator=agent` before the
 // status (with `asked=NAME` after the model when it was mapped) and
-// `input_tokens=N output_tokens=N` after ms when known. Fields that come
+// `input_tokens=N output_tokens=N` after ms when known, and
+// `dropped=FIELD,...` when the request lost fields on its way. Fields that come
 // from the client are bounded and stripped of control characters and
 // quotes; the line never holds a header, a body or a token.
 std::string format_request_log(const RequestLog& r);

@@ -87,6 +87,32 @@ std::string with_model(std::string_view body, const std::string& model) {
     return json_dump(doc);
 }
 
+// The top-level fields Copilot's /v1/messages takes; a passed-through
+// request loses the others (Claude Code's context_management,
+// output_config, ...: Copilot refuses a request naming one).
+constexpr const char* kMessagesFields[] = {
+    "model",       "messages",    "max_tokens", "system",         "tools",    "tool_choice",
+    "thinking",    "stream",      "temperature", "top_p",         "top_k",    "stop_sequences",
+    "metadata",    "service_tier"};
+
+// `body` without the fields Copilot's /v1/messages refuses (unchanged, byte
+// for byte, when it has none); their names go to *dropped.
+std::string messages_passthrough_body(std::string_view body, std::vector<std::string>* dropped) {
+    rapidjson::Document doc = json_parse(body, JsonSource{"the request body", Exit::data}, false);
+    if (!doc.IsObject()) throw Error(Exit::data, "the request body must be a JSON object");
+    std::vector<std::string> out;
+    for (const auto& m : doc.GetObject()) {
+        const std::string_view k(m.name.GetString(), m.name.GetStringLength());
+        bool known = false;
+        for (const char* f : kMessagesFields) known = known || k == f;
+        if (!known) out.emplace_back(k);
+    }
+    if (out.empty()) return std::string(body);
+    for (const std::string& k : out) doc.RemoveMember(k.c_str());
+    *dropped = std::move(out);
+    return json_dump(doc);
+}
+
 std::string new_id(Api api) {
     const char* prefix = api == Api::messages ? "msg_" : api == Api::responses ? "resp_" : "chatcmpl-";
     std::string id = prefix;
@@ -120,6 +146,7 @@ WirePlan plan_wire_request(Api client, std::string_view body, const wire::Reques
     std::string upstream_body;
     if (!p.translated()) {
         upstream_body = p.asked.empty() ? std::string(body) : with_model(body, p.model);
+        if (client == Api::messages) upstream_body = messages_passthrough_body(upstream_body, &p.dropped);
         if (client == Api::messages)
             for (const auto& [name, value] : client_headers) {
                 if (name == "anthropic-version") p.headers.push_back({name, value});
@@ -199,6 +226,45 @@ struct TranslatedStream::Chain {
     wire::StreamTranslator& client_side() { return second ? *second : *first; }
 };
 
+namespace {
+
+// The message of an upstream event that says the answer failed: Chat's
+// {"error":{...}} chunk, Responses' response.failed or error event.
+std::optional<std::string> upstream_failure(Api upstream, std::string_view name,
+                                            std::string_view data) {
+    if (upstream == Api::chat && data.find("\"error\"") == std::string_view::npos)
+        return std::nullopt;
+    if (upstream == Api::responses && name != "response.failed" && name != "error")
+        return std::nullopt;
+    rapidjson::Document doc;
+    try {
+        doc = json_parse(data, JsonSource{"the upstream event", Exit::protocol}, false);
+    } catch (const Error&) {
+        return std::nullopt;  // the translator says what is wrong with it
+    }
+    if (!doc.IsObject()) return std::nullopt;
+    const JsonValue* holder = &doc;
+    if (name == "response.failed") {
+        auto r = doc.FindMember("response");
+        if (r != doc.MemberEnd() && r->value.IsObject()) holder = &r->value;
+    }
+    auto err = holder->FindMember("error");
+    std::string message = "the upstream answer failed";
+    const JsonValue* m = nullptr;
+    if (err != holder->MemberEnd() && err->value.IsObject()) {
+        auto mm = err->value.FindMember("message");
+        if (mm != err->value.MemberEnd()) m = &mm->value;
+    } else if (upstream == Api::chat) {
+        return std::nullopt;  // a chunk that merely mentions "error"
+    } else if (auto mm = doc.FindMember("message"); mm != doc.MemberEnd()) {
+        m = &mm->value;
+    }
+    if (m && m->IsString()) message.assign(m->GetString(), m->GetStringLength());
+    return "the Copilot API reported an error: " + message;
+}
+
+}  // namespace
+
 TranslatedStream::TranslatedStream(const WirePlan& p)
     : chain_(std::make_unique<Chain>(&out_)), upstream_(p.upstream) {
     Chain& c = *chain_;
@@ -228,9 +294,15 @@ void TranslatedStream::feed(std::string_view bytes) {
         const std::string_view name = e.type == "message" ? std::string_view() : e.type;
         if (upstream_ == Api::chat && e.data == "[DONE]") complete_ = true;
         if (upstream_ == Api::responses &&
-            (name == "response.completed" || name == "response.incomplete" ||
-             name == "response.failed" || name == "error"))
+            (name == "response.completed" || name == "response.incomplete"))
             complete_ = true;
+        // The upstream's own failure ends the client's stream with the
+        // client's error event, however many translators are between.
+        if (auto failed = upstream_failure(upstream_, name, e.data)) {
+            complete_ = true;
+            fail(*failed);
+            return;
+        }
         chain_->first->event(name, e.data);
     });
 }

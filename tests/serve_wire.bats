@@ -310,3 +310,27 @@ header_value() { sed -n "s/^$1: *\\([^;]*\\).*\\r\$/\\1/Ip" "$HDRS" | head -n1; 
   assert_equal "$(fake_last chat '["status"]')" "400"
   assert_equal "$(fake_count responses)" "1"
 }
+
+# --- the openai npm client -------------------------------------------------------------
+
+@test "the openai npm client: responses.create whole and streamed, chat.completions on gpt-5-codex" {
+  [[ -d "$REPO/tests/node_modules/openai" ]] || {
+    echo "tests/node_modules is missing: make node-deps (npm ci --prefix tests)" >&2
+    return 1
+  }
+  serve_start
+  # the last call's stream fails after one delta (the first five calls are not scripted)
+  fake_script chat '[{"repeat": 2}, {"stream": {"error_after": 1}}]'
+  run -0 env OPENAI_BASE_URL="$SERVE_URL/v1" node "$REPO/tests/clients/openai_responses.mjs"
+  assert_line --index 0 '{"call":"responses","model":"gpt-4.1","text":"You said: whole gpt-4.1","status":"completed","usage":true}'
+  assert_line --index 1 '{"call":"responses-stream","model":"gpt-4.1","text":"You said: streamed gpt-4.1","last":"response.completed"}'
+  assert_line --index 2 '{"call":"responses","model":"gpt-5-codex","text":"You said: whole gpt-5-codex","status":"completed","usage":true}'
+  assert_line --index 3 '{"call":"responses-stream","model":"gpt-5-codex","text":"You said: streamed gpt-5-codex","last":"response.completed"}'
+  assert_line --index 4 '{"call":"chat","model":"gpt-5-codex","text":"You said: chat codex","finish":"stop"}'
+  assert_line --index 5 '{"call":"chat-stream","model":"gpt-5-codex","text":"You said: chat stream codex"}'
+  assert_line --index 6 '{"call":"responses-fail","last":"response.failed"}'
+  # translated where the model needs it, passed through where it does not
+  eventually '[ "$(log_lines | grep -c "POST /v1/responses model=gpt-4.1 .*upstream=/chat/completions translated")" -eq 3 ]'
+  eventually '[ "$(log_lines | grep -c "POST /v1/responses model=gpt-5-codex .*upstream=/responses passthrough")" -eq 2 ]'
+  eventually '[ "$(log_lines | grep -c "POST /v1/chat/completions model=gpt-5-codex .*upstream=/responses translated")" -eq 2 ]'
+}

@@ -252,6 +252,14 @@ data: {"type":"message_stop"}
   assert_equal "$(fake_field responses initiator | paste -sd' ' -)" "user agent"
 }
 
+@test "an image block goes through Chat to a Responses-only model as input_image, with Copilot-Vision-Request" {
+  serve_start
+  msg /v1/messages '{"model":"gpt-5-codex","max_tokens":50,"messages":[{"role":"user","content":[{"type":"text","text":"what?"},{"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}]}]}'
+  assert_equal "$STATUS" "200"
+  assert_equal "$(fake_last responses '["vision"]')" "true"
+  assert_equal "$(fake_last responses '["body"]' | jq -r '[.input[0].content[] | select(.type == "input_image") | .image_url] | .[0]')" "https://example.com/a.png"
+}
+
 @test "a translated Messages stream through Responses whose upstream fails ends with an error event" {
   fake_script responses '[{"stream": {"error_after": 1}}]'
   serve_start

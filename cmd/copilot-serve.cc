@@ -1,4 +1,4 @@
-// copilot-serve: a local OpenAI-compatible endpoint backed by Copilot.
+// copilot-serve: a local OpenAI- and Anthropic-compatible endpoint backed by Copilot.
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -35,6 +35,8 @@ struct Flags {
     unsigned max_connections = 64;
     unsigned idle_timeout = 60;
     unsigned grace = 10;
+    unsigned ping_interval = 10;
+    copilot::wire::ModelMap model_map;
     copilot::TokenKeeperOptions keeper;
     bool quiet = false;
     // Who may ask, and slow clients (parse_security_flags).
@@ -91,6 +93,10 @@ Flags parse_flags(int argc, char** argv) {
         f.max_connections = parse_count(*v, "--max-connections", 1, 10000);
     if (auto v = r.value("idle-timeout")) f.idle_timeout = parse_count(*v, "--idle-timeout", 1, 86400);
     if (auto v = r.value("grace")) f.grace = parse_count(*v, "--grace", 0, 86400);
+    if (auto v = r.value("ping-interval"))
+        f.ping_interval = parse_count(*v, "--ping-interval", 1, 3600);
+    for (const std::string& m : r.values("model-map"))
+        f.model_map.push_back(copilot::wire::parse_model_map_entry(m));
     parse_security_flags(r, f);
 
     f.keeper.host = r.value_or("host", copilot::kDefaultHost);
@@ -183,7 +189,12 @@ int body(int argc, char** argv) {
     sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     keeper->start();
-    auto proxy = std::make_shared<copilot::Proxy>(keeper);
+    copilot::ProxyOptions po;
+    po.ping_interval = std::chrono::seconds(f.ping_interval);
+    po.host = f.keeper.host;
+    po.profile = f.keeper.profile;
+    po.model_map = f.model_map;
+    auto proxy = std::make_shared<copilot::Proxy>(keeper, po);
     copilot::HttpServer server(so, keeper, proxy);
     const int port = server.start();
     tool::say("listening on " + copilot::listen_url(f.listen, port));

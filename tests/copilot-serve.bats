@@ -458,19 +458,20 @@ print(list(json.load(sys.stdin)["copilot_tokens"].values())[0]["expires_at"])')"
 
 @test "upstream errors are relayed with their status, Retry-After and an OpenAI-style body" {
   fake_script chat '[{"status": 429, "retry_after": 7}]'
-  fake_script models '[{"status": 500, "body": "oops, upstream broke", "content_type": "text/plain"}]'
   serve_start
   req POST /v1/chat/completions -H 'Content-Type: application/json' -d "$(chat_json hi)"
   assert_equal "$STATUS" "429"
   assert_equal "$(header Retry-After)" "7"
   assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "rate_limited"
+  # (the chat request fetched the model catalogue: one GET /models so far)
+  fake_script models '[{"status": 500, "body": "oops, upstream broke", "content_type": "text/plain"}]'
   req GET /v1/models
   assert_equal "$STATUS" "500"
   assert_equal "$(json_get - '["error"]["message"]' <<<"$BODY")" "oops, upstream broke"
   assert_equal "$(json_get - '["error"]["type"]' <<<"$BODY")" "server_error"
   # relayed, not retried: the client decides
   assert_equal "$(fake_count chat)" "1"
-  assert_equal "$(fake_count models)" "1"
+  assert_equal "$(fake_count models)" "2"
 }
 
 @test "a model the upstream does not support is relayed as its 400" {
@@ -745,7 +746,7 @@ EOF
     ends_with_done "$BATS_TEST_TMPDIR/s$i"
   done
   assert_equal "$(fake_count chat)" "20"
-  eventually '[ "$(log_lines | grep -c " stream status=200 ")" -eq 20 ]'
+  eventually '[ "$(log_lines | grep -c " stream api=chat .* status=200 ")" -eq 20 ]'
 }
 
 @test "requests on one client connection reuse one upstream connection" {
@@ -781,7 +782,7 @@ EOF
   # an aborted transfer's connection is closed, not kept for reuse
   eventually '[ "$(upstream_connections)" = "$kept" ]'
   eventually '[ "$(upstream_in_flight)" = 0 ]'
-  eventually 'grep -q " stream status=200 .*note=\"client closed\"" "$SERVE_ERR"'
+  eventually 'grep -q " stream .*status=200 .*note=\"client closed\"" "$SERVE_ERR"'
 }
 
 @test "a client that leaves before the answer begins is logged as 499 and frees the upstream" {
@@ -791,7 +792,7 @@ EOF
   kept="$(upstream_connections)"
   run curl -sS --noproxy '*' -m 0.5 -H 'Content-Type: application/json' -d "$(chat_json "slow" true)" "$SERVE_URL/v1/chat/completions"
   assert_failure 28
-  eventually 'grep -q " stream status=499 .*note=\"client closed\"" "$SERVE_ERR"'
+  eventually 'grep -q " stream .*status=499 .*note=\"client closed\"" "$SERVE_ERR"'
   # once the delayed answer begins, the upstream transfer sees nobody wants it
   eventually '[ "$(upstream_in_flight)" = 0 ]'
   eventually '[ "$(upstream_connections)" = "$kept" ]'
@@ -887,8 +888,8 @@ EOF
   req GET /v1/nothing
   eventually '[ "$(log_lines | wc -l)" -eq 4 ]'
   run log_lines
-  assert_line --index 0 --regexp '^copilot-serve: 127\.0\.0\.1 POST /v1/chat/completions model=gpt-4\.1 status=200 bytes=[0-9]+ ms=[0-9]+\.[0-9]$'
-  assert_line --index 1 --regexp '^copilot-serve: 127\.0\.0\.1 POST /chat/completions model=gpt-4\.1 stream status=200 bytes=[0-9]+ ms=[0-9.]+$'
+  assert_line --index 0 --regexp '^copilot-serve: 127\.0\.0\.1 POST /v1/chat/completions model=gpt-4\.1 api=chat upstream=/chat/completions passthrough initiator=user status=200 bytes=[0-9]+ ms=[0-9]+\.[0-9] input_tokens=[0-9]+ output_tokens=[0-9]+$'
+  assert_line --index 1 --regexp '^copilot-serve: 127\.0\.0\.1 POST /chat/completions model=gpt-4\.1 stream api=chat upstream=/chat/completions passthrough initiator=user status=200 bytes=[0-9]+ ms=[0-9.]+$'
   assert_line --index 2 --regexp '^copilot-serve: 127\.0\.0\.1 GET /v1/models model=- status=200 bytes=[0-9]+ ms=[0-9.]+$'
   assert_line --index 3 --regexp '^copilot-serve: 127\.0\.0\.1 GET /v1/nothing model=- status=404 bytes=[0-9]+ ms=[0-9.]+ note="unknown_route"$'
   run cat "$SERVE_ERR"

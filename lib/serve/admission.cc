@@ -91,8 +91,8 @@ bool is_json_media_type(std::string_view content_type) {
                          "application/json");
 }
 
-std::string Refusal::body() const {
-    return openai_error(message, error_type_for_status(status), code);
+std::string Refusal::body(wire::Api api) const {
+    return client_error(api, status, message, code);
 }
 
 Refusal refuse_shutting_down() {
@@ -146,9 +146,11 @@ Admission admit_head(const AdmissionRules& rules, const RequestHead& head, bool 
         return a;
     }
     if (rules.api_key) {
-        auto cred = head.authorization ? bearer_credentials(*head.authorization) : std::nullopt;
+        auto cred = client_credentials(head.authorization, head.x_api_key);
         if (!cred || !constant_time_equals(*cred, *rules.api_key)) {
-            a.refusal = refusal(401, "missing or wrong API key: send Authorization: Bearer <key>",
+            a.refusal = refusal(401,
+                                "missing or wrong API key: send Authorization: Bearer <key> "
+                                "or x-api-key: <key>",
                                 "invalid_api_key", {{"WWW-Authenticate", "Bearer"}});
             return a;
         }
@@ -192,10 +194,10 @@ Admission admit_head(const AdmissionRules& rules, const RequestHead& head, bool 
 
 std::optional<Refusal> admit_body(const AdmissionRules& rules, const RouteMatch& route,
                                   bool body_too_large, std::string_view body,
-                                  RequestFacts* facts) {
+                                  InspectedBody* facts) {
     if (body_too_large) return too_large(rules.max_body, true);
-    if (route.route != Route::chat && route.route != Route::embeddings) return std::nullopt;
-    *facts = inspect_request_body(body);
+    if (route.route == Route::models || route.route == Route::healthz) return std::nullopt;
+    *facts = inspect_request_body(body, route.api);
     if (!facts->json_object)
         return refusal(400,
                        facts->fault.empty() ? "the request body must be a JSON object"

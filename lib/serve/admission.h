@@ -22,11 +22,13 @@ struct Refusal {
     std::string message;
     std::string code;    // OpenAI's error code; also the log note
     HeaderList headers;  // besides Content-Type
-    std::string body() const;  // the OpenAI-style error
+    // The error in the client's shape (OpenAI's, or Anthropic's for Messages).
+    std::string body(wire::Api api = wire::Api::chat) const;
 };
 
 struct AdmissionRules {
-    std::optional<std::string> api_key;  // clients must send "Authorization: Bearer <key>"
+    // Clients must send "Authorization: Bearer <key>" or "x-api-key: <key>".
+    std::optional<std::string> api_key;
     size_t max_body = kDefaultMaxBody;
     // Who may ask (ARCHITECTURE.md, "Network policy"): a Host of ours and no
     // Origin but the ones allowed. Hosts of ours: localhost, loopback IP
@@ -46,6 +48,7 @@ struct RequestHead {
     std::string path;  // without the query string
     std::string peer;  // the client's IP address
     std::optional<std::string> authorization;
+    std::optional<std::string> x_api_key;  // Anthropic clients' key header
     std::optional<std::string> content_length;
     std::optional<std::string> host;
     std::optional<std::string> origin;
@@ -73,7 +76,7 @@ Admission admit_head(const AdmissionRules& rules, const RequestHead& head, bool 
 // Content-Length; 413, and the connection closes), or, for a route that
 // takes a JSON body, not a JSON object (400). `facts` gets what the body says.
 std::optional<Refusal> admit_body(const AdmissionRules& rules, const RouteMatch& route,
-                                  bool too_large, std::string_view body, RequestFacts* facts);
+                                  bool too_large, std::string_view body, InspectedBody* facts);
 
 // Whether `host` (a Host header's value) names this server under `rules`.
 bool host_allowed(const AdmissionRules& rules, std::string_view host);

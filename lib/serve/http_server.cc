@@ -238,7 +238,7 @@ MHD_Result refuse(MHD_Connection* c, RequestCtx* ctx, const Refusal& r) {
     HeaderList headers = r.headers;
     headers.insert(headers.begin(), {"Content-Type", "application/json"});
     if (ctx->log.note.empty()) ctx->log.note = r.code;
-    return answer(c, ctx, r.status, r.body(), headers);
+    return answer(c, ctx, r.status, r.body(ctx->route.api), headers);
 }
 
 ssize_t read_stream(void* cls, uint64_t /*pos*/, char* buf, size_t max);
@@ -250,6 +250,7 @@ struct StreamCtx {
     MHD_Connection* connection = nullptr;  // valid while its response is: the reader runs in its thread
     int fd = -1;
     bool sse = false;          // an event stream: a stop ends it with an error event
+    wire::Api api = wire::Api::chat;  // the client's: the shape of that event
     SseBoundary boundary;      // where the bytes sent so far stand
     bool last_sent = false;    // the error event went out
     std::chrono::steady_clock::time_point stop_seen{};
@@ -260,7 +261,8 @@ struct StreamCtx {
 ssize_t send_stop_event(StreamCtx* sc, char* buf, size_t max) {
     sc->queue->cancel();
     sc->last_sent = true;
-    const std::string event = "data: " + refuse_shutting_down().body() + "\n\n";
+    const std::string event = std::string(sc->api == wire::Api::messages ? "event: error\n" : "") +
+                              "data: " + refuse_shutting_down().body(sc->api) + "\n\n";
     if (event.size() > max) return MHD_CONTENT_READER_END_WITH_ERROR;
     std::memcpy(buf, event.data(), event.size());
     return static_cast<ssize_t>(event.size());
@@ -320,9 +322,25 @@ void free_stream(void* cls) {
     delete sc;
 }
 
+// The client's headers that go on upstream (a Messages passthrough's
+// anthropic-version and anthropic-beta; serve/wire_route filters them).
+HeaderList forwarded_client_headers(MHD_Connection* c) {
+    HeaderList h;
+    for (const char* name : kForwardedClientHeaders)
+        if (const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name))
+            h.push_back({name, v});
+    return h;
+}
+
+// What the exchange says about its wire route, for the log line.
+void take_wire_log(RequestCtx* ctx, const ProxyResponse& r) {
+    ctx->log.wire = r.wire;
+    if (!r.wire.asked.empty()) ctx->log.model = r.model;
+}
+
 // Runs the exchange and queues its answer; the connection's thread waits
 // for the head (the upstream's status) here.
-MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const RequestFacts& facts) {
+MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const InspectedBody& facts) {
     if (ctx->route.route == Route::healthz) {
         const std::string body = health_json(impl->keeper->status(), impl->opts.host,
                                              static_cast<int64_t>(std::time(nullptr)),
@@ -337,19 +355,21 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Reques
 
     ProxyRequest pr;
     pr.route = ctx->route.route;
+    pr.api = ctx->route.api;
     pr.upstream_path = ctx->route.upstream_path;
     pr.model_id = ctx->route.model_id;
-    pr.facts = facts;
+    pr.facts = facts.facts;
+    pr.client_headers = forwarded_client_headers(c);
     ctx->log.model = pr.model_id;  // GET /models/{id}: the model asked about
     if (pr.route != Route::models) {
         ctx->log.model = pr.facts.model;
-        ctx->log.stream = pr.route == Route::chat && pr.facts.stream;
+        ctx->log.stream = pr.streams();
         pr.body = std::move(ctx->body);
     }
     ctx->body = std::string();
     const int fd = connection_fd(c);
 
-    if (!(pr.route == Route::chat && pr.facts.stream)) {
+    if (!pr.streams()) {
         // A buffered answer: the upstream exchange runs right here.
         auto checked = std::chrono::steady_clock::now();
         ProxyResponse whole = impl->proxy->answer(pr, [&]() -> bool {
@@ -366,6 +386,7 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Reques
             if (peer_gone(fd)) return MHD_NO;  // nobody to answer
         }
         if (ctx->log.note.empty()) ctx->log.note = whole.note;
+        take_wire_log(ctx, whole);
         restart_idle_clock(c, static_cast<unsigned int>(impl->opts.idle_timeout_s));
         return answer(c, ctx, whole.status, whole.body, whole.headers);
     }
@@ -384,6 +405,7 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Reques
     }
     ProxyResponse head = ex->head();
     if (ctx->log.note.empty()) ctx->log.note = head.note;
+    take_wire_log(ctx, head);
     // The wait for the upstream was not idleness: start the idle clock again.
     restart_idle_clock(c, static_cast<unsigned int>(impl->opts.idle_timeout_s));
     if (!head.stream) return answer(c, ctx, head.status, head.body, head.headers);
@@ -393,6 +415,7 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Reques
     sc->impl = impl;
     sc->connection = c;
     sc->fd = fd;
+    sc->api = ctx->route.api;
     for (const auto& [name, value] : head.headers)
         if (ascii_iequals(name, "Content-Type"))
             sc->sse = ascii_iequals(value.substr(0, value.find(';')), "text/event-stream");
@@ -446,6 +469,7 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
             return std::nullopt;
         };
         head.authorization = header(MHD_HTTP_HEADER_AUTHORIZATION);
+        head.x_api_key = header("x-api-key");  // Anthropic clients' key
         head.content_length = header(MHD_HTTP_HEADER_CONTENT_LENGTH);
         head.host = header(MHD_HTTP_HEADER_HOST);
         head.origin = header(MHD_HTTP_HEADER_ORIGIN);
@@ -475,7 +499,7 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
         return MHD_YES;
     }
     try {
-        RequestFacts facts;
+        InspectedBody facts;
         if (auto r = admit_body(impl->opts.admission, ctx->route, ctx->too_large, ctx->body,
                                 &facts))
             return refuse(c, ctx, *r);
@@ -512,6 +536,7 @@ void on_completed(void* cls, MHD_Connection* c, void** con_cls,
     *con_cls = nullptr;
     if (ctx->stream) {
         ctx->log.bytes = ctx->stream->bytes_out();
+        if (auto u = ctx->stream->usage()) ctx->log.wire.usage = u;
         const std::string note = ctx->stream->note();
         if (!note.empty()) ctx->log.note = note;
     }

@@ -315,9 +315,10 @@ int chat(Flags& f) {
     copilot::ChatIo io;
     io.want_json = f.json;
     io.log = f.auth.log;
-    io.on_text = [&answer, &answer_text](std::string_view t) {
+    bool answer_whole = true;
+    io.on_text = [&](std::string_view t) {
         answer.write(t);
-        answer_text += t;
+        if (f.save && answer_whole) answer_whole = copilot::keep_answer(answer_text, t);
     };
     if (tool::verbose) io.on_reasoning = [&reasoning](std::string_view t) { reasoning.add(t); };
 
@@ -380,6 +381,9 @@ int chat(Flags& f) {
         }
         if (conversation_id.empty()) conversation_id = copilot::ChatStore::new_id();
         store->add_turn(conversation_id, title, t);
+        if (!answer_whole && !f.quiet)
+            tool::warn("the answer is longer than " + std::to_string(copilot::kMaxSavedAnswer >> 20) +
+                       " MiB: saved cut there");
         tool::debug("saved in conversation " + conversation_id);
     }
     return 0;

@@ -1,5 +1,6 @@
 #include "store/conversation.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "util/json.h"
@@ -93,6 +94,18 @@ std::string turn_messages(const ChatRequest& req) {
             out.push_back(std::move(m));
     if (req.prompt) out.push_back(user_message("user", *req.prompt));
     return join(out);
+}
+
+bool keep_answer(std::string& kept, std::string_view piece) {
+    if (kept.size() + piece.size() <= kMaxSavedAnswer) {
+        kept.append(piece);
+        return true;
+    }
+    size_t room = kMaxSavedAnswer - std::min(kept.size(), kMaxSavedAnswer);
+    while (room > 0 && room < piece.size() && (static_cast<unsigned char>(piece[room]) & 0xc0) == 0x80)
+        --room;
+    kept.append(piece.substr(0, room));
+    return false;
 }
 
 std::string answer_message(const ChatResult& result, const std::string& text) {

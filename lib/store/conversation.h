@@ -19,6 +19,14 @@ namespace copilot {
 // A JSON array. Error(data) as build_chat_body for a malformed --messages.
 std::string turn_messages(const ChatRequest& req);
 
+// The most of an answer's text that is saved: a longer answer streams whole
+// but is saved cut (at a UTF-8 boundary), so memory stays flat.
+constexpr size_t kMaxSavedAnswer = 1u << 20;
+
+// Appends a piece of the streamed answer to `kept` up to kMaxSavedAnswer;
+// returns false once something had to be left out.
+bool keep_answer(std::string& kept, std::string_view piece);
+
 // The assistant message of an answer: {"role":"assistant","content":TEXT}
 // (content null when there is no text) and its tool_calls, if any.
 std::string answer_message(const ChatResult& result, const std::string& text);

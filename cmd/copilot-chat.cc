@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "api/attachments.h"
 #include "api/catalogue.h"
 #include "api/chat.h"
 #include "api/responses.h"
@@ -30,6 +31,7 @@ struct Flags {
     copilot::ChatRequest chat;
     std::vector<std::string> words;        // the prompt arguments
     std::optional<std::string> messages;  // --messages FILE|-
+    std::vector<std::string> attach;      // -a, --attach FILE
     std::optional<copilot::wire::Api> api;  // --api
     bool json = false;
     bool usage = false;
@@ -81,6 +83,7 @@ Flags parse_flags(int argc, char** argv) {
     copilot::check_utf8(f.chat.model, "--model");
     f.chat.system = r.value("system");
     f.messages = r.value("messages");
+    f.attach = r.values("attach");
     if (auto t = r.value("temperature")) f.chat.temperature = parse_temperature(*t);
     if (auto n = r.value("max-tokens")) f.chat.max_tokens = parse_max_tokens(*n);
     if (auto a = r.value("api")) {
@@ -281,8 +284,10 @@ int chat(Flags& f) {
         f.chat.messages_what = "--messages " + *f.messages;
     }
     f.chat.prompt = copilot::compose_prompt(args, read_stdin_prompt(f));
-    if (!f.chat.prompt && !f.messages)
+    if (!f.chat.prompt && !f.messages && f.attach.empty())
         tool::usage_error("no prompt: give it as arguments or on standard input");
+    if (f.messages && !f.attach.empty()) copilot::build_chat_body(f.chat);  // checked before it grows
+    copilot::attach(f.chat, copilot::read_attachments(f.attach));
     // Malformed --messages fail before any network.
     if (f.api == copilot::wire::Api::responses)
         copilot::build_responses_body(f.chat);
@@ -330,9 +335,10 @@ int chat(Flags& f) {
         if (!f.quiet) tool::warn(w);
     };
 
+    const copilot::Catalogue* cat = catalogue.cached(std::time(nullptr));
+    const copilot::ModelInfo* model = cat ? cat->find(f.chat.model) : nullptr;
     if (!earlier.empty()) {
-        const copilot::Catalogue* cat = catalogue.cached(std::time(nullptr));
-        const int64_t budget = copilot::prompt_budget(cat ? cat->find(f.chat.model) : nullptr);
+        const int64_t budget = copilot::prompt_budget(model);
         const auto h = copilot::history_messages(earlier, budget, turn.size());
         if (h.dropped && !f.quiet)
             tool::warn("left out the " + std::to_string(h.dropped) + " oldest of " +
@@ -340,6 +346,11 @@ int chat(Flags& f) {
                        " to fit the context window of " + f.chat.model + " (" +
                        std::to_string(budget) + " tokens)");
         copilot::continue_request(f.chat, h.messages, turn);
+    }
+    if (f.chat.messages_json && copilot::has_image(*f.chat.messages_json)) {
+        f.chat.vision = true;
+        if (!model && !f.api) model = catalogue.get(std::time(nullptr)).find(f.chat.model);
+        copilot::check_vision(model, f.chat.model);
     }
 
     copilot::ChatResult result;

@@ -184,6 +184,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
         auto make = [&]() {
             HttpRequest r = api_request(auth, "POST", "/chat/completions", io.log);
             r.headers.push_back({"Content-Type", "application/json"});
+            if (req.vision) r.headers.push_back({"Copilot-Vision-Request", "true"});
             r.headers.push_back({"Accept", "application/json"});
             r.body = body;
             r.timeout_ms = 0;          // long answers take long
@@ -290,6 +291,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
     auto make = [&]() {
         HttpRequest r = api_request(auth, "POST", "/chat/completions", io.log);
         r.headers.push_back({"Content-Type", "application/json"});
+        if (req.vision) r.headers.push_back({"Copilot-Vision-Request", "true"});
         r.headers.push_back({"Accept", "text/event-stream"});
         r.body = body;
         r.timeout_ms = 0;          // a stream lasts as long as the answer

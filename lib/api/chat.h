@@ -44,6 +44,8 @@ struct ChatRequest {
     // Responses: ask for reasoning summaries too (shown with --verbose).
     bool reasoning_summary = false;
     bool stream = true;
+    // An image among the messages (--attach): Copilot-Vision-Request: true.
+    bool vision = false;
 };
 
 // The prompt from the command line and standard input: the arguments alone,

@@ -320,6 +320,7 @@ ChatResult run_responses(ApiCredentials& auth, const ChatRequest& req, const Cha
         auto make = [&]() {
             HttpRequest r = api_request(auth, "POST", kPath, io.log);
             r.headers.push_back({"Content-Type", "application/json"});
+            if (req.vision) r.headers.push_back({"Copilot-Vision-Request", "true"});
             r.headers.push_back({"Accept", "application/json"});
             r.body = body;
             r.timeout_ms = 0;
@@ -418,6 +419,7 @@ ChatResult run_responses(ApiCredentials& auth, const ChatRequest& req, const Cha
     auto make = [&]() {
         HttpRequest r = api_request(auth, "POST", kPath, io.log);
         r.headers.push_back({"Content-Type", "application/json"});
+        if (req.vision) r.headers.push_back({"Copilot-Vision-Request", "true"});
         r.headers.push_back({"Accept", "text/event-stream"});
         r.body = body;
         r.timeout_ms = 0;

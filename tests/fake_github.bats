@@ -1108,3 +1108,332 @@ EOF2
   run exchange "$(json_get - '["oauth_token"]' <<<"$json")"
   assert_output 200
 }
+
+# ---------------------------------------------------------------- Responses, Messages, quota
+
+# post PATH JSON [curl args]: a Copilot POST with a fresh token; status printed, body in $B
+post() {
+  local path="$1" json="$2"
+  shift 2
+  [[ -n "${TOK:-}" ]] || TOK="$(fake_copilot_token)"
+  req -H "Authorization: Bearer $TOK" -H "Editor-Version: $EV" \
+    -H 'Content-Type: application/json' --data-binary "$json" "$@" "$FAKE_URL$path"
+}
+
+# events: the "type" of each data line of the SSE body in $B, one line
+events() { sed -n 's/^data: //p' "$B" | jq -r .type | paste -sd' '; }
+
+@test "POST /responses answers a response object with output_text and usage" {
+  TOK=
+  for p in /responses /v1/responses; do
+    run post "$p" '{"model":"gpt-5-codex","input":"hello there","instructions":"be brief","max_output_tokens":64}'
+    assert_output 200
+  done
+  assert_equal "$(jq -c '[.id, .object, .status, .model, .instructions, .max_output_tokens]' "$B")" \
+    '["resp_fake2","response","completed","gpt-5-codex","be brief",64]'
+  assert_equal "$(jq -c .output "$B")" \
+    '[{"id":"msg_fake2_0","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","annotations":[],"logprobs":[],"text":"You said: hello there"}]}]'
+  assert_equal "$(jq -c .usage "$B")" \
+    '{"input_tokens":4,"input_tokens_details":{"cached_tokens":0},"output_tokens":4,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":8}'
+  # an item list: the last user message is echoed; gpt-5-mini takes /responses too
+  run post /responses '{"model":"gpt-5-mini","input":[{"role":"developer","content":"x"},{"type":"message","role":"user","content":[{"type":"input_text","text":"one"},{"type":"input_image","image_url":"data:image/png;base64,AA=="}]}]}'
+  assert_output 200
+  assert_equal "$(jq -r '.output[0].content[0].text' "$B")" "You said: one"
+  assert_equal "$(fake_count responses)" 3
+}
+
+@test "a streamed /responses sends the real event sequence with sequence numbers" {
+  run post /responses '{"model":"gpt-5-codex","input":"hi there you","stream":true}'
+  assert_output 200
+  [[ "$(header Content-Type)" == text/event-stream* ]]
+  assert_equal "$(events)" "response.created response.in_progress response.output_item.added response.content_part.added response.output_text.delta response.output_text.delta response.output_text.delta response.output_text.done response.content_part.done response.output_item.done response.completed"
+  assert_equal "$(grep '^event: ' "$B" | cut -c8- | paste -sd' ')" "$(events)"
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -r .sequence_number | paste -sd' ')" "0 1 2 3 4 5 6 7 8 9 10"
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -r 'select(.type == "response.output_text.delta") | .delta' | paste -sd'|')" "You said: |hi there |you"
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -c 'select(.type == "response.created") | .response | [.status, .output, .usage]')" '["in_progress",[],null]'
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -c 'select(.type == "response.completed") | .response | [.status, .output[0].content[0].text, .usage.output_tokens]')" '["completed","You said: hi there you",5]'
+  run grep -c '\[DONE\]' "$B"
+  assert_output 0
+}
+
+@test "/responses gives reasoning items and summary events when reasoning is asked" {
+  run post /responses '{"model":"gpt-5-mini","input":"hi","reasoning":{"effort":"low","summary":"auto"},"include":["reasoning.encrypted_content"]}'
+  assert_output 200
+  assert_equal "$(jq -c '.output[0]' "$B")" '{"id":"rs_fake1_0","type":"reasoning","summary":[{"type":"summary_text","text":"Thinking about how to answer."}],"encrypted_content":"fake-encrypted-rs_fake1_0"}'
+  assert_equal "$(jq -c '[.output[1].type, .usage.output_tokens_details.reasoning_tokens, .reasoning]' "$B")" '["message",5,{"effort":"low","summary":"auto"}]'
+  # effort alone: a reasoning item without summary
+  run post /responses '{"model":"gpt-5-mini","input":"hi","reasoning":{"effort":"high"},"stream":true}'
+  assert_equal "$(events)" "response.created response.in_progress response.output_item.added response.output_item.done response.output_item.added response.content_part.added response.output_text.delta response.output_text.delta response.output_text.done response.content_part.done response.output_item.done response.completed"
+  run post /responses '{"model":"gpt-5-mini","input":"hi","reasoning":{"summary":"detailed"},"stream":true}'
+  [[ "$(events)" == "response.created response.in_progress response.output_item.added response.reasoning_summary_part.added response.reasoning_summary_text.delta response.reasoning_summary_text.delta response.reasoning_summary_text.delta response.reasoning_summary_text.done response.reasoning_summary_part.done response.output_item.done response.output_item.added "* ]]
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -r 'select(.type == "response.reasoning_summary_text.delta") | .delta' | paste -sd'|')" "Thinking a|bout how t|o answer."
+}
+
+@test "a scripted function call on /responses, streamed and not, and its output accepted back" {
+  fake_script responses '[{"stream": {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}, "repeat": 2}]'
+  local tools='"tools":[{"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]'
+  run post /responses '{"model":"gpt-5-codex","input":"weather?",'"$tools"'}'
+  assert_output 200
+  assert_equal "$(jq -c .output "$B")" '[{"id":"fc_fake1_0","type":"function_call","status":"completed","arguments":"{\"city\":\"Paris\"}","call_id":"call_fake1_0","name":"get_weather"}]'
+  run post /responses '{"model":"gpt-5-codex","input":"weather?","stream":true,'"$tools"'}'
+  assert_equal "$(events)" "response.created response.in_progress response.output_item.added response.function_call_arguments.delta response.function_call_arguments.delta response.function_call_arguments.delta response.function_call_arguments.done response.output_item.done response.completed"
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -r 'select(.type == "response.function_call_arguments.delta") | .delta' | paste -sd '')" '{"city":"Paris"}'
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -c 'select(.type == "response.output_item.added") | .item')" '{"id":"fc_fake2_0","type":"function_call","status":"in_progress","arguments":"","call_id":"call_fake2_0","name":"get_weather"}'
+  # the round trip: call -> output -> the final answer
+  run post /responses '{"model":"gpt-5-codex",'"$tools"',"input":[{"role":"user","content":"weather?"},{"type":"function_call","call_id":"call_fake2_0","name":"get_weather","arguments":"{\"city\":\"Paris\"}"},{"type":"function_call_output","call_id":"call_fake2_0","output":"sunny"}]}'
+  assert_output 200
+  assert_equal "$(jq -r '.output[0].content[0].text' "$B")" "You said: weather?"
+  # text and a call together, with the scripted id
+  fake_script responses '[{"stream": {"chunks": ["Let me look."], "tool_calls": [{"id": "call_X", "name": "f", "arguments": "{}"}]}}]'
+  run post /responses '{"model":"gpt-5-codex","input":"x"}'
+  assert_equal "$(jq -c '[.output[] | .type] + [.output[1].call_id]' "$B")" '["message","function_call","call_X"]'
+}
+
+@test "/responses refuses what the real one refuses" {
+  r() { # r JSON CODE TEXT
+    run post /responses "$1"
+    assert_output 400
+    assert_equal "$(jq -r .error.code "$B")" "$2"
+    [[ "$(jq -r .error.message "$B")" == *"$3"* ]] || { cat "$B"; return 1; }
+  }
+  r '{"input":"x"}' missing_required_parameter "Missing required parameter: 'model'."
+  r '{"model":"gpt-99","input":"x"}' model_not_supported "The requested model is not supported."
+  r '{"model":"gpt-4o","input":"x"}' unsupported_api_for_model "model gpt-4o is not supported via Responses API."
+  r '{"model":"claude-sonnet-4.5","input":"x"}' unsupported_api_for_model "not supported via Responses API"
+  r '{"model":"gpt-5-codex"}' missing_required_parameter "Missing required parameter: 'input'."
+  r '{"model":"gpt-5-codex","input":{"a":1}}' invalid_type "Invalid type for 'input'"
+  r '{"model":"gpt-5-codex","input":"x","service_tier":"auto"}' unsupported_parameter "Unsupported parameter: 'service_tier'."
+  r '{"model":"gpt-5-codex","input":"x","messages":[]}' unknown_parameter "Unknown parameter: 'messages'."
+  r '{"model":"gpt-5-codex","input":[{"role":"tool","content":"x"}]}' invalid_value "Invalid value: 'tool'"
+  r '{"model":"gpt-5-codex","input":[{"role":"user","content":[{"type":"text","text":"x"}]}]}' invalid_value "Invalid value: 'text'"
+  r '{"model":"gpt-5-codex","input":[{"type":"function_call_output","call_id":"call_1","output":"x"}]}' bad_request "No tool call found for function call output with call_id call_1."
+  r '{"model":"gpt-5-codex","input":"x","tools":[{"type":"function","function":{"name":"f","parameters":{}}}]}' missing_required_parameter "Missing required parameter: 'tools[0].name'."
+  r '{"model":"gpt-5-codex","input":"x","tools":[{"type":"web_search"}]}' invalid_value "Invalid value: 'web_search'"
+  r '{"model":"gpt-5-codex","input":"x","tool_choice":"any"}' invalid_value "Invalid value: 'any'"
+  r '{"model":"gpt-5-codex","input":"x","max_output_tokens":5}' integer_below_min_value "Expected a value >= 16, but got 5 instead."
+  r '{"model":"gpt-5-codex","input":"x","reasoning":{"effort":"extreme"}}' invalid_value "Invalid value: 'extreme'"
+  fake_config '{"models": [{"id":"plain","object":"model","capabilities":{"type":"chat","supports":{}},"supported_endpoints":["/responses"]}]}'
+  r '{"model":"plain","input":"x","reasoning":{"effort":"low"}}' unsupported_parameter "'reasoning.effort' is not supported with this model."
+  fake_config '{"models": []}'
+  r '{"model":"gpt-5-codex","input":"x"}' model_not_supported "not supported"
+  fake_ctl POST /_control/reset >/dev/null
+  TOK=
+  r '{"model":"gpt-5-codex","input":"x","stream":"yes"}' invalid_type "Invalid type for 'stream'"
+  r '{"model":"gpt-5-codex","input":"x","previous_response_id":"resp_1"}' previous_response_not_found "Previous response with id 'resp_1' not found."
+  r '{"model":"gpt-5-codex","input":"x","background":true}' unsupported_parameter "'background'"
+  assert_equal "$(jq -c '.error | [.param, .type]' "$B")" '["background","invalid_request_error"]'
+  run post /responses 'not json'
+  assert_output 400
+  assert_equal "$(jq -r .error.code "$B")" bad_request
+}
+
+@test "scripted faults on /responses: response.failed, an error event, a cut, a bare status" {
+  fake_script responses '[{"stream": {"chunks": ["a", "b", "c"], "error_after": 2, "error_code": "rate_limited", "error_message": "slow down"}},
+    {"stream": {"chunks": ["a", "b"], "error_after": 1, "error_event": "error"}},
+    {"cut": 40}, {"status": 429, "retry_after": 2}, {"body": "event: response.created\ndata: {broken\n\n"}]'
+  local s='{"model":"gpt-5-codex","input":"x","stream":true}'
+  run post /responses "$s"
+  assert_equal "$(events)" "response.created response.in_progress response.output_item.added response.content_part.added response.output_text.delta response.output_text.delta response.failed"
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -c 'select(.type == "response.failed") | [.sequence_number, .response.status, .response.error]')" '[6,"failed",{"code":"rate_limited","message":"slow down"}]'
+  run post /responses "$s"
+  assert_equal "$(sed -n 's/^data: //p' "$B" | tail -n1)" '{"type":"error","sequence_number":5,"code":"server_error","message":"fake mid-stream error","param":null}'
+  assert_equal "$(grep '^event: ' "$B" | tail -n1 | tr -d '\r')" "event: error"
+  run post /responses "$s"
+  assert_output --partial "curl: (18)"
+  run post /responses "$s"
+  assert_output 429
+  assert_equal "$(cat "$B")" '{"error":{"message":"Too Many Requests","code":"rate_limited"}}'
+  assert_equal "$(header Retry-After)" 2
+  run post /responses "$s"
+  assert_output 200
+  [[ "$(header Content-Type)" == text/event-stream* ]]
+  # finish_reason length: incomplete
+  fake_script responses '[{"stream": {"finish_reason": "length"}}]'
+  run post /responses '{"model":"gpt-5-codex","input":"x"}'
+  assert_equal "$(jq -c '[.status, .incomplete_details]' "$B")" '["incomplete",{"reason":"max_output_tokens"}]'
+}
+
+@test "POST /v1/messages answers an Anthropic message, streamed and not" {
+  run post /v1/messages '{"model":"claude-sonnet-4.5","max_tokens":100,"system":"be brief","messages":[{"role":"user","content":"hi there"}]}' -H 'anthropic-version: 2023-06-01'
+  assert_output 200
+  assert_equal "$(cat "$B")" '{"id":"msg_fake1","type":"message","role":"assistant","model":"claude-sonnet-4.5","content":[{"type":"text","text":"You said: hi there"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":4,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":4,"service_tier":"standard"}}'
+  run post '/v1/messages?beta=true' '{"model":"claude-sonnet-4","max_tokens":100,"stream":true,"messages":[{"role":"user","content":[{"type":"text","text":"hi there"}]}]}'
+  assert_output 200
+  [[ "$(header Content-Type)" == text/event-stream* ]]
+  assert_equal "$(events)" "message_start content_block_start ping content_block_delta content_block_delta content_block_stop message_delta message_stop"
+  assert_equal "$(grep '^event: ' "$B" | cut -c8- | paste -sd' ')" "$(events)"
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -c 'select(.type == "content_block_delta") | .delta')" "$(printf '%s\n' '{"type":"text_delta","text":"You said: "}' '{"type":"text_delta","text":"hi there"}')"
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -c 'select(.type == "message_start") | .message | [.id, .content, .stop_reason, .usage.output_tokens]')" '["msg_fake2",[],null,1]'
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -c 'select(.type == "message_delta")')" '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":4}}'
+  assert_equal "$(fake_last messages '["query"]')" "beta=true"
+}
+
+@test "/v1/messages: thinking blocks, scripted tool_use streamed and not, the tool_result round trip" {
+  run post /v1/messages '{"model":"claude-sonnet-4.5","max_tokens":2048,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"hi"}]}'
+  assert_equal "$(jq -c '.content[0]' "$B")" '{"type":"thinking","thinking":"Thinking about how to answer.","signature":"fake-signature"}'
+  run post /v1/messages '{"model":"claude-sonnet-4.5","max_tokens":2048,"stream":true,"thinking":{"type":"adaptive"},"messages":[{"role":"user","content":"hi"}]}'
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -r 'select(.index == 0 and .type == "content_block_delta") | .delta.type' | paste -sd' ')" "thinking_delta thinking_delta thinking_delta signature_delta"
+  fake_script messages '[{"stream": {"tool_calls": [{"name": "Bash", "arguments": {"command": "ls"}}]}, "repeat": 2}]'
+  local tools='"tools":[{"name":"Bash","description":"run","input_schema":{"type":"object","properties":{"command":{"type":"string"}}}}]'
+  run post /v1/messages '{"model":"claude-sonnet-4.5","max_tokens":100,'"$tools"',"messages":[{"role":"user","content":"list"}]}'
+  assert_equal "$(jq -c '[.content, .stop_reason]' "$B")" '[[{"type":"tool_use","id":"toolu_fake3_0","name":"Bash","input":{"command":"ls"}}],"tool_use"]'
+  run post /v1/messages '{"model":"claude-sonnet-4.5","max_tokens":100,"stream":true,'"$tools"',"messages":[{"role":"user","content":"list"}]}'
+  assert_equal "$(events)" "message_start content_block_start ping content_block_delta content_block_delta content_block_delta content_block_stop message_delta message_stop"
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -c 'select(.type == "content_block_start") | .content_block')" '{"type":"tool_use","id":"toolu_fake4_0","name":"Bash","input":{}}'
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -r 'select(.type == "content_block_delta") | .delta | select(.type == "input_json_delta") | .partial_json' | paste -sd '')" '{"command":"ls"}'
+  assert_equal "$(sed -n 's/^data: //p' "$B" | jq -r 'select(.type == "message_delta") | .delta.stop_reason')" tool_use
+  run post /v1/messages '{"model":"claude-sonnet-4.5","max_tokens":100,'"$tools"',"messages":[{"role":"user","content":"list"},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_fake4_0","name":"Bash","input":{"command":"ls"}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_fake4_0","content":[{"type":"text","text":"a.txt"}],"is_error":false}]}]}'
+  assert_output 200
+  assert_equal "$(jq -c '[.content[0].type, .stop_reason]' "$B")" '["text","end_turn"]'
+  fake_script messages '[{"stream": {"cached_tokens": 7, "finish_reason": "length"}}]'
+  run post /v1/messages '{"model":"claude-sonnet-4.5","max_tokens":100,"messages":[{"role":"user","content":"x"}]}'
+  assert_equal "$(jq -c '[.usage.cache_read_input_tokens, .stop_reason]' "$B")" '[7,"max_tokens"]'
+}
+
+@test "/v1/messages refuses in Anthropic's shape what Anthropic refuses; other models get unsupported_api_for_model" {
+  r() { # r JSON TEXT [curl args]
+    local json="$1" text="$2"
+    shift 2
+    run post /v1/messages "$json" "$@"
+    assert_output 400
+    assert_equal "$(jq -c '[.type, .error.type]' "$B")" '["error","invalid_request_error"]'
+    [[ "$(jq -r .error.message "$B")" == *"$text"* ]] || { cat "$B"; return 1; }
+  }
+  local u='"messages":[{"role":"user","content":"x"}]'
+  r '{"model":"claude-sonnet-4.5",'"$u"'}' "max_tokens: Field required"
+  r '{"model":"claude-sonnet-4.5","max_tokens":0,'"$u"'}' "max_tokens"
+  r '{"model":"claude-sonnet-4.5","max_tokens":10}' "messages: Field required"
+  r '{"model":"claude-sonnet-4.5","max_tokens":10,"messages":[]}' "messages"
+  r '{"model":"claude-sonnet-4.5","max_tokens":10,"messages":[{"role":"system","content":"x"}]}' 'Unexpected role "system"'
+  r '{"model":"claude-sonnet-4.5","max_tokens":10,"messages":[{"role":"tool","content":"x"}]}' "messages.0.role: Input should be 'user' or 'assistant'"
+  r '{"model":"claude-sonnet-4.5","max_tokens":10,"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]}' "messages.0.content.0.type"
+  r '{"model":"claude-sonnet-4.5","max_tokens":10,'"$u"',"context_management":{}}' "context_management: Extra inputs are not permitted"
+  r '{"model":"claude-sonnet-4.5","max_tokens":10,'"$u"',"tools":[{"name":"f","parameters":{"type":"object"}}]}' "tools.0.custom.input_schema: Field required"
+  r '{"model":"claude-sonnet-4.5","max_tokens":10,'"$u"',"tool_choice":{"type":"required"}}' "tool_choice"
+  r '{"model":"claude-sonnet-4.5","max_tokens":10,'"$u"',"tool_choice":{"type":"tool","name":"f"}}' "tool 'f' not found"
+  r '{"model":"claude-sonnet-4.5","max_tokens":2000,'"$u"',"thinking":{"type":"enabled","budget_tokens":100}}' "budget_tokens"
+  r '{"model":"claude-sonnet-4.5","max_tokens":1500,'"$u"',"thinking":{"type":"enabled","budget_tokens":2000}}' "must be greater than"
+  r '{"model":"claude-sonnet-4.5","max_tokens":10,'"$u"',"temperature":1.5}' "temperature"
+  r '{"model":"claude-sonnet-4.5","max_tokens":10,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"f","input":{}}]},{"role":"user","content":"no result"}]}' '`tool_use` ids were found without `tool_result` blocks immediately after: t1.'
+  r '{"model":"claude-sonnet-4.5","max_tokens":10,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t9","content":"x"}]}]}' 'unexpected `tool_use_id` found in `tool_result` blocks: t9.'
+  r 'not json' "There was an error parsing the body of your request."
+  fake_config '{"require_anthropic_version": true, "anthropic_betas": ["interleaved-thinking-2025-05-14"]}'
+  r '{"model":"claude-sonnet-4.5","max_tokens":10,'"$u"'}' "anthropic-version: header is required"
+  r '{"model":"claude-sonnet-4.5","max_tokens":10,'"$u"'}' 'Unexpected value(s) `context-1m-2025-08-07` for the `anthropic-beta` header.' \
+    -H 'anthropic-version: 2023-06-01' -H 'anthropic-beta: interleaved-thinking-2025-05-14,context-1m-2025-08-07'
+  run post /v1/messages '{"model":"claude-sonnet-4.5","max_tokens":10,'"$u"'}' -H 'anthropic-version: 2023-06-01' -H 'anthropic-beta: interleaved-thinking-2025-05-14'
+  assert_output 200
+  # the endpoint check is Copilot's, in Copilot's shape
+  run post /v1/messages '{"model":"claude-3.5-sonnet","max_tokens":10,'"$u"'}'
+  assert_output 400
+  assert_equal "$(cat "$B")" '{"error":{"message":"model claude-3.5-sonnet is not supported via Messages API.","code":"unsupported_api_for_model","param":"model","type":"invalid_request_error"}}'
+  run post /v1/messages '{"model":"gpt-5-codex","max_tokens":10,'"$u"'}'
+  assert_equal "$(jq -r .error.code "$B")" unsupported_api_for_model
+  run post /v1/messages '{"model":"claude-opus-9","max_tokens":10,'"$u"'}'
+  assert_equal "$(jq -r .error.code "$B")" model_not_supported
+}
+
+@test "scripted faults on /v1/messages: Anthropic-shaped statuses, an error event mid-stream, a cut" {
+  local u='{"model":"claude-sonnet-4.5","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"a b c d e f"}]}'
+  fake_script messages '[{"status": 529}, {"status": 429, "retry_after": 5}, {"status": 401}, {"stream": {"error_after": 1}}, {"cut": 30}]'
+  run post /v1/messages "$u"
+  assert_output 529
+  assert_equal "$(cat "$B")" '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'
+  run post /v1/messages "$u"
+  assert_output 429
+  assert_equal "$(jq -r .error.type "$B")" rate_limit_error
+  assert_equal "$(header Retry-After)" 5
+  run post /v1/messages "$u"
+  assert_equal "$(jq -r .error.type "$B")" authentication_error
+  run post /v1/messages "$u"
+  assert_output 200
+  assert_equal "$(events)" "message_start content_block_start ping content_block_delta error"
+  assert_equal "$(sed -n 's/^data: //p' "$B" | tail -n1)" '{"type":"error","error":{"type":"overloaded_error","message":"fake mid-stream error"}}'
+  run post /v1/messages "$u"
+  assert_output --partial "curl: (18)"
+  # a wrong method answers in the route's style too
+  run req -X GET -H "Authorization: Bearer $TOK" -H "Editor-Version: $EV" "$FAKE_URL/v1/messages"
+  assert_output 405
+  assert_equal "$(jq -r .type "$B")" error
+}
+
+@test "the log records endpoint, model, X-Initiator, Copilot-Vision-Request and the anthropic headers" {
+  run post /responses '{"model":"gpt-5-codex","input":"x"}' -H 'X-Initiator: agent' -H 'Copilot-Vision-Request: true'
+  run post /v1/messages '{"model":"claude-sonnet-4.5","max_tokens":10,"messages":[{"role":"user","content":"x"}]}' \
+    -H 'anthropic-version: 2023-06-01' -H 'anthropic-beta: a-1' -H 'anthropic-beta: b-2'
+  run chat "$TOK" "$PLAIN_REQ"
+  pick='{endpoint, model, initiator, vision, anthropic_version, anthropic_beta}'
+  assert_equal "$(fake_log responses | jq -c ".requests[0] | $pick")" '{"endpoint":"/responses","model":"gpt-5-codex","initiator":"agent","vision":"true","anthropic_version":null,"anthropic_beta":null}'
+  assert_equal "$(fake_log messages | jq -c ".requests[0] | $pick")" '{"endpoint":"/v1/messages","model":"claude-sonnet-4.5","initiator":null,"vision":null,"anthropic_version":"2023-06-01","anthropic_beta":"a-1, b-2"}'
+  assert_equal "$(fake_log chat | jq -c ".requests[0] | [.endpoint, .model]")" '["/chat/completions","gpt-4.1"]'
+  assert_equal "$(fake_log copilot_token | jq -c ".requests[0] | $pick")" '{"endpoint":null,"model":null,"initiator":null,"vision":null,"anthropic_version":null,"anthropic_beta":null}'
+}
+
+@test "chat, responses and messages answers carry the quota headers" {
+  for call in "/chat/completions $PLAIN_REQ" '/responses {"model":"gpt-5-mini","input":"x"}' \
+    '/v1/messages {"model":"claude-sonnet-4.5","max_tokens":10,"messages":[{"role":"user","content":"x"}]}'; do
+    run post "${call%% *}" "${call#* }" -H 'X-Initiator: agent'
+    assert_output 200
+    assert_equal "$(header x-quota-snapshot-premium_interactions)" 'ent=300&ov=0.0&ovPerm=false&rem=100.0&rst=2026-12-31T00%3A00%3A00Z'
+    assert_equal "$(header x-quota-snapshot-premium_models)" 'ent=300&ov=0.0&ovPerm=false&rem=100.0&rst=2026-12-31T00%3A00%3A00Z'
+    assert_equal "$(header x-quota-snapshot-chat)" 'ent=-1&ov=0.0&ovPerm=false&rem=100.0&rst=2026-12-31T00%3A00%3A00Z'
+    assert_equal "$(header x-usage-ratelimit-session)" 'ent=0&ov=0.0&ovPerm=false&rem=100.0&rst=2026-12-01T06%3A00%3A00Z'
+    assert_equal "$(header x-usage-ratelimit-weekly)" 'ent=0&ov=0.0&ovPerm=false&rem=100.0&rst=2026-12-07T00%3A00%3A00Z'
+  done
+  # streams too; refusals and scripted bodies do not
+  run post /chat/completions "$STREAM_REQ"
+  [[ -n "$(header x-quota-snapshot-chat)" ]]
+  run post /responses '{"model":"gpt-4o","input":"x"}'
+  assert_output 400
+  assert_equal "$(header x-quota-snapshot-chat)" ""
+  # scriptable: values, a malformed string, left out
+  fake_config '{"quota_snapshots": {"premium_interactions": {"ent": 300, "rem": 87.5, "rst": "2026-12-31T00:00:00Z"}, "chat": "garbage;;", "premium_models": null},
+                "ratelimits": {"weekly": {"rem": 5.7, "rst": "2026-12-07T00:00:00Z"}}}'
+  run post /chat/completions "$PLAIN_REQ" -H 'X-Initiator: agent'
+  assert_equal "$(header x-quota-snapshot-premium_interactions)" 'ent=300&ov=0.0&ovPerm=false&rem=87.5&rst=2026-12-31T00%3A00%3A00Z'
+  assert_equal "$(header x-quota-snapshot-chat)" 'garbage;;'
+  assert_equal "$(header x-quota-snapshot-premium_models)" ''
+  assert_equal "$(header x-usage-ratelimit-weekly)" 'ent=0&ov=0.0&ovPerm=false&rem=5.7&rst=2026-12-07T00%3A00%3A00Z'
+  assert_equal "$(header x-usage-ratelimit-session)" ''
+  run fake_ctl POST /_control/config '{"quota_snapshots": {"chat": {"rem": "lots"}}}'
+  assert_failure
+}
+
+@test "user-initiated requests on premium models count against the premium quota; 402 when none is left" {
+  fake_config '{"quota_snapshots": {"premium_interactions": {"ent": 2, "rem": 100.0, "rst": "2026-12-31T00:00:00Z"}}}'
+  local m='{"model":"claude-sonnet-4.5","max_tokens":10,"messages":[{"role":"user","content":"x"}]}'
+  # not premium, or agent-initiated: free
+  run post /chat/completions "$PLAIN_REQ" -H 'X-Initiator: user'
+  run post /v1/messages "$m" -H 'X-Initiator: agent'
+  assert_equal "$(header x-quota-snapshot-premium_interactions)" 'ent=2&ov=0.0&ovPerm=false&rem=100.0&rst=2026-12-31T00%3A00%3A00Z'
+  assert_equal "$(fake_state | jq .premium_used)" 0
+  run post /v1/messages "$m" -H 'X-Initiator: user'
+  assert_equal "$(header x-quota-snapshot-premium_interactions)" 'ent=2&ov=0.0&ovPerm=false&rem=50.0&rst=2026-12-31T00%3A00%3A00Z'
+  run post /responses '{"model":"gpt-5-codex","input":"x"}'      # no X-Initiator: billed as the user's
+  assert_output 200
+  assert_equal "$(header x-quota-snapshot-premium_interactions)" 'ent=2&ov=0.0&ovPerm=false&rem=0.0&rst=2026-12-31T00%3A00%3A00Z'
+  assert_equal "$(fake_state | jq .premium_used)" 2
+  run post /v1/messages "$m" -H 'X-Initiator: user'
+  assert_output 402
+  assert_equal "$(cat "$B")" '{"error":{"message":"You have no premium requests left this month.","code":"quota_exceeded"}}'
+  run post /v1/messages "$m" -H 'X-Initiator: agent'
+  assert_output 200
+  # overage permitted: served, counted in ov
+  fake_config '{"quota_snapshots": {"premium_interactions": {"ent": 2, "rem": 100.0, "ovPerm": true}}}'
+  run post /chat/completions '{"model":"o3-mini","messages":[{"role":"user","content":"x"}]}'
+  assert_output 200
+  assert_equal "$(header x-quota-snapshot-premium_interactions)" 'ent=2&ov=0.33&ovPerm=true&rem=0.0&rst='
+}
+
+@test "scripted tool_calls and cached_tokens shape chat answers too" {
+  fake_script chat '[{"stream": {"tool_calls": [{"name": "f", "arguments": {"a": 1}}], "cached_tokens": 3}, "repeat": 2}]'
+  run post /chat/completions "$PLAIN_REQ"
+  assert_equal "$(jq -c '.choices[0] | [.finish_reason, .message]' "$B")" '["tool_calls",{"role":"assistant","content":null,"tool_calls":[{"id":"call_fake1_0","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]}]'
+  assert_equal "$(jq -c .usage.prompt_tokens_details "$B")" '{"cached_tokens":3}'
+  run post /chat/completions "$STREAM_REQ"
+  assert_equal "$(sed -n 's/^data: //p' "$B" | grep -v DONE | jq -c 'select(.choices[0].delta.tool_calls) | .choices[0].delta.tool_calls[0]' | head -n2)" \
+    "$(printf '%s\n' '{"index":0,"id":"call_fake2_0","type":"function","function":{"name":"f","arguments":""}}' '{"index":0,"function":{"arguments":"{\"a"}}')"
+  assert_equal "$(sed -n 's/^data: //p' "$B" | grep -v DONE | jq -r 'select(.choices[0].finish_reason) | .choices[0].finish_reason')" tool_calls
+  run fake_ctl POST /_control/script '{"route": "chat", "responses": [{"stream": {"tool_calls": [{"arguments": {}}]}}]}'
+  assert_failure
+}

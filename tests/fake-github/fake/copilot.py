@@ -138,7 +138,7 @@ def quota_value(snap, used, ent_scale=True):
             left = 0.0
         rem = round(left * 100.0 / ent, 4)
     return urllib.parse.urlencode([
-        ("ent", fmt_num(ent)), ("ov", repr(float(ov))),
+        ("ent", fmt_num(ent)), ("ov", repr(round(float(ov), 4))),
         ("ovPerm", "true" if snap.get("ovPerm") else "false"),
         ("rem", repr(float(rem))), ("rst", str(snap.get("rst", "")))])
 

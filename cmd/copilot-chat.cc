@@ -12,6 +12,7 @@
 #include "api/chat.h"
 #include "api/responses.h"
 #include "api/routed_chat.h"
+#include "api/schema.h"
 #include "store/chats.h"
 #include "store/conversation.h"
 #include "util/errors.h"
@@ -84,6 +85,7 @@ Flags parse_flags(int argc, char** argv) {
     f.chat.system = r.value("system");
     f.messages = r.value("messages");
     f.attach = r.values("attach");
+    if (auto sc = r.value("schema")) f.chat.schema = copilot::read_schema(*sc);
     if (auto t = r.value("temperature")) f.chat.temperature = parse_temperature(*t);
     if (auto n = r.value("max-tokens")) f.chat.max_tokens = parse_max_tokens(*n);
     if (auto a = r.value("api")) {
@@ -321,8 +323,16 @@ int chat(Flags& f) {
     io.want_json = f.json;
     io.log = f.auth.log;
     bool answer_whole = true;
+    // --schema: the answer is held back until it has been checked.
+    std::string held;
     io.on_text = [&](std::string_view t) {
-        answer.write(t);
+        if (f.chat.schema) {
+            if (held.size() + t.size() > copilot::kMaxPromptInput)
+                throw Error(Exit::protocol, "the answer is longer than 8 MiB, too long for --schema");
+            held += t;
+        }
+        else
+            answer.write(t);
         if (f.save && answer_whole) answer_whole = copilot::keep_answer(answer_text, t);
     };
     if (tool::verbose) io.on_reasoning = [&reasoning](std::string_view t) { reasoning.add(t); };
@@ -365,6 +375,12 @@ int chat(Flags& f) {
         throw;
     }
     reasoning.flush();
+    if (f.chat.schema) {
+        const std::string text = f.json ? copilot::answer_text(result) : held;
+        const std::string checked =
+            copilot::validate_answer(*f.chat.schema, copilot::answer_json_text(text));
+        if (!f.json) answer.write(checked + "\n");
+    }
     if (f.json)
         tool::out(result.json + "\n");
     else

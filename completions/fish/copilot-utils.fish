@@ -92,6 +92,7 @@ complete -c copilot-chat -s m -l model -x -a '(__copilot_utils_models)' -d 'mode
 complete -c copilot-chat -s s -l system -x -d 'a system message, sent first'
 complete -c copilot-chat -l messages -r -F -a - -d 'a JSON array of OpenAI messages sent before the prompt'
 complete -c copilot-chat -s a -l attach -r -F -d 'attach a file: an image (PNG, JPEG, WebP, GIF) or a text file; repeatable'
+complete -c copilot-chat -l schema -x -d 'answer in JSON that follows this JSON Schema (checked; exit 76 if not)'
 complete -c copilot-chat -l temperature -x -a '0 0.2 0.5 0.7 1' -d 'sampling temperature, 0 to 2'
 complete -c copilot-chat -l max-tokens -x -d 'the longest answer, in tokens'
 complete -c copilot-chat -l api -x -a 'chat responses messages' -d 'the wire API: chat, responses or messages (default: the model\'s)'

@@ -108,6 +108,20 @@ std::string build_chat_body(const ChatRequest& req) {
         w.Key("reasoning_effort");
         text(*req.reasoning_effort);
     }
+    if (req.schema) {
+        w.Key("response_format");
+        w.StartObject();
+        w.Key("type");
+        w.String("json_schema");
+        w.Key("json_schema");
+        w.StartObject();
+        w.Key("name");
+        w.String("answer");
+        w.Key("schema");
+        w.RawValue(req.schema->data(), req.schema->size(), rapidjson::kObjectType);
+        w.EndObject();
+        w.EndObject();
+    }
     w.Key("stream");
     w.Bool(req.stream);
     if (req.stream) {  // OpenAI sends the usage chunk only when asked; Copilot always does

@@ -215,6 +215,20 @@ std::string build_responses_body(const ChatRequest& req) {
         }
         w.EndObject();
     }
+    if (req.schema) {
+        w.Key("text");
+        w.StartObject();
+        w.Key("format");
+        w.StartObject();
+        w.Key("type");
+        w.String("json_schema");
+        w.Key("name");
+        w.String("answer");
+        w.Key("schema");
+        w.RawValue(req.schema->data(), req.schema->size(), rapidjson::kObjectType);
+        w.EndObject();
+        w.EndObject();
+    }
     w.Key("stream");
     w.Bool(req.stream);
     w.Key("store");  // copilot-chat keeps no server-side state

@@ -141,7 +141,8 @@ Flags parse_flags(int argc, char** argv) {
     if (f.list_models) {
         if (!f.words.empty()) tool::usage_error("--list-models takes no prompt");
         if (r.has("model") || f.chat.system || f.messages || f.chat.temperature ||
-            f.chat.max_tokens || !f.chat.stream || f.usage || f.api || f.chat.reasoning_effort)
+            f.chat.max_tokens || !f.chat.stream || f.usage || f.api || f.chat.reasoning_effort ||
+            !f.attach.empty() || f.chat.schema || f.resume_latest || f.conversation)
             tool::usage_error("--list-models takes no chat options");
     }
     // Reasoning summaries are asked for only when they will be shown.

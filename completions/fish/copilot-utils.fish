@@ -101,7 +101,7 @@ complete -c copilot-chat -l no-stream -d 'one non-streaming request; the answer 
 complete -c copilot-chat -l json -d 'print the whole completion object as one line of JSON'
 complete -c copilot-chat -l usage -d 'print token counts on standard error at the end'
 complete -c copilot-chat -l no-stdin -d 'never read standard input'
-complete -c copilot-chat -n 'not __fish_seen_argument -l model -l system -l messages -l temperature -l max-tokens -l no-stream -l usage -l api -l reasoning-effort' -l list-models -d 'list the models: a table on a terminal, else one id a line; --json: the server\'s list'
+complete -c copilot-chat -n 'not __fish_seen_argument -l model -l system -l messages -l temperature -l max-tokens -l no-stream -l usage -l api -l reasoning-effort -l attach -l schema -l continue -l conversation -l no-save -l history -l show -l forget' -l list-models -d 'list the models: a table on a terminal, else one id a line; --json: the server\'s list'
 complete -c copilot-chat -n '__fish_seen_argument -l list-models' -l all -d 'with --list-models: other kinds (embeddings) too'
 complete -c copilot-chat -n 'not __fish_seen_argument -l conversation -l no-save -l history -l show -l forget -l list-models' -s c -l continue -d 'continue the latest saved conversation'
 complete -c copilot-chat -n 'not __fish_seen_argument -l continue -l history -l show -l forget -l list-models' -l conversation -x -d 'continue the saved conversation ID'

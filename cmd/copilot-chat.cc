@@ -331,9 +331,9 @@ int chat(Flags& f) {
             if (held.size() + t.size() > copilot::kMaxPromptInput)
                 throw Error(Exit::protocol, "the answer is longer than 8 MiB, too long for --schema");
             held += t;
-        }
-        else
+        } else {
             answer.write(t);
+        }
         if (f.save && answer_whole) answer_whole = copilot::keep_answer(answer_text, t);
     };
     if (tool::verbose) io.on_reasoning = [&reasoning](std::string_view t) { reasoning.add(t); };

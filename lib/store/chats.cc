@@ -148,7 +148,19 @@ ChatStore::ChatStore(const std::string& path, bool create) : path_(path) {
     }
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
     int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
-    if (rc != SQLITE_OK) fail(rc, "opening it");
+    try {
+        if (rc != SQLITE_OK) fail(rc, "opening it");
+        setup();
+    } catch (...) {
+        // A constructor that throws runs no destructor.
+        sqlite3_close_v2(db_);
+        db_ = nullptr;
+        throw;
+    }
+}
+
+void ChatStore::setup() {
+    int rc = SQLITE_OK;
     sqlite3_busy_timeout(db_, kChatsBusyTimeoutMs);
     sqlite3_extended_result_codes(db_, 1);
     // The version is read before anything could write: a newer database is

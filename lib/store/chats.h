@@ -69,6 +69,7 @@ public:
     void forget(const std::string& id);
 
 private:
+    void setup();  // busy timeout, schema version check, WAL, migrations
     void exec(const char* sql);
     int user_version();
     void migrate();

@@ -89,6 +89,8 @@ $(LIB): $(LIB_OBJ)
 CMD_COMMON = $(OUT)/cmd/shared/tool.o $(OUT)/cmd/shared/options.o
 # copilot-serve is the only tool with a server library.
 $(BIN)/copilot-serve: LDLIBS += -lmicrohttpd
+# copilot-chat keeps its conversations in SQLite (store/chats).
+$(BIN)/copilot-chat $(OUT)/tests/test_chats: LDLIBS += -lsqlite3
 $(BIN)/%: $(OUT)/cmd/%.o $(CMD_COMMON) $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(ALLFLAGS) $(TOOL_LDFLAGS) -o $@ $< $(CMD_COMMON) $(LIB) $(LDLIBS)
@@ -103,7 +105,7 @@ $(OUT)/tests/%: tests/unit/%.cc tests/unit/check.h $(LIB)
 DEB_PACKAGES = g++ make libcurl4-openssl-dev rapidjson-dev libcxxopts-dev \
 	bats bats-support bats-assert bats-file python3 curl jq groff-base man-db \
 	openssl strace time \
-	libmicrohttpd-dev zsh fish
+	libmicrohttpd-dev zsh fish libsqlite3-dev
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \

@@ -7,10 +7,14 @@
 #include <unistd.h>
 #include <vector>
 
+#include "api/attachments.h"
 #include "api/catalogue.h"
 #include "api/chat.h"
 #include "api/responses.h"
 #include "api/routed_chat.h"
+#include "api/schema.h"
+#include "store/chats.h"
+#include "store/conversation.h"
 #include "util/errors.h"
 #include "util/files.h"
 #include "net/endpoints.h"
@@ -28,6 +32,7 @@ struct Flags {
     copilot::ChatRequest chat;
     std::vector<std::string> words;        // the prompt arguments
     std::optional<std::string> messages;  // --messages FILE|-
+    std::vector<std::string> attach;      // -a, --attach FILE
     std::optional<copilot::wire::Api> api;  // --api
     bool json = false;
     bool usage = false;
@@ -35,6 +40,12 @@ struct Flags {
     bool list_models = false;
     bool all = false;
     bool quiet = false;
+    // Conversations (store/chats.h): saved unless --no-save or COPILOT_CHAT_SAVE=0.
+    bool save = true;
+    bool resume_latest = false;                // -c, --continue
+    std::optional<std::string> conversation;  // --conversation ID
+    bool history = false;
+    std::optional<std::string> show, forget;
 };
 
 double parse_temperature(const std::string& v) {
@@ -73,6 +84,8 @@ Flags parse_flags(int argc, char** argv) {
     copilot::check_utf8(f.chat.model, "--model");
     f.chat.system = r.value("system");
     f.messages = r.value("messages");
+    f.attach = r.values("attach");
+    if (auto sc = r.value("schema")) f.chat.schema = copilot::read_schema(*sc);
     if (auto t = r.value("temperature")) f.chat.temperature = parse_temperature(*t);
     if (auto n = r.value("max-tokens")) f.chat.max_tokens = parse_max_tokens(*n);
     if (auto a = r.value("api")) {
@@ -96,6 +109,27 @@ Flags parse_flags(int argc, char** argv) {
     f.list_models = r.has("list-models");
     f.all = r.has("all");
     f.quiet = r.has("quiet");
+    const char* env_save = std::getenv("COPILOT_CHAT_SAVE");
+    f.save = !r.has("no-save") && !(env_save && std::string(env_save) == "0");
+    f.resume_latest = r.has("continue");
+    f.conversation = r.value("conversation");
+    f.history = r.has("history");
+    f.show = r.value("show");
+    f.forget = r.value("forget");
+    for (const auto* id : {&f.conversation, &f.show, &f.forget})
+        if (*id && !copilot::valid_conversation_id(**id))
+            tool::usage_error("not a conversation id: " + tool::quoted(**id) +
+                              " (copilot-chat --history lists them)");
+    const int store_commands = f.history + f.show.has_value() + f.forget.has_value();
+    if (store_commands > 1 || (store_commands && (f.list_models || f.resume_latest || f.conversation)))
+        tool::usage_error("--history, --show and --forget go alone");
+    if (f.resume_latest && f.conversation)
+        tool::usage_error("--continue and --conversation cannot go together");
+    if (store_commands &&
+        (f.history ? f.words.size() > 1 || (f.words.size() == 1 &&
+                                            f.words[0].find_first_not_of("0123456789") != std::string::npos)
+                   : !f.words.empty()))
+        tool::usage_error(f.history ? "--history takes at most a number" : "--show and --forget take no prompt");
 
     const bool token_stdin = f.auth.token_file && *f.auth.token_file == "-";
     const bool messages_stdin = f.messages && *f.messages == "-";
@@ -107,7 +141,8 @@ Flags parse_flags(int argc, char** argv) {
     if (f.list_models) {
         if (!f.words.empty()) tool::usage_error("--list-models takes no prompt");
         if (r.has("model") || f.chat.system || f.messages || f.chat.temperature ||
-            f.chat.max_tokens || !f.chat.stream || f.usage || f.api || f.chat.reasoning_effort)
+            f.chat.max_tokens || !f.chat.stream || f.usage || f.api || f.chat.reasoning_effort ||
+            !f.attach.empty() || f.chat.schema || f.resume_latest || f.conversation)
             tool::usage_error("--list-models takes no chat options");
     }
     // Reasoning summaries are asked for only when they will be shown.
@@ -221,6 +256,23 @@ struct Answer {
     }
 };
 
+// --history, --show, --forget: the database is read, never created.
+int conversations(const Flags& f) {
+    const std::string path = copilot::chats_db_path();
+    if (f.history && ::access(path.c_str(), F_OK) != 0) return 0;  // nothing saved yet
+    copilot::ChatStore store(path, false);
+    if (f.history) {
+        const int64_t n = f.words.empty() ? 0 : std::stoll(f.words[0].substr(0, 9));
+        tool::out(copilot::history_text(store.list(n)));
+    } else if (f.show) {
+        const auto turns = store.turns(*f.show);
+        tool::out(f.json ? copilot::show_json(turns) + "\n" : copilot::show_text(turns));
+    } else {
+        store.forget(*f.forget);
+    }
+    return 0;
+}
+
 int chat(Flags& f) {
     std::optional<std::string> args;
     if (!f.words.empty()) {
@@ -235,21 +287,55 @@ int chat(Flags& f) {
         f.chat.messages_what = "--messages " + *f.messages;
     }
     f.chat.prompt = copilot::compose_prompt(args, read_stdin_prompt(f));
-    if (!f.chat.prompt && !f.messages)
+    if (!f.chat.prompt && !f.messages && f.attach.empty())
         tool::usage_error("no prompt: give it as arguments or on standard input");
+    if (f.messages && !f.attach.empty()) copilot::build_chat_body(f.chat);  // checked before it grows
+    copilot::attach(f.chat, copilot::read_attachments(f.attach));
     // Malformed --messages fail before any network.
     if (f.api == copilot::wire::Api::responses)
         copilot::build_responses_body(f.chat);
     else
         copilot::build_chat_body(f.chat);
 
+    // The database is opened before the request: a locked or damaged one
+    // fails before any is spent.
+    std::optional<copilot::ChatStore> store;
+    std::string conversation_id = f.conversation.value_or("");
+    std::vector<copilot::ChatTurn> earlier;
+    const std::string turn = copilot::turn_messages(f.chat);
+    const std::string title = copilot::conversation_title(f.chat);
+    if (f.save || f.resume_latest || f.conversation) {
+        if ((f.resume_latest || f.conversation) && ::access(copilot::chats_db_path().c_str(), F_OK) != 0)
+            throw Error(Exit::usage, "no saved conversation to continue");
+        store.emplace(copilot::chats_db_path(), f.save);
+        if (f.resume_latest) {
+            auto latest = store->latest();
+            if (!latest) throw Error(Exit::usage, "no saved conversation to continue");
+            conversation_id = *latest;
+        }
+        if (!conversation_id.empty()) earlier = store->turns(conversation_id);
+    }
+
     copilot::ApiCredentials auth = get_auth(f);
     Answer answer;
+    std::string answer_text;
     Reasoning reasoning;
     copilot::ChatIo io;
     io.want_json = f.json;
     io.log = f.auth.log;
-    io.on_text = [&answer](std::string_view t) { answer.write(t); };
+    bool answer_whole = true;
+    // --schema: the answer is held back until it has been checked.
+    std::string held;
+    io.on_text = [&](std::string_view t) {
+        if (f.chat.schema) {
+            if (held.size() + t.size() > copilot::kMaxPromptInput)
+                throw Error(Exit::protocol, "the answer is longer than 8 MiB, too long for --schema");
+            held += t;
+        } else {
+            answer.write(t);
+        }
+        if (f.save && answer_whole) answer_whole = copilot::keep_answer(answer_text, t);
+    };
     if (tool::verbose) io.on_reasoning = [&reasoning](std::string_view t) { reasoning.add(t); };
 
     copilot::CatalogueSource catalogue(auth, f.auth.host, f.auth.profile, f.auth.log);
@@ -260,15 +346,42 @@ int chat(Flags& f) {
         if (!f.quiet) tool::warn(w);
     };
 
+    const copilot::Catalogue* cat = catalogue.cached(std::time(nullptr));
+    const copilot::ModelInfo* model = cat ? cat->find(f.chat.model) : nullptr;
+    if (!earlier.empty()) {
+        const int64_t budget = copilot::prompt_budget(model);
+        const auto h = copilot::history_messages(earlier, budget, turn.size());
+        if (h.dropped && !f.quiet)
+            tool::warn("left out the " + std::to_string(h.dropped) + " oldest of " +
+                       std::to_string(earlier.size()) + " turns of conversation " + conversation_id +
+                       " to fit the context window of " + f.chat.model + " (" +
+                       std::to_string(budget) + " tokens)");
+        copilot::continue_request(f.chat, h.messages, turn);
+    }
+    if (f.chat.messages_json && copilot::has_image(*f.chat.messages_json)) {
+        f.chat.vision = true;
+        if (!model && !f.api) model = catalogue.get(std::time(nullptr)).find(f.chat.model);
+        copilot::check_vision(model, f.chat.model);
+    }
+
     copilot::ChatResult result;
+    copilot::wire::Api used = copilot::wire::Api::chat;
     try {
-        result = copilot::run_routed_chat(auth, f.chat, io, route, std::time(nullptr)).result;
+        auto routed = copilot::run_routed_chat(auth, f.chat, io, route, std::time(nullptr));
+        result = std::move(routed.result);
+        used = routed.api;
     } catch (const Error&) {
         reasoning.flush();
         answer.end_line();  // the text so far stays; the error goes on its own line
         throw;
     }
     reasoning.flush();
+    if (f.chat.schema) {
+        const std::string text = f.json ? copilot::answer_text(result) : held;
+        const std::string checked =
+            copilot::validate_answer(*f.chat.schema, copilot::answer_json_text(text));
+        if (!f.json) answer.write(checked + "\n");
+    }
     if (f.json)
         tool::out(result.json + "\n");
     else
@@ -282,12 +395,32 @@ int chat(Flags& f) {
     }
     note_tool_calls(f, result.tool_calls);
     if (f.usage) tool::say(copilot::usage_text(result.usage));
+    if (f.save) {
+        copilot::ChatTurn t;
+        t.time = std::time(nullptr);
+        t.model = f.chat.model;
+        t.api = copilot::wire::api_name(used);
+        t.messages = turn;
+        t.answer = copilot::answer_message(result, f.json ? copilot::answer_text(result) : answer_text);
+        if (result.usage) {
+            t.prompt_tokens = result.usage->prompt_tokens;
+            t.completion_tokens = result.usage->completion_tokens;
+            t.total_tokens = result.usage->total_tokens;
+        }
+        if (conversation_id.empty()) conversation_id = copilot::ChatStore::new_id();
+        store->add_turn(conversation_id, title, t);
+        if (!answer_whole && !f.quiet)
+            tool::warn("the answer is longer than " + std::to_string(copilot::kMaxSavedAnswer >> 20) +
+                       " MiB: saved cut there");
+        tool::debug("saved in conversation " + conversation_id);
+    }
     return 0;
 }
 
 int body(int argc, char** argv) {
     Flags f = parse_flags(argc, argv);
     if (f.list_models) return list_models(f);
+    if (f.history || f.show || f.forget) return conversations(f);
     return chat(f);
 }
 

@@ -108,6 +108,20 @@ std::string build_chat_body(const ChatRequest& req) {
         w.Key("reasoning_effort");
         text(*req.reasoning_effort);
     }
+    if (req.schema) {
+        w.Key("response_format");
+        w.StartObject();
+        w.Key("type");
+        w.String("json_schema");
+        w.Key("json_schema");
+        w.StartObject();
+        w.Key("name");
+        w.String("answer");
+        w.Key("schema");
+        w.RawValue(req.schema->data(), req.schema->size(), rapidjson::kObjectType);
+        w.EndObject();
+        w.EndObject();
+    }
     w.Key("stream");
     w.Bool(req.stream);
     if (req.stream) {  // OpenAI sends the usage chunk only when asked; Copilot always does
@@ -184,6 +198,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
         auto make = [&]() {
             HttpRequest r = api_request(auth, "POST", "/chat/completions", io.log);
             r.headers.push_back({"Content-Type", "application/json"});
+            if (req.vision) r.headers.push_back({"Copilot-Vision-Request", "true"});
             r.headers.push_back({"Accept", "application/json"});
             r.body = body;
             r.timeout_ms = 0;          // long answers take long
@@ -290,6 +305,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
     auto make = [&]() {
         HttpRequest r = api_request(auth, "POST", "/chat/completions", io.log);
         r.headers.push_back({"Content-Type", "application/json"});
+        if (req.vision) r.headers.push_back({"Copilot-Vision-Request", "true"});
         r.headers.push_back({"Accept", "text/event-stream"});
         r.body = body;
         r.timeout_ms = 0;          // a stream lasts as long as the answer

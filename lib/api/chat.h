@@ -44,6 +44,11 @@ struct ChatRequest {
     // Responses: ask for reasoning summaries too (shown with --verbose).
     bool reasoning_summary = false;
     bool stream = true;
+    // An image among the messages (--attach): Copilot-Vision-Request: true.
+    bool vision = false;
+    // --schema: a JSON Schema (compact JSON text) the answer must follow:
+    // Chat's response_format json_schema, Responses' text.format.
+    std::optional<std::string> schema;
 };
 
 // The prompt from the command line and standard input: the arguments alone,

@@ -215,6 +215,20 @@ std::string build_responses_body(const ChatRequest& req) {
         }
         w.EndObject();
     }
+    if (req.schema) {
+        w.Key("text");
+        w.StartObject();
+        w.Key("format");
+        w.StartObject();
+        w.Key("type");
+        w.String("json_schema");
+        w.Key("name");
+        w.String("answer");
+        w.Key("schema");
+        w.RawValue(req.schema->data(), req.schema->size(), rapidjson::kObjectType);
+        w.EndObject();
+        w.EndObject();
+    }
     w.Key("stream");
     w.Bool(req.stream);
     w.Key("store");  // copilot-chat keeps no server-side state
@@ -324,6 +338,7 @@ ChatResult run_responses(ApiCredentials& auth, const ChatRequest& req, const Cha
         auto make = [&]() {
             HttpRequest r = api_request(auth, "POST", kPath, io.log);
             r.headers.push_back({"Content-Type", "application/json"});
+            if (req.vision) r.headers.push_back({"Copilot-Vision-Request", "true"});
             r.headers.push_back({"Accept", "application/json"});
             r.body = body;
             r.timeout_ms = 0;
@@ -422,6 +437,7 @@ ChatResult run_responses(ApiCredentials& auth, const ChatRequest& req, const Cha
     auto make = [&]() {
         HttpRequest r = api_request(auth, "POST", kPath, io.log);
         r.headers.push_back({"Content-Type", "application/json"});
+        if (req.vision) r.headers.push_back({"Copilot-Vision-Request", "true"});
         r.headers.push_back({"Accept", "text/event-stream"});
         r.body = body;
         r.timeout_ms = 0;

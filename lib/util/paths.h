@@ -11,6 +11,8 @@ namespace copilot {
 std::string config_home();
 // $XDG_CACHE_HOME when set to an absolute path, else $HOME/.cache.
 std::string cache_home();
+// $XDG_DATA_HOME when set to an absolute path, else $HOME/.local/share.
+std::string data_home();
 
 // "<host>" or "<host>@<profile>": the file stem for a host/profile pair.
 // Throws Error(usage) for names that could escape the directory.

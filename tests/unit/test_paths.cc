@@ -69,3 +69,13 @@ TEST(dir_name_of_paths) {
     CHECK_EQ(dir_name("c.json"), std::string("."));
     CHECK_EQ(dir_name("/c.json"), std::string("/"));
 }
+
+TEST(data_home_follows_xdg_rules) {
+    set("HOME", "/home/u");
+    set("XDG_DATA_HOME", "/x/data");
+    CHECK_EQ(data_home(), std::string("/x/data"));
+    set("XDG_DATA_HOME", "relative");
+    CHECK_EQ(data_home(), std::string("/home/u/.local/share"));
+    set("XDG_DATA_HOME", nullptr);
+    CHECK_EQ(data_home(), std::string("/home/u/.local/share"));
+}

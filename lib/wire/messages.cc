@@ -786,7 +786,14 @@ void ChatToMessagesStream::event(std::string_view, std::string_view data) {
         end();
         return;
     }
-    const auto chunk = json_parse(data, kChunk);
+    rapidjson::Document chunk;
+    try {
+        chunk = json_parse(data, kChunk);
+    } catch (const Error& e) {
+        // The contract (wire.h): an event that cannot be read ends the stream.
+        fail(e.what());
+        return;
+    }
     start();
     if (const JsonValue* u = member(chunk, "usage"); u && u->IsObject()) usage_ = chat_usage(*u);
     const JsonValue* choices = member(chunk, "choices");

@@ -90,7 +90,8 @@ private:
 };
 
 // An upstream stream turned into the client's: events in, events out to the
-// sink it was made with.
+// sink it was made with. event() never throws: an event it cannot read ends
+// the stream through fail(), so the client still gets a well-formed stream.
 class StreamTranslator : public EventSink {
 public:
     // The upstream stream ended as it should (its last event, "[DONE]", or EOF

@@ -390,10 +390,14 @@ TEST(stream_fail_closes_block) {
     s2.fail_as("overloaded_error", "busy");
     CHECK_EQ(o2.names(), std::string("error"));
     CHECK(o2.lines.at(0).find(R"("type":"overloaded_error")") != std::string::npos);
-    // A chunk that is not JSON is the upstream's fault.
+    // A chunk that is not JSON is the upstream's fault: the stream ends with
+    // the client's error event (wire.h: event() never throws).
     Collect o3;
     wire::ChatToMessagesStream s3(o3, wire::Context{"m", "", 0});
-    CHECK_THROWS(s3.event("", "garbage"), Exit::protocol);
+    s3.event("", R"({"choices":[{"index":0,"delta":{"content":"a"}}]})");
+    s3.event("", "garbage");
+    s3.event("", R"({"choices":[{"index":0,"delta":{"content":"b"}}]})");
+    CHECK_EQ(o3.names(), std::string("message_start,content_block_start,content_block_delta,content_block_stop,error"));
 }
 
 TEST(stream_sse_bytes) {

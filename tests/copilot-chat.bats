@@ -553,3 +553,23 @@ EOF
   assert_equal "$(fake_count copilot_token)" "2"
   assert_file_not_exists "$XDG_CONFIG_HOME/copilot-utils/auth/github.com.json"
 }
+
+# Issue 13: streamed tool_calls were dropped silently, in --json and in plain mode.
+@test "streamed tool_calls are in --json's assembled completion" {
+  fake_script chat '[{"stream": {"tool_calls": [{"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}, {"id": "call_2", "name": "now", "arguments": {}}]}}]'
+  run --separate-stderr copilot-chat --json weather
+  assert_success
+  assert_equal "$(json_get - '["choices"][0]["finish_reason"]' <<<"$output")" "tool_calls"
+  assert_equal "$(json_get - '["choices"][0]["message"]["tool_calls"]' <<<"$output")" '[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},{"id":"call_2","type":"function","function":{"name":"now","arguments":"{}"}}]'
+}
+
+@test "tool_calls in plain mode: a note on stderr naming them (streamed and not)" {
+  fake_script chat '[{"stream": {"tool_calls": [{"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]}}, {"stream": {"tool_calls": [{"id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]}}]'
+  run --separate-stderr copilot-chat weather
+  assert_success
+  assert_output ""
+  assert_equal "$stderr" "copilot-chat: warning: the answer asks to call 1 tool (get_weather), not shown as text; --json prints the calls"
+  run --separate-stderr copilot-chat --no-stream weather
+  assert_success
+  assert_equal "$stderr" "copilot-chat: warning: the answer asks to call 1 tool (get_weather), not shown as text; --json prints the calls"
+}

@@ -73,6 +73,7 @@ run_example() {
 @test "copilot-chat(1) example 5: List the models" { run_example; }
 @test "copilot-chat(1) example 6: Another OpenAI-compatible server, with the key it expects" { run_example; }
 @test "copilot-chat(1) example 7: Only the first words" { run_example; }
+@test "copilot-chat(1) example 8: A Responses-only model, thinking hard, its reasoning shown on standard error" { run_example; }
 @test "copilot-login(1) example 1: Log in, and open the page in the browser when there is one" { run_example; }
 @test "copilot-login(1) example 2: A second account on the same host" { run_example; }
 @test "copilot-login(1) example 3: In CI, from a secret in the environment (printf is a shell builtin, so the secret appears in no command line)" { run_example; }

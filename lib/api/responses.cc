@@ -127,8 +127,10 @@ void message_items(Writer& w, const JsonValue& m, const std::string& at) {
         throw Error(Exit::data, at + ": role '" + printable(role) +
                                     "' cannot be sent to the Responses API");
     const bool assistant = role == "assistant";
-    const bool has_content = content && (!content->IsString() || content->GetStringLength() > 0 ||
-                                         !assistant);
+    // An assistant turn that only calls tools has no message item; any other
+    // turn keeps its place even when empty.
+    const bool has_content =
+        !assistant || (content && (!content->IsString() || content->GetStringLength() > 0));
     if (has_content) {
         w.StartObject();
         w.Key("type");
@@ -136,7 +138,9 @@ void message_items(Writer& w, const JsonValue& m, const std::string& at) {
         w.Key("role");
         text(w, role);
         w.Key("content");
-        if (content->IsString()) {
+        if (!content) {
+            w.String("");
+        } else if (content->IsString()) {
             raw(w, *content);
         } else {
             w.StartArray();

@@ -87,6 +87,11 @@ std::string make_id(const char* prefix) {
     return id;
 }
 
+// The message names the field too, so the client's 400 says where.
+Untranslatable untranslatable(const std::string& field, const std::string& message) {
+    return Untranslatable(field, field + ": " + message);
+}
+
 void note(std::vector<std::string>& dropped, std::string field) {
     if (std::find(dropped.begin(), dropped.end(), field) == dropped.end())
         dropped.push_back(std::move(field));
@@ -111,7 +116,7 @@ std::string image_part(const JsonValue& block, const std::string& path) {
     } else if (type == "url") {
         url = required_string(*source, "url", path + ".source");
     } else {
-        throw Untranslatable(path + ".source.type",
+        throw untranslatable(path + ".source.type",
                              "image source type '" + type + "' has no Chat equivalent");
     }
     rapidjson::StringBuffer buf;
@@ -163,7 +168,7 @@ struct Translator {
                 const std::string path = "system[" + std::to_string(i) + "]";
                 const std::string type = block_type(sys[i], path);
                 if (type != "text")
-                    throw Untranslatable(path + ".type", "system block type '" + type +
+                    throw untranslatable(path + ".type", "system block type '" + type +
                                                              "' has no Chat equivalent");
                 if (member(sys[i], "cache_control")) note(dropped, "system[].cache_control");
                 if (!text.empty()) text += "\n\n";
@@ -210,7 +215,7 @@ struct Translator {
                     parts.push_back(image_part((*content)[k], p));
                     images = true;
                 } else {
-                    throw Untranslatable(p + ".type", "tool_result block type '" + type +
+                    throw untranslatable(p + ".type", "tool_result block type '" + type +
                                                           "' has no Chat equivalent");
                 }
             }
@@ -253,7 +258,7 @@ struct Translator {
                 for (auto& p : moved) parts.push_back(std::move(p));
                 if (moved_images) images = any_other = true;
             } else {
-                throw Untranslatable(path + ".type",
+                throw untranslatable(path + ".type",
                                      "content block type '" + type + "' has no Chat equivalent");
             }
         }
@@ -298,11 +303,13 @@ struct Translator {
             } else if (type == "thinking" || type == "redacted_thinking") {
                 note(dropped, "messages[].content[" + type + "]");
             } else {
-                throw Untranslatable(path + ".type",
+                throw untranslatable(path + ".type",
                                      "content block type '" + type + "' has no Chat equivalent");
             }
         }
         calls.EndArray();
+        // Only thinking blocks: nothing Chat can carry, and an empty turn may be refused.
+        if (text.empty() && ncalls == 0 && !content.Empty()) return;
         w.StartObject();
         w.Key("role");
         w.String("assistant");
@@ -354,7 +361,7 @@ struct Translator {
             if (const JsonValue* type = member(t, "type")) {
                 const std::string ty = type->IsString() ? std::string(sv(*type)) : "?";
                 if (ty != "custom")
-                    throw Untranslatable(path + ".type", "tool type '" + ty +
+                    throw untranslatable(path + ".type", "tool type '" + ty +
                                                              "' (a server tool) has no Chat equivalent");
             }
             w.StartObject();
@@ -550,23 +557,24 @@ ChatRequest messages_to_chat_request(std::string_view body, const ChatOptions& o
     return out;
 }
 
-const std::vector<std::string>& messages_droppable_fields() {
-    static const std::vector<std::string> fields = {
-        "top_k",
-        "thinking (when the model does not reason)",
-        "messages[].content[thinking]",
-        "messages[].content[redacted_thinking]",
-        "system[].cache_control",
-        "messages[].content[].cache_control",
-        "tools[].cache_control",
-        "tools[].defer_loading",
-        "output_config (but effort, when the model reasons)",
-        "context_management",
-        "service_tier",
-        "container",
-        "mcp_servers",
-        "metadata (but user_id)",
-        "any other field Chat has no name for",
+const std::vector<DroppableField>& messages_droppable_fields() {
+    static const std::vector<DroppableField> fields = {
+        {"top_k", "always: Chat has no top_k"},
+        {"thinking", "when the model does not reason (otherwise it becomes reasoning_effort)"},
+        {"messages[].content[thinking]", "always: Chat has no thinking blocks"},
+        {"messages[].content[redacted_thinking]", "always"},
+        {"system[].cache_control", "always: Copilot caches by itself"},
+        {"messages[].content[].cache_control", "always"},
+        {"tools[].cache_control", "always"},
+        {"tools[].defer_loading", "always: every tool is sent"},
+        {"tools[].NAME", "any other tool field (strict, input_examples, ...)"},
+        {"output_config.NAME", "every field but effort, which becomes reasoning_effort when the model reasons"},
+        {"metadata.NAME", "every field but user_id, which becomes user"},
+        {"context_management", "always"},
+        {"service_tier", "always"},
+        {"container", "always"},
+        {"mcp_servers", "always"},
+        {"NAME", "any other top-level field"},
     };
     return fields;
 }

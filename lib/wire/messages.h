@@ -43,7 +43,8 @@ struct ChatOptions {
 
 struct ChatRequest {
     std::string body;                  // the Chat request, JSON
-    std::vector<std::string> dropped;  // fields left out, as paths: "top_k", "messages[2].content[0]"
+    // Fields left out, each named once: "top_k", "tools[].defer_loading", ...
+    std::vector<std::string> dropped;
 };
 
 // A Messages request as a Chat request. Throws Untranslatable (a server
@@ -51,8 +52,13 @@ struct ChatRequest {
 // messages[i].content[j].type) or Error(Exit::data) for a malformed body.
 ChatRequest messages_to_chat_request(std::string_view body, const ChatOptions& options = {});
 
-// Every field messages_to_chat_request may drop, for the man page.
-const std::vector<std::string>& messages_droppable_fields();
+// Every field messages_to_chat_request may drop, as ChatRequest::dropped
+// names it (NAME: any name), and when: for the man page.
+struct DroppableField {
+    const char* field;
+    const char* when;
+};
+const std::vector<DroppableField>& messages_droppable_fields();
 
 // A whole Chat answer (a chat.completion) as a Messages `message`.
 // Throws Error(Exit::protocol) when it is not a JSON object.

@@ -8,10 +8,15 @@
 //
 // Dropped on purpose (they do not change the answer, or Copilot refuses
 // them): Responses store, service_tier, truncation, include, metadata,
-// prompt_cache_key, safety_identifier, stream_options, reasoning.summary and
-// reasoning items of earlier turns; Chat store, service_tier, metadata, seed,
-// stream_options (its include_usage is read by chat_include_usage), prompt_cache_key,
-// safety_identifier. Any other unknown field is Untranslatable.
+// prompt_cache_key, safety_identifier, stream_options, background false,
+// reasoning.summary, and reasoning items of earlier turns (the model reasons
+// afresh); Chat store, service_tier, metadata, seed, stream_options (its
+// include_usage is read by chat_include_usage), prompt_cache_key,
+// safety_identifier, and n 1, logprobs false, zero penalties. Any other field
+// either translates or is Untranslatable: previous_response_id, conversation,
+// prompt, hosted tools, input_file and file_id images, item_reference; n > 1,
+// logprobs, stop, audio, legacy functions, nonzero penalties or logit_bias.
+// A "developer" message goes to Chat as "system".
 #pragma once
 
 #include <memory>
@@ -46,7 +51,9 @@ std::string responses_answer_to_chat(std::string_view answer, const Context& ctx
 
 // Streams. Chat's upstream events have no name and data a chunk or "[DONE]";
 // Responses' events are named by their `type`. `out` must outlive the
-// translator.
+// translator. The translators never throw: an upstream event they cannot
+// read ends the stream through fail(), and so does end() on a Responses
+// stream that never sent response.completed / response.incomplete.
 //
 // Chat chunks -> Responses events, each with `sequence_number` from 0;
 // fail() closes what is open and ends with `response.failed`.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/chat.h"
+#include "api/responses.h"
 #include "check.h"
 #include "util/files.h"
 
@@ -346,3 +347,86 @@ TEST(models_cache_holds_chat_ids_one_a_line) {
 }
 
 // The Copilot token and the base URL: tests/unit/test_credentials.cc.
+
+// --- tool calls (issue 13: never dropped) -----------------------------------------
+
+TEST(streamed_tool_calls_are_assembled_by_index) {
+    CompletionAssembler a;
+    a.add(parse_chat_chunk(R"({"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":""}}]}}]})"));
+    a.add(parse_chat_chunk(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]}}]})"));
+    a.add(parse_chat_chunk(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","function":{"name":"now","arguments":"{}"}}]}}]})"));
+    a.add(parse_chat_chunk(R"({"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]}}]})"));
+    a.add(parse_chat_chunk(R"({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]})"));
+    CHECK_EQ(a.tool_calls().size(), size_t{2});
+    CHECK_EQ(a.tool_calls()[0].arguments, "{\"city\":\"Paris\"}");
+    CHECK_EQ(a.tool_calls()[1].name, "now");
+    CHECK_EQ(a.json(),
+             std::string(R"({"id":"c1","object":"chat.completion","created":0,"model":"",)"
+                         R"("choices":[{"index":0,"message":{"role":"assistant","content":"",)"
+                         R"("tool_calls":[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},)"
+                         R"({"id":"call_b","type":"function","function":{"name":"now","arguments":"{}"}}]},)"
+                         R"("finish_reason":"tool_calls"}]})"));
+}
+
+TEST(a_whole_message_with_tool_calls) {
+    ChatChunk c = parse_chat_chunk(R"({"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"x","type":"function","function":{"name":"f","arguments":"{}"}}]}}]})");
+    CHECK_EQ(c.tool_calls.size(), size_t{1});
+    CHECK_EQ(c.tool_calls[0].index, int64_t{0});
+    CHECK_EQ(c.tool_calls[0].name, "f");
+}
+
+// --- the Responses request ------------------------------------------------------------
+
+TEST(responses_body_with_everything) {
+    ChatRequest r;
+    r.model = "gpt-5-codex";
+    r.system = "be brief";
+    r.messages_json = R"([{"role":"user","content":[{"type":"text","text":"look"},{"type":"image_url","image_url":{"url":"data:x","detail":"low"}}]},)"
+                      R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{\"a\":1}"}}]},)"
+                      R"({"role":"tool","tool_call_id":"c1","content":[{"type":"text","text":"4"},{"type":"text","text":"2"}]},)"
+                      R"({"role":"assistant","content":[{"type":"text","text":"so 42"}]}])";
+    r.prompt = "p";
+    r.temperature = 0.5;
+    r.max_tokens = 100;
+    r.reasoning_effort = "high";
+    r.reasoning_summary = true;
+    CHECK_EQ(build_responses_body(r),
+             std::string(R"({"model":"gpt-5-codex","input":[{"type":"message","role":"system","content":"be brief"},)"
+                         R"({"type":"message","role":"user","content":[{"type":"input_text","text":"look"},{"type":"input_image","image_url":"data:x","detail":"low"}]},)"
+                         R"({"type":"function_call","call_id":"c1","name":"f","arguments":"{\"a\":1}"},)"
+                         R"({"type":"function_call_output","call_id":"c1","output":"42"},)"
+                         R"({"type":"message","role":"assistant","content":[{"type":"output_text","text":"so 42"}]},)"
+                         R"({"type":"message","role":"user","content":"p"}],)"
+                         R"("temperature":0.5,"max_output_tokens":100,"reasoning":{"effort":"high","summary":"auto"},)"
+                         R"("stream":true,"store":false})"));
+    r.reasoning_summary = false;
+    r.stream = false;
+    CHECK(build_responses_body(r).find(R"("reasoning":{"effort":"high"},"stream":false)") != std::string::npos);
+}
+
+namespace {
+ChatRequest with_messages(const std::string& json) {
+    ChatRequest r;
+    r.messages_json = json;
+    return r;
+}
+}  // namespace
+
+TEST(responses_body_refuses_what_has_no_responses_form) {
+    CHECK_THROWS(build_responses_body(with_messages(
+                     R"([{"role":"user","content":[{"type":"input_audio","input_audio":{}}]}])")),
+                 Exit::data);
+    CHECK_THROWS(build_responses_body(with_messages(R"([{"role":"function","name":"f","content":"x"}])")),
+                 Exit::data);
+    CHECK_THROWS(build_responses_body(with_messages(R"([{"role":"tool","content":"no id"}])")),
+                 Exit::data);
+    CHECK_THROWS(build_responses_body(with_messages(R"([{"role":"user","tool_calls":[]}])")),
+                 Exit::data);
+    CHECK_THROWS(build_responses_body(with_messages("[]")), Exit::usage);
+}
+
+TEST(chat_body_carries_reasoning_effort) {
+    ChatRequest r = with_messages(R"([{"role":"user","content":"p"}])");
+    r.reasoning_effort = std::string("low");
+    CHECK(build_chat_body(r).find(R"("reasoning_effort":"low")") != std::string::npos);
+}

@@ -37,7 +37,8 @@ bool untranslatable(const std::string& body, const std::string& field_name) {
     try {
         wire::messages_to_chat_request(body);
     } catch (const wire::Untranslatable& e) {
-        return e.field() == field_name;
+        return e.field() == field_name && e.code() == Exit::data &&
+               std::string(e.what()).rfind(field_name + ": ", 0) == 0;
     } catch (...) {
         return false;
     }
@@ -180,6 +181,7 @@ TEST(request_tool_round_trip) {
                          R"("parameters":{"type":"object","properties":{"command":{"type":"string"}}}}},)"
                          R"({"type":"function","function":{"name":"Read","parameters":{"type":"object"}}}])"));
     CHECK_EQ(field(r.body, "tool_choice"), std::string(R"("required")"));
+    CHECK_EQ(field(r.body, "stream"), std::string("<absent>"));
     CHECK_EQ(field(r.body, "parallel_tool_calls"), std::string("false"));
     const std::vector<std::string> dropped = {"messages[].content[thinking]", "tools[].cache_control",
                                               "tools[].defer_loading"};
@@ -516,4 +518,39 @@ TEST(count_tokens_request_parts) {
     CHECK_EQ(wire::count_tokens_answer(42), std::string(R"({"input_tokens":42})"));
     CHECK_THROWS(wire::count_tokens(R"({"model":"m"})"), Exit::data);
     CHECK_THROWS(wire::count_tokens("[]"), Exit::data);
+}
+
+TEST(request_assistant_turn_of_only_thinking_left_out) {
+    auto r = wire::messages_to_chat_request(
+        R"({"model":"m","messages":[{"role":"user","content":"a"},)"
+        R"({"role":"assistant","content":[{"type":"redacted_thinking","data":"xx"}]},{"role":"user","content":"b"}]})");
+    CHECK_EQ(field(r.body, "messages"), std::string(R"([{"role":"user","content":"a"},{"role":"user","content":"b"}])"));
+    CHECK_EQ(r.dropped.at(0), std::string("messages[].content[redacted_thinking]"));
+}
+
+// Every name ChatRequest::dropped gives is one the man page's list has.
+TEST(request_dropped_names_are_listed) {
+    auto listed = [](const std::string& name) {
+        for (const auto& f : wire::messages_droppable_fields()) {
+            const std::string pat = f.field;
+            const size_t star = pat.find("NAME");
+            if (pat == name) return true;
+            if (star != std::string::npos && name.compare(0, star, pat, 0, star) == 0 &&
+                name.size() > star && (star != 0 || name.find('.') == std::string::npos))
+                return true;
+        }
+        return false;
+    };
+    auto r = wire::messages_to_chat_request(
+        R"({"model":"m","system":[{"type":"text","text":"s","cache_control":{}}],"top_k":3,"thinking":{"type":"adaptive"},)"
+        R"("output_config":{"effort":"low","format":{}},"metadata":{"user_id":"u","other":1},"context_management":{},)"
+        R"("service_tier":"auto","container":"c","mcp_servers":[],"brand_new":true,)"
+        R"("messages":[{"role":"user","content":[{"type":"text","text":"a","cache_control":{}}]},)"
+        R"({"role":"assistant","content":[{"type":"thinking","thinking":"t"},{"type":"redacted_thinking","data":"d"},{"type":"text","text":"b"}]}],)"
+        R"("tools":[{"name":"f","input_schema":{},"cache_control":{},"defer_loading":true,"strict":true}]})");
+    CHECK_EQ(r.dropped.size(), size_t{17});
+    for (const auto& d : r.dropped) {
+        if (!listed(d)) check::fail(__FILE__, __LINE__, "not in messages_droppable_fields(): " + d);
+    }
+    CHECK(!listed("messages[].content[].nope"));
 }

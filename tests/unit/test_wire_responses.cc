@@ -482,3 +482,36 @@ TEST(round_trip_chat_client_responses_model) {
     const std::string a2 = responses_answer_to_chat(R"({"status":"completed","output":[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"a.txt"}]}]})", ctx("chatcmpl-2"));
     CHECK(a2.find(R"("message":{"role":"assistant","content":"a.txt"},"finish_reason":"stop")") != std::string::npos);
 }
+
+TEST(chat_answer_split_over_choices_is_one_answer) {
+    // Copilot answers some models with the text in one choice and the calls in another.
+    const std::string whole = chat_answer_to_responses(R"({"choices":[
+        {"index":0,"message":{"role":"assistant","content":"Let me look."},"finish_reason":"tool_calls"},
+        {"index":1,"message":{"role":"assistant","tool_calls":[{"id":"call_a","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]})",
+                                                        ctx("resp_k"));
+    CHECK(whole.find(R"("output":[{"id":"msg_k_0","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Let me look.","annotations":[]}]},{"id":"fc_k_1","type":"function_call","status":"completed","call_id":"call_a","name":"f","arguments":"{}"}])") != std::string::npos);
+    Recorder r;
+    auto t = chat_stream_to_responses(&r, ctx("resp_k"));
+    t->event("", R"({"choices":[{"index":0,"delta":{"content":"Let me look."},"finish_reason":null}]})");
+    t->event("", R"({"choices":[{"index":1,"delta":{"tool_calls":[{"index":0,"id":"call_a","function":{"name":"f","arguments":"{}"}}]},"finish_reason":null}]})");
+    t->event("", R"({"choices":[{"index":1,"delta":{},"finish_reason":"tool_calls"}]})");
+    t->end();
+    check_sequence(r);
+    CHECK(r.events.back().second.find(R"("call_id":"call_a","name":"f","arguments":"{}"}])") != std::string::npos);
+    CHECK(r.events.back().second.find(R"("text":"Let me look.")") != std::string::npos);
+}
+
+TEST(refusals_filters_and_misplaced_images) {
+    const std::string r = chat_answer_to_responses(R"({"choices":[{"message":{"role":"assistant","content":null,"refusal":"no"},"finish_reason":"content_filter"}]})", ctx("resp_r"));
+    CHECK(r.find(R"("content":[{"type":"refusal","refusal":"no"}])") != std::string::npos);
+    CHECK(r.find(R"("incomplete_details":{"reason":"content_filter"})") != std::string::npos);
+    const std::string c = responses_answer_to_chat(R"({"status":"incomplete","incomplete_details":{"reason":"content_filter"},"output":[{"type":"message","content":[{"type":"refusal","refusal":"no"}]}]})", ctx("c"));
+    CHECK(c.find(R"("message":{"role":"assistant","content":"","refusal":"no"},"finish_reason":"content_filter")") != std::string::npos);
+    // An image only where the other API takes one: a user message.
+    CHECK_EQ(untranslatable_field([] { responses_request_to_chat(R"({"input":[{"role":"assistant","content":[{"type":"input_image","image_url":"x"}]}]})"); }),
+             std::string("input[0].content[0].type"));
+    CHECK_EQ(untranslatable_field([] { chat_request_to_responses(R"({"messages":[{"role":"assistant","content":[{"type":"image_url","image_url":{"url":"x"}}]}]})"); }),
+             std::string("messages[0].content[0].type"));
+    CHECK_EQ(untranslatable_field([] { responses_request_to_chat(R"({"input":[{"type":"function_call_output","call_id":"c","output":[{"type":"input_image","image_url":"x"}]}]})"); }),
+             std::string("input[0].output[0].type"));
+}

@@ -4,7 +4,8 @@
 # (ARCHITECTURE.md, "Wire APIs"): `claude -p` with ANTHROPIC_BASE_URL at
 # copilot-serve, one plain turn and one turn where the fake asks for its Bash
 # tool and the command's output comes back in the next request, on a model
-# that takes Messages upstream and on a Chat-only one. Every run is traced:
+# that takes Messages upstream and on a Chat-only one, and a wrong key.
+# Every run is traced:
 # its only network connection is to copilot-serve on 127.0.0.1.
 
 load helpers/common
@@ -36,22 +37,24 @@ setup() {
 teardown() { serve_teardown; }
 
 # claude_p PROMPT [ARGS...]: `claude -p` in $WORK with nothing of this
-# environment but PATH and HOME, under strace (connect calls in $TRACE);
-# its stdout in $OUT, stderr in $ERR, exit status in $CLAUDE_STATUS.
+# environment but PATH and HOME, under strace (connect calls in $TRACE), the
+# key $CLAUDE_KEY (default: the server's), no retries (a failure shows at
+# once instead of after its backoff); its stdout in $OUT, stderr in $ERR,
+# exit status in $CLAUDE_STATUS.
 claude_p() {
   local prompt="$1"
   shift
   TRACE="$BATS_TEST_TMPDIR/claude.trace"
   CLAUDE_STATUS=0
   (cd "$WORK" && env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$HOME" SHELL=/bin/bash \
-    TMPDIR="$BATS_TEST_TMPDIR" ANTHROPIC_BASE_URL="$SERVE_URL" ANTHROPIC_API_KEY="$KEY" \
-    DISABLE_TELEMETRY=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
+    TMPDIR="$BATS_TEST_TMPDIR" ANTHROPIC_BASE_URL="$SERVE_URL" ANTHROPIC_API_KEY="${CLAUDE_KEY:-$KEY}" \
+    DISABLE_TELEMETRY=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 CLAUDE_CODE_MAX_RETRIES=0 \
     timeout 120 strace -f -qq -e trace=connect -o "$TRACE" \
     "$CLAUDE" -p "$prompt" "$@" >"$BATS_TEST_TMPDIR/claude.out" 2>"$BATS_TEST_TMPDIR/claude.err") ||
     CLAUDE_STATUS=$?
   OUT="$(cat "$BATS_TEST_TMPDIR/claude.out")"
   ERR="$(cat "$BATS_TEST_TMPDIR/claude.err")"
-  if [[ "$CLAUDE_STATUS" != 0 ]]; then
+  if [[ "$CLAUDE_STATUS" != 0 && -z "${CLAUDE_KEY:-}" ]]; then
     echo "claude exited $CLAUDE_STATUS: $OUT $ERR" >&2
     cat "$SERVE_ERR" >&2
   fi
@@ -151,4 +154,14 @@ BASH_CALL='{"stream": {"chunks": ["Running it."], "tool_calls": [{"name": "Bash"
   assert_equal "$(cat "$WORK/said.txt")" "bash-said-42"
   [[ "$(jq -r '.messages[3].content | if type == "string" then . else map(.text) | join("") end' <<<"$body")" == bash-said-42* ]]
   eventually '[ "$(log_lines | grep -c "POST /v1/messages model=claude-3.5-sonnet stream api=messages upstream=/chat/completions translated")" -eq 2 ]'
+}
+
+@test "Claude Code with a wrong key: copilot-serve's 401 is an invalid API key to it, nothing goes upstream" {
+  serve_start --api-key-file "$BATS_TEST_TMPDIR/key"
+  CLAUDE_KEY=sk-not-the-servers-key claude_p "say hello" --model claude-sonnet-4.5
+  assert_equal "$CLAUDE_STATUS" 1
+  [[ "$OUT$ERR" == *"Invalid API key"* ]]
+  only_loopback
+  assert_equal "$(fake_count messages) $(fake_count chat)" "0 0"
+  eventually 'log_lines | grep -q "POST /v1/messages .*status=401 .*invalid_api_key"'
 }

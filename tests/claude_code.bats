@@ -5,8 +5,8 @@
 # copilot-serve, one plain turn and one turn where the fake asks for its Bash
 # tool and the command's output comes back in the next request, on a model
 # that takes Messages upstream and on a Chat-only one, and a wrong key.
-# Every run is traced:
-# its only network connection is to copilot-serve on 127.0.0.1.
+# Every run is traced: its only network connection is to copilot-serve on
+# 127.0.0.1.
 
 load helpers/common
 load helpers/serve

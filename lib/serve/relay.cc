@@ -8,6 +8,7 @@
 
 #include "net/ascii.h"
 #include "net/endpoints.h"
+#include "net/sse.h"  // SseBoundary
 #include "api/api_error.h"
 #include "util/json.h"
 #include "wire/tokens.h"
@@ -490,14 +491,21 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
         long up_status = 200;  // a stream's status and type, from the upstream's head
         std::string up_type;
         std::string lead;
-        std::string tail;  // the last bytes relayed, to end a cut stream cleanly
-        auto remember_tail = [&tail](std::string_view b) {
-            if (b.size() >= 8) {
-                tail.assign(b.substr(b.size() - 8));
-            } else {
-                tail.append(b.data(), b.size());
-                if (tail.size() > 8) tail.erase(0, tail.size() - 8);
+        // Only whole events go on: the bytes after the last event end wait
+        // here, so that a cut stream ends on an event boundary (then its error
+        // event) and never with half an event. What waits at a clean end goes on.
+        SseBoundary boundary;
+        std::string held;
+        auto relay_events = [&](std::string_view b) -> bool {
+            const size_t whole = boundary.feed(b);
+            if (whole == 0) {
+                held.append(b.data(), b.size());
+                return !queue->cancelled();
             }
+            held.append(b.data(), whole);
+            const bool ok = queue->push(held);
+            held.assign(b.data() + whole, b.size() - whole);
+            return ok;
         };
         auto stream_head = [&](const std::string& type) {
             started = true;
@@ -582,13 +590,11 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
                     stream_head(!up_type.empty() ? up_type
                                 : json           ? "application/json"
                                                  : "text/event-stream");
-                    remember_tail(lead);
                     std::string first;
                     first.swap(lead);
-                    return queue->push(first);
+                    return relay_events(first);
                 }
-                remember_tail(bytes);
-                return queue->push(bytes);
+                return relay_events(bytes);
             };
         }
 
@@ -606,7 +612,7 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
                 return;
             }
             if (started) {
-                queue->finish(sse_error_event(cut, tail, shape), "upstream cut off");
+                queue->finish(sse_error_event(cut, "", shape), "upstream cut off");
                 return;
             }
             const bool timed_out = msg.find("timed out") != std::string::npos;
@@ -634,6 +640,7 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
             return;
         }
         if (started) {
+            if (!held.empty() && !up.aborted_by_callback) queue->push(held);
             queue->finish("", up.aborted_by_callback ? "client closed" : "");
             return;
         }

@@ -193,6 +193,8 @@ copilot::RequestHead head(const std::string& method, const std::string& path,
     h.method = method;
     h.path = path;
     h.peer = peer;
+    h.host = "127.0.0.1:4141";
+    if (method == "POST") h.content_type = "application/json";
     return h;
 }
 
@@ -248,6 +250,79 @@ TEST(admission_refuses_before_the_body_in_a_fixed_order) {
     if (refused.refusal) CHECK_EQ(header(refused.refusal->headers, "Connection"), "<none>");
     big.content_length = "100";
     CHECK(!copilot::admit_head(open, big, false).refusal);
+}
+
+TEST(hosts_of_ours_are_localhost_loopback_and_the_names_allowed) {
+    copilot::AdmissionRules r;
+    r.allow_hosts = {"copilot.internal"};
+    for (const char* h : {"localhost", "LocalHost:4141", "127.0.0.1", "127.9.8.7:1", "[::1]",
+                          "[::1]:4141", " localhost ", "copilot.internal", "COPILOT.internal:80"})
+        CHECK(copilot::host_allowed(r, h));
+    for (const char* h : {"", " ", "evil.example", "localhost.evil.example", "127.0.0.1.evil.example",
+                          "127.0.0.1@evil.example", "192.0.2.10", "[::2]", "[::1", "::1",
+                          "localhost:", "localhost:123456", "localhost:12a", "x.copilot.internal",
+                          "copilot.internal.evil.example", "localhost.", "127.1", "[127.0.0.1]"})
+        CHECK(!copilot::host_allowed(r, h));
+    r.any_ip_host = true;  // a non-loopback listen address (a key is required)
+    CHECK(copilot::host_allowed(r, "192.0.2.10:4141"));
+    CHECK(copilot::host_allowed(r, "[2001:db8::1]"));
+    CHECK(!copilot::host_allowed(r, "evil.example"));
+}
+
+TEST(json_media_types) {
+    for (const char* t : {"application/json", "Application/JSON", "application/json; charset=utf-8",
+                          " application/json ;charset=UTF-8"})
+        CHECK(copilot::is_json_media_type(t));
+    for (const char* t : {"", "text/plain", "application/jsonx", "text/json", "application/json-seq",
+                          "application/x-www-form-urlencoded"})
+        CHECK(!copilot::is_json_media_type(t));
+}
+
+TEST(admission_host_then_origin_then_the_rest) {
+    copilot::AdmissionRules r;
+    r.api_key = "k3y-0123456789abcdef";
+    auto h = head("POST", "/v1/chat/completions");
+    h.host = "evil.example";
+    h.origin = "http://evil.example";
+    h.content_type = "text/plain";
+    auto a = copilot::admit_head(r, h, true);  // before 503 and 401
+    CHECK(a.refusal && a.refusal->status == 403 && a.refusal->code == "host_not_allowed");
+    h.host.reset();
+    a = copilot::admit_head(r, h, false);
+    CHECK(a.refusal && a.refusal->code == "host_not_allowed");
+    h.host = "localhost:4141";
+    a = copilot::admit_head(r, h, false);
+    CHECK(a.refusal && a.refusal->status == 403 && a.refusal->code == "origin_not_allowed");
+    CHECK(a.cors.empty());
+    r.allow_origins = {"http://app.example"};
+    h.origin = "http://app.example";
+    a = copilot::admit_head(r, h, false);  // allowed: the key is asked for, with CORS headers
+    CHECK(a.refusal && a.refusal->status == 401);
+    CHECK_EQ(header(a.cors, "Access-Control-Allow-Origin"), "http://app.example");
+    CHECK_EQ(header(a.cors, "Vary"), "Origin");
+    h.authorization = "Bearer k3y-0123456789abcdef";
+    a = copilot::admit_head(r, h, false);
+    CHECK(a.refusal && a.refusal->status == 415 && a.refusal->code == "unsupported_media_type");
+    h.content_type.reset();
+    CHECK(copilot::admit_head(r, h, false).refusal->status == 415);
+    h.content_type = "application/json; charset=utf-8";
+    CHECK(!copilot::admit_head(r, h, false).refusal);
+    // a preflight carries no key and is answered before the key check
+    auto pre = head("OPTIONS", "/v1/chat/completions");
+    pre.origin = "http://app.example";
+    pre.request_headers = "authorization, x-stainless-os, bad header, content-type";
+    a = copilot::admit_head(r, pre, false);
+    CHECK(a.preflight && !a.refusal);
+    CHECK_EQ(header(a.cors, "Access-Control-Allow-Headers"), "Authorization, Content-Type, x-stainless-os");
+    pre.origin = "http://evil.example";
+    a = copilot::admit_head(r, pre, false);
+    CHECK(!a.preflight && a.refusal && a.refusal->code == "origin_not_allowed");
+    // on a Unix socket no Host is checked, and every peer is local
+    copilot::AdmissionRules u;
+    u.unix_socket = true;
+    auto any = head("GET", "/v1/models", "");
+    any.host.reset();
+    CHECK(!copilot::admit_head(u, any, false).refusal);
 }
 
 TEST(admission_after_the_body_refuses_oversized_and_non_json_bodies) {

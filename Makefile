@@ -124,11 +124,13 @@ tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.jso
 # Claude Code for tests/claude_code.bats, in its own lock file: it is a
 # ~400 MB native binary (an optional dependency per platform, copied into
 # place by its postinstall), so it is installed apart and only when the lock
-# changed; `claude --version` proves the binary, not the stub, is there.
+# changed; `claude --version` proves the binary, not the stub, is there
+# (else the install is removed, so the next make tries again).
 agents-deps: tests/agents/node_modules/.package-lock.json
 tests/agents/node_modules/.package-lock.json: tests/agents/package.json tests/agents/package-lock.json
 	npm ci --prefix tests/agents --no-audit --no-fund
-	tests/agents/node_modules/.bin/claude --version
+	@tests/agents/node_modules/.bin/claude --version | grep 'Claude Code' \
+	  || { echo "make agents-deps: claude is its stub (postinstall skipped?)" >&2; rm -rf tests/agents/node_modules; exit 1; }
 
 # --- tests ----------------------------------------------------------------
 BATS_JOBS ?= 1

@@ -123,12 +123,23 @@ node-deps: tests/node_modules/.package-lock.json
 tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json
 	npm ci --prefix tests --no-audit --no-fund
 
+# Claude Code for tests/claude_code.bats, in its own lock file: it is a
+# ~400 MB native binary (an optional dependency per platform, copied into
+# place by its postinstall), so it is installed apart and only when the lock
+# changed; `claude --version` proves the binary, not the stub, is there
+# (else the install is removed, so the next make tries again).
+agents-deps: tests/agents/node_modules/.package-lock.json
+tests/agents/node_modules/.package-lock.json: tests/agents/package.json tests/agents/package-lock.json
+	npm ci --prefix tests/agents --no-audit --no-fund
+	@tests/agents/node_modules/.bin/claude --version | grep 'Claude Code' \
+	  || { echo "make agents-deps: claude is its stub (postinstall skipped?)" >&2; rm -rf tests/agents/node_modules; exit 1; }
+
 # --- tests ----------------------------------------------------------------
 BATS_JOBS ?= 1
 # Under SANITIZE=1, the leak checker skips OpenSSL's own per-thread state
 # (tests/lsan.supp says why).
 check unit: export LSAN_OPTIONS = suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
-check: deps node-deps
+check: deps node-deps agents-deps
 	$(MAKE) all $(UNIT_BIN)
 	@echo "== unit tests"
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; [ $$fail -eq 0 ]
@@ -169,7 +180,7 @@ uninstall:
 clean:
 	rm -rf build bin lib/libcopilot.a
 
-.PHONY: all lib deps node-deps check unit demo install uninstall clean options
+.PHONY: all lib deps node-deps agents-deps check unit demo install uninstall clean options
 
 # Fuzzing (clang + libFuzzer): make fuzz FUZZ_SECONDS=N — see tests/fuzz/README.
 -include tests/fuzz/fuzz.mk

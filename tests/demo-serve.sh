@@ -3,7 +3,8 @@
 # GitHub server that tests/demo.sh runs (COPILOT_GITHUB_URL,
 # COPILOT_GITHUB_API_URL and COPILOT_API_URL point at it, HOME and XDG_* at
 # the demo's temporary directory, where copilot-login stored a login), send
-# one OpenAI request with curl, print the answer, and stop the server.
+# one OpenAI and one Anthropic request with curl, print the answers, and
+# stop the server.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -57,6 +58,15 @@ curl -sS --noproxy '*' -m 30 "$url/v1/chat/completions" \
 python3 -c 'import json, sys
 a = json.load(open(sys.argv[1]))
 print(a["choices"][0]["message"]["content"])' "$work/answer.json"
+
+step "curl $url/v1/messages   (an Anthropic client; the dated name maps to the catalogue's id)"
+curl -sS --noproxy '*' -m 30 "$url/v1/messages" \
+    -H 'x-api-key: any-key-will-do' -H 'anthropic-version: 2023-06-01' -H 'Content-Type: application/json' \
+    -d '{"model": "claude-sonnet-4-5-20250929", "max_tokens": 256, "messages": [{"role": "user", "content": "hello from an Anthropic client"}]}' \
+    >"$work/message.json"
+python3 -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+print("".join(b["text"] for b in m["content"] if b["type"] == "text"), "(stop_reason %s)" % m["stop_reason"])' "$work/message.json"
 
 step "stopping copilot-serve (SIGTERM)"
 kill -TERM "$pid"

@@ -218,7 +218,8 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
             st.assembler.add(whole);
         } else {
             st.pending.append(content.data(), content.size());
-            if (!c.tool_calls.empty()) st.assembler.add_tool_calls(c.tool_calls);  // never dropped (issue 13)
+            if (!c.tool_calls.empty())
+                st.assembler.add_tool_calls(c.tool_calls);  // never dropped (issue 13)
         }
     };
     // Views, not copies: most events are taken by SteadyChunks straight from

@@ -210,7 +210,8 @@ std::optional<std::string_view> SteadyChunks::match(std::string_view data) const
     if (!ready_ || data.size() <= prefix_.size() + suffix_.size()) return std::nullopt;
     // memcmp: the size is known to fit, so compare()'s length checks are waste.
     if (std::memcmp(data.data(), prefix_.data(), prefix_.size()) != 0 ||
-        std::memcmp(data.data() + data.size() - suffix_.size(), suffix_.data(), suffix_.size()) != 0)
+        std::memcmp(data.data() + data.size() - suffix_.size(), suffix_.data(),
+                    suffix_.size()) != 0)
         return std::nullopt;
     std::string_view text =
         data.substr(prefix_.size(), data.size() - prefix_.size() - suffix_.size());

@@ -36,7 +36,8 @@ void SseParser::feed(std::string_view bytes, const Sink& sink) {
     // The copying form: the event is materialised in event_, whose buffers are
     // reused, and its fields are only written when they change.
     feed_views(bytes, [this, &sink](const SseEventView& v) {
-        if (std::string_view(event_.type) != v.type) event_.type.assign(v.type.data(), v.type.size());
+        if (std::string_view(event_.type) != v.type)
+            event_.type.assign(v.type.data(), v.type.size());
         event_.data.assign(v.data.data(), v.data.size());
         if (std::string_view(event_.id) != v.id) event_.id.assign(v.id.data(), v.id.size());
         event_.retry = v.retry;

@@ -36,13 +36,28 @@ cmp -s "$T/chat.out" "$T/pipe.out" || die "copilot-chat and the pipeline print d
 [[ "$(stat -c %s "$T/chat.out")" -eq 500001 ]] || die "the answer is not 100,000 deltas"
 say "-- 10 MB answer: $bytes bytes of SSE, 100000 deltas"
 
+# BENCH_CHAT_BEFORE=/path/to/an/older/copilot-chat: that build runs in the same
+# rotated rounds too ("before"), so a change is measured against its parent in
+# one run; it is logged, not in the table.
+before=()
+if [[ -n "${BENCH_CHAT_BEFORE:-}" ]]; then
+  cp "$BENCH_CHAT_BEFORE" "$T/copilot-chat-before"
+  "$T/copilot-chat-before" --api-url "$UP" bench | cmp -s - "$T/chat.out" ||
+    die "the copilot-chat of BENCH_CHAT_BEFORE prints a different answer"
+  before=("before=$T/copilot-chat-before --api-url $UP bench")
+fi
 runs="$(rounds 20)"
 paired chatcost-time --runs "$runs" --warmup 1 --ok "pipeline=0,$pipe_status" \
-  "curl=$curl_cmd" "chat=copilot-chat --api-url $UP bench" "pipeline=$pipeline"
+  "curl=$curl_cmd" "chat=copilot-chat --api-url $UP bench" "pipeline=$pipeline" "${before[@]}"
 paired chatcost-rss --rss --runs "$(rounds 10)" --warmup 1 --ok "pipeline=0,$pipe_status" \
   "curl=$curl_cmd" "chat=copilot-chat --api-url $UP bench" "pipeline=$pipeline"
 c_chat="$(get chatcost-time chat median_cpu_ms)" c_curl="$(get chatcost-time curl median_cpu_ms)"
 c_pipe="$(get chatcost-time pipeline median_cpu_ms)"
+if [[ ${#before[@]} -gt 0 ]]; then
+  c_before="$(get chatcost-time before median_cpu_ms)"
+  say "  before (BENCH_CHAT_BEFORE): $(fmt "$c_before" 1) ms CPU, $(fmt "$(calc "$c_before / $c_curl")")× curl;" \
+    "this build $(fmt "$c_chat" 1) ms, $(fmt "$(calc "$c_chat / $c_curl")")× curl"
+fi
 r_chat="$(get chatcost-rss chat median_rss_kib)" r_curl="$(get chatcost-rss curl median_rss_kib)"
 mb="$(fmt "$(calc "$bytes / 1000000")" 1)"
 r="$(calc "$c_chat / $c_curl")"

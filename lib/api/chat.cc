@@ -233,16 +233,19 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
             st.assembler.add(whole);
         } else {
             st.pending.append(content.data(), content.size());
-            st.assembler.add_tool_calls(c.tool_calls);  // never dropped (issue 13)
+            if (!c.tool_calls.empty())
+                st.assembler.add_tool_calls(c.tool_calls);  // never dropped (issue 13)
         }
     };
-    auto on_event = [&](const SseEvent& ev) {
+    // Views, not copies: most events are taken by SteadyChunks straight from
+    // the bytes read (net/sse.h, SseEventView).
+    auto on_event = [&](const SseEventView& ev) {
         if (st.done) return;
         if (is_done_marker(ev.data)) {
             st.done = true;
             return;
         }
-        if (std::string_view(ev.type) != "message") {
+        if (ev.type != "message") {
             if (ev.type == "error")
                 throw Error(Exit::protocol,
                             with_detail("the server reported an error in the middle of the answer",
@@ -279,7 +282,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
                 // "stream": true and sent one JSON completion.
                 st.mode = bytes[at] == '{' ? StreamState::Mode::json : StreamState::Mode::sse;
                 if (st.mode == StreamState::Mode::sse && !st.lead.empty())
-                    st.parser.feed(st.lead, on_event);
+                    st.parser.feed_views(st.lead, on_event);
                 st.lead.clear();
             }
             if (st.mode == StreamState::Mode::json) {
@@ -289,7 +292,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
                 st.json_body.append(bytes.data(), bytes.size());
                 return true;
             }
-            st.parser.feed(bytes, on_event);
+            st.parser.feed_views(bytes, on_event);
             flush();
             return !st.done;
         } catch (...) {

@@ -32,7 +32,20 @@ std::vector<SseEvent> SseParser::feed(std::string_view bytes) {
     return out;
 }
 
-void SseParser::feed(std::string_view in, const Sink& sink) {
+void SseParser::feed(std::string_view bytes, const Sink& sink) {
+    // The copying form: the event is materialised in event_, whose buffers are
+    // reused, and its fields are only written when they change.
+    feed_views(bytes, [this, &sink](const SseEventView& v) {
+        if (std::string_view(event_.type) != v.type)
+            event_.type.assign(v.type.data(), v.type.size());
+        event_.data.assign(v.data.data(), v.data.size());
+        if (std::string_view(event_.id) != v.id) event_.id.assign(v.id.data(), v.id.size());
+        event_.retry = v.retry;
+        sink(event_);
+    });
+}
+
+void SseParser::feed_views(std::string_view in, const ViewSink& sink) {
     size_t i = 0;
     // A BOM may only stand at the very start of the stream, and a read may end
     // inside it: match it byte by byte before anything else is interpreted.
@@ -66,6 +79,19 @@ void SseParser::feed(std::string_view in, const Sink& sink) {
             if (lf != npos && lf < i) lf = in.find('\n', i);
             if (cr != npos && cr < i) cr = in.find('\r', i);
             end = std::min(lf, cr);
+            // The hot path: a whole event "data:VALUE\n\n" in this read, with
+            // nothing before it buffered. Handed out as a view into `in`; it is
+            // exactly what the lines below would build, without a copy.
+            if (end == lf && lf != npos && lf + 1 < in.size() && in[lf + 1] == '\n' &&
+                partial_.empty() && !has_fields_ && lf - i >= 5 &&
+                std::char_traits<char>::compare(in.data() + i, "data:", 5) == 0 &&
+                lf - i + partial_.size() + data_.size() < max_pending_) {
+                std::string_view value = in.substr(i + 5, lf - i - 5);
+                if (!value.empty() && value[0] == ' ') value.remove_prefix(1);
+                i = lf + 2;
+                emit(value, sink);
+                continue;
+            }
         }
         if (end == npos) {
             grow(in.size() - i);
@@ -87,7 +113,7 @@ void SseParser::feed(std::string_view in, const Sink& sink) {
     }
 }
 
-void SseParser::line(std::string_view text, const Sink& sink) {
+void SseParser::line(std::string_view text, const ViewSink& sink) {
     if (text.empty()) {  // a blank line dispatches the event being built
         dispatch(sink);
         return;
@@ -128,29 +154,36 @@ void SseParser::add_data(std::string_view value) {
     data_.push_back('\n');
 }
 
-void SseParser::dispatch(const Sink& sink) {
+void SseParser::dispatch(const ViewSink& sink) {
     has_fields_ = false;
     if (data_.empty()) {
         type_.clear();
         return;
     }
     data_.pop_back();  // the "\n" after the last data line
-    // The event handed out is reused, and its fields are only written when
-    // they change: a long answer is ~150-byte events, and allocating or
-    // copying for each of them cost more than parsing it. Swapped, not
-    // moved, so data_ keeps the previous event's buffer.
-    event_.data.swap(data_);
+    // Swapped, not copied: out_ holds this event while the sink looks at it,
+    // and data_ keeps the previous event's buffer.
+    out_.swap(data_);
     data_.clear();
+    emit(out_, sink);
+}
+
+// Hands one event out. type_ is the event's "event:" field (cleared here),
+// the id and retry those seen so far in the stream.
+void SseParser::emit(std::string_view data, const ViewSink& sink) {
+    has_fields_ = false;
+    SseEventView v;
+    v.data = data;
+    v.type = "message";
+    std::string type;
     if (!type_.empty()) {
-        event_.type.swap(type_);
-        type_.clear();
-    } else if (std::string_view(event_.type) != "message") {
-        event_.type = "message";
+        type.swap(type_);  // type_ is clear for the next event even if sink throws
+        v.type = type;
     }
-    if (event_.id != last_id_) event_.id = last_id_;
-    event_.retry = retry_;
+    v.id = last_id_;
+    v.retry = retry_;
     ++events_;
-    sink(event_);
+    sink(v);
 }
 
 bool SseParser::finish() {

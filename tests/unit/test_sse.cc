@@ -10,6 +10,7 @@
 
 using copilot::Exit;
 using copilot::SseEvent;
+using copilot::SseEventView;
 using copilot::SseParser;
 
 // Printing for CHECK_EQ; in the events' namespace so that lookup finds it.
@@ -320,3 +321,45 @@ TEST(event_ends_are_found_wherever_reads_split) {
     }
 }
 
+// feed_views hands out the same events as feed, whole or split anywhere; the
+// hot path (a whole "data:" event within one read, handed out as a view into
+// the bytes fed) must not lose the id, type or retry around it.
+TEST(views_are_the_events) {
+    const std::string s =
+        "data: a\n\nid: 7\ndata: b\n\ndata:c\n\nevent: e\ndata: d\n\ndata: e\n\n"
+        "retry: 30\ndata: f\r\n\r\ndata: g\n\n: note\ndata: h\n\ndata: i\ndata: j\n\n";
+    auto views = [](const std::string& stream, size_t step) {
+        SseParser p;
+        std::vector<SseEvent> out;
+        for (size_t at = 0; at < stream.size(); at += step)
+            p.feed_views(std::string_view(stream).substr(at, step), [&out](const SseEventView& v) {
+                SseEvent e;
+                e.type = std::string(v.type);
+                e.data = std::string(v.data);
+                e.id = std::string(v.id);
+                e.retry = v.retry;
+                out.push_back(e);
+            });
+        return out;
+    };
+    SseParser whole;
+    const std::vector<SseEvent> want = whole.feed(s);
+    CHECK_EQ(want.size(), size_t{9});
+    CHECK(want[0] == ev("a"));
+    CHECK(want[2] == ev("c", "message", "7"));
+    CHECK_EQ(want[2].id, std::string("7"));
+    CHECK_EQ(want[3].type, std::string("e"));
+    CHECK_EQ(want[4].type, std::string("message"));
+    CHECK(want[6].retry == std::optional<long>(30));
+    CHECK_EQ(want[8].data, std::string("i\nj"));
+    for (size_t step : {s.size(), size_t{1}, size_t{2}, size_t{3}, size_t{7}, size_t{16}})
+        CHECK_EQ(views(s, step), want);
+}
+
+// The cap holds for an event that arrives whole in one read (the hot path).
+TEST(oversized_whole_event_is_refused) {
+    SseParser p(64);
+    CHECK_THROWS(p.feed(std::string("data: ") + std::string(100, 'x') + "\n\n"), Exit::protocol);
+    SseParser q(64);
+    CHECK_EQ(q.feed(std::string("data: ") + std::string(50, 'x') + "\n\n").size(), size_t{1});
+}

@@ -165,3 +165,22 @@ BASH_CALL='{"stream": {"chunks": ["Running it."], "tool_calls": [{"name": "Bash"
   assert_equal "$(fake_count messages) $(fake_count chat)" "0 0"
   eventually 'log_lines | grep -q "POST /v1/messages .*status=401 .*invalid_api_key"'
 }
+
+@test "Claude Code on a model it does not know (gpt-5-codex): its system turns and Bash's output reach /responses" {
+  # For an id it does not know Claude Code sends a second, mid-conversation
+  # system turn (role "system" inside messages).
+  fake_script responses "[$BASH_CALL]"
+  serve_start --api-key-file "$BATS_TEST_TMPDIR/key"
+  claude_p "run the command" --model gpt-5-codex --allowedTools Bash
+  assert_equal "$CLAUDE_STATUS" 0
+  assert_equal "$OUT" "All done."
+  only_loopback
+  assert_equal "$(fake_count responses) $(fake_count chat) $(fake_count messages)" "2 0 0"
+  assert_equal "$(fake_fields responses initiator)" "user agent"
+  assert_equal "$(cat "$WORK/said.txt")" "bash-said-42"
+  local body
+  body="$(fake_body responses 1)"
+  assert_equal "$(jq -r '[.input[] | select(.type == "function_call_output") | .output] | length' <<<"$body")" "1"
+  [[ "$(jq -r '.input[] | select(.type == "function_call_output") | .output' <<<"$body")" == bash-said-42* ]]
+  eventually '[ "$(log_lines | grep -c "POST /v1/messages model=gpt-5-codex stream api=messages upstream=/responses translated")" -eq 2 ]'
+}

@@ -159,13 +159,15 @@ struct Translator {
     const ChatOptions& options;
     std::vector<std::string>& dropped;
 
-    void system(Writer& w, const JsonValue& sys) {
+    // The top-level `system`, or (at `where`) a system turn inside `messages`,
+    // which Claude Code sends mid-conversation: a Chat system message in place.
+    void system(Writer& w, const JsonValue& sys, const std::string& where = "system") {
         std::string text;
         if (sys.IsString()) {
             text = std::string(sv(sys));
         } else if (sys.IsArray()) {
             for (rapidjson::SizeType i = 0; i < sys.Size(); ++i) {
-                const std::string path = "system[" + std::to_string(i) + "]";
+                const std::string path = where + "[" + std::to_string(i) + "]";
                 const std::string type = block_type(sys[i], path);
                 if (type != "text")
                     throw untranslatable(path + ".type", "system block type '" + type +
@@ -175,7 +177,7 @@ struct Translator {
                 text += required_string(sys[i], "text", path);
             }
         } else {
-            throw Error(Exit::data, kRequest.what + ": system must be a string or an array");
+            throw Error(Exit::data, kRequest.what + ": " + where + " must be a string or an array");
         }
         w.StartObject();
         w.Key("role");
@@ -333,10 +335,14 @@ struct Translator {
             const JsonValue& m = msgs[i];
             if (!m.IsObject()) throw Error(Exit::data, kRequest.what + ": " + path + " must be an object");
             const std::string role = required_string(m, "role", path);
+            const JsonValue* content = member(m, "content");
+            if (role == "system" && content) {
+                system(w, *content, path + ".content");
+                continue;
+            }
             if (role != "user" && role != "assistant")
                 throw Error(Exit::data, kRequest.what + ": " + path +
-                                            ".role must be \"user\" or \"assistant\"");
-            const JsonValue* content = member(m, "content");
+                                            ".role must be \"user\", \"assistant\" or \"system\"");
             if (content && content->IsString()) {
                 simple(w, role.c_str(), sv(*content));
             } else if (content && content->IsArray()) {

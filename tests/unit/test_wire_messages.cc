@@ -130,6 +130,19 @@ TEST(request_basic_fields) {
     CHECK_EQ(r.dropped.at(0), std::string("top_k"));
 }
 
+// Claude Code puts a system turn inside `messages` (for models it does not
+// know): a Chat system message in its place, not a 400.
+TEST(request_system_turn_inside_messages) {
+    auto r = wire::messages_to_chat_request(
+        R"({"model":"m","max_tokens":8,"messages":[{"role":"user","content":"hi"},)"
+        R"({"role":"system","content":[{"type":"text","text":"be brief","cache_control":{"type":"ephemeral"}}]}]})");
+    CHECK_EQ(r.body, std::string(
+        R"({"model":"m","messages":[{"role":"user","content":"hi"},{"role":"system","content":"be brief"}],"max_tokens":8})"));
+    CHECK_THROWS(wire::messages_to_chat_request(
+                     R"({"model":"m","max_tokens":8,"messages":[{"role":"tool","content":"x"}]})"),
+                 Exit::data);
+}
+
 TEST(request_system_blocks_and_cache_control) {
     auto r = wire::messages_to_chat_request(
         R"({"model":"m","system":[{"type":"text","text":"A"},{"type":"text","text":"B","cache_control":{"type":"ephemeral"}}],)"

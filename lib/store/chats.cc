@@ -1,10 +1,12 @@
 #include "store/chats.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 #include "util/errors.h"
@@ -171,17 +173,29 @@ void ChatStore::setup() {
                                     std::to_string(v) + ", newer than this copilot-chat knows (" +
                                     std::to_string(kChatsSchemaVersion) +
                                     "); it was left as it is");
-    std::string mode;
-    {
-        Stmt s(db_, "PRAGMA journal_mode");
-        rc = s.prepared() == SQLITE_OK ? s.step() : s.prepared();
-        if (rc != SQLITE_ROW) fail(rc, "reading its journal mode");
-        mode = s.text(0);
-    }
-    if (mode != "wal") {
-        Stmt w(db_, "PRAGMA journal_mode=WAL");
-        rc = w.prepared() == SQLITE_OK ? w.step() : w.prepared();
-        if (rc != SQLITE_ROW) fail(rc, "switching to WAL mode");
+    // Switching to WAL takes the exclusive lock from a shared one; when
+    // several first writers do it at once SQLite answers SQLITE_BUSY without
+    // waiting (its deadlock rule skips the busy handler), so wait here, up to
+    // the same timeout, and look again: another may have switched it.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kChatsBusyTimeoutMs);
+    for (unsigned attempt = 1;; ++attempt) {
+        std::string mode;
+        {
+            Stmt s(db_, "PRAGMA journal_mode");
+            rc = s.prepared() == SQLITE_OK ? s.step() : s.prepared();
+            if (rc == SQLITE_ROW) mode = s.text(0);
+        }
+        if (rc == SQLITE_ROW && mode == "wal") break;
+        if (rc == SQLITE_ROW) {
+            Stmt w(db_, "PRAGMA journal_mode=WAL");
+            rc = w.prepared() == SQLITE_OK ? w.step() : w.prepared();
+            if (rc == SQLITE_ROW && w.text(0) == "wal") break;
+        }
+        const bool busy = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ||
+                          rc == SQLITE_ROW;  // still not WAL: another holds it
+        if (!busy || std::chrono::steady_clock::now() >= deadline)
+            fail(rc == SQLITE_ROW ? SQLITE_BUSY : rc, "switching to WAL mode");
+        std::this_thread::sleep_for(std::chrono::milliseconds(5 + 7 * (attempt % 8)));
     }
     if (v < kChatsSchemaVersion) migrate();
 }

@@ -10,7 +10,7 @@ bats_require_minimum_version 1.5.0
 load helpers/common
 load helpers/serve
 
-TOOLS=(copilot-login copilot-token copilot-chat copilot-serve)
+TOOLS=(copilot-login copilot-token copilot-chat copilot-serve copilot-usage)
 
 setup_file() { fake_start; }
 teardown_file() { fake_stop; }

@@ -31,7 +31,7 @@ assert_nothing_written() {
   assert_equal "$stderr" ""
   assert_line --index 0 "plan    individual"
   assert_line --index 1 "sku     monthly_subscriber_quota"
-  assert_line --index 2 "resets  2026-01-01T00:00:00.000Z"
+  assert_line --index 2 "resets  2027-01-01T00:00:00.000Z"
   assert_line --index 3 "QUOTA                 ENTITLEMENT  REMAINING  PERCENT  OVERAGE  PERMITTED"
   assert_line --index 4 "premium_interactions          300      286.5    95.5%        2  yes"
   assert_line --index 5 "chat                            -  unlimited        -        0  no"
@@ -60,9 +60,9 @@ assert_nothing_written() {
   assert_equal "$(json_get - '["user"]["login"]' <<<"$output")" octocat
   assert_equal "$(json_get - '["summary"]["plan"]' <<<"$output")" business
   assert_equal "$(json_get - '["summary"]["sku"]' <<<"$output")" copilot_for_business_seat
-  assert_equal "$(json_get - '["summary"]["reset_date"]' <<<"$output")" 2026-01-01T00:00:00.000Z
+  assert_equal "$(json_get - '["summary"]["reset_date"]' <<<"$output")" 2027-01-01T00:00:00.000Z
   assert_equal "$(json_get - '["summary"]["quotas"]["premium_interactions"]' <<<"$output")" \
-    '{"unlimited":false,"entitlement":300,"remaining":12,"percent_remaining":4,"overage_count":0,"overage_permitted":false,"reset_date":"2026-01-01T00:00:00.000Z"}'
+    '{"unlimited":false,"entitlement":300,"remaining":12,"percent_remaining":4,"overage_count":0,"overage_permitted":false,"reset_date":"2027-01-01T00:00:00.000Z"}'
   assert_equal "$(json_get - '["summary"]["quotas"]["chat"]["unlimited"]' <<<"$output")" true
   # --format json is the same.
   run -0 copilot-usage --format json
@@ -72,7 +72,7 @@ assert_nothing_written() {
 @test "an older answer with only quota_reset_date gives that date" {
   fake_config '{"usage": {"reset_date_utc": false}}'
   run -0 copilot-usage --json
-  assert_equal "$(json_get - '["summary"]["reset_date"]' <<<"$output")" 2026-01-01
+  assert_equal "$(json_get - '["summary"]["reset_date"]' <<<"$output")" 2027-01-01
 }
 
 @test "--format env is shell code that sets the numbers" {
@@ -103,7 +103,7 @@ assert_nothing_written() {
   fake_config '{"usage": {"remaining": 50}}'
   run --separate-stderr -0 copilot-usage --check --min-remaining 50
   assert_output ""
-  assert_equal "$stderr" "copilot-usage: premium requests: 50 of 300 left (16.7%), at least the 50 required; resets 2026-01-01T00:00:00.000Z"
+  assert_equal "$stderr" "copilot-usage: premium requests: 50 of 300 left (16.7%), at least the 50 required; resets 2027-01-01T00:00:00.000Z"
 }
 
 @test "--check fails with 1 when fewer are left than N" {

@@ -13,7 +13,7 @@ from .wire import github_error, json_response
 DEFAULTS = {
     "plan": "individual",
     "sku": "monthly_subscriber_quota",
-    "reset_date": "2026-01-01T00:00:00.000Z",
+    "reset_date": "2027-01-01T00:00:00.000Z",
     "reset_date_utc": True,         # false: only the older quota_reset_date (the date)
     "entitlement": 300,             # premium_interactions
     "remaining": 300,
@@ -125,7 +125,7 @@ def document(login, u):
     }
     if u["reset_date_utc"]:
         doc["quota_reset_date_utc"] = u["reset_date"]
-    return doc
+    return dict(sorted(doc.items()))
 
 
 def copilot_user(req, r):

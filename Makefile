@@ -115,12 +115,18 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# The npm clients the suites run against copilot-serve (tests/package.json):
+# installed from the lock file, again only when it changed.
+node-deps: tests/node_modules/.package-lock.json
+tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json
+	npm ci --prefix tests --no-audit --no-fund
+
 # --- tests ----------------------------------------------------------------
 BATS_JOBS ?= 1
 # Under SANITIZE=1, the leak checker skips OpenSSL's own per-thread state
 # (tests/lsan.supp says why).
 check unit: export LSAN_OPTIONS = suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
-check: deps
+check: deps node-deps
 	$(MAKE) all $(UNIT_BIN)
 	@echo "== unit tests"
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; [ $$fail -eq 0 ]
@@ -161,7 +167,7 @@ uninstall:
 clean:
 	rm -rf build bin lib/libcopilot.a
 
-.PHONY: all lib deps check unit demo install uninstall clean options
+.PHONY: all lib deps node-deps check unit demo install uninstall clean options
 
 # Fuzzing (clang + libFuzzer): make fuzz FUZZ_SECONDS=N — see tests/fuzz/README.
 -include tests/fuzz/fuzz.mk

@@ -1,4 +1,4 @@
-// copilot-serve: a local OpenAI-compatible endpoint backed by Copilot.
+// copilot-serve: a local OpenAI- and Anthropic-compatible endpoint backed by Copilot.
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 #include "auth/token_keeper.h"
 #include "util/errors.h"
@@ -33,8 +34,14 @@ struct Flags {
     unsigned max_connections = 64;
     unsigned idle_timeout = 60;
     unsigned grace = 10;
+    unsigned ping_interval = 10;
+    copilot::wire::ModelMap model_map;
     copilot::TokenKeeperOptions keeper;
     bool quiet = false;
+    // Who may ask, and slow clients (parse_security_flags).
+    std::vector<std::string> allow_hosts, allow_origins;
+    unsigned header_timeout = 10;
+    unsigned max_connections_per_client = 32;
 };
 
 unsigned parse_count(const std::string& v, const std::string& flag, unsigned min, unsigned max) {
@@ -43,6 +50,30 @@ unsigned parse_count(const std::string& v, const std::string& flag, unsigned min
         tool::usage_error(flag + " needs a whole number from " + std::to_string(min) + " to " +
                           std::to_string(max) + ", not " + tool::quoted(v));
     return static_cast<unsigned>(std::stoul(v));
+}
+
+// --allow-host, --allow-origin, --header-timeout, --max-connections-per-client.
+void parse_security_flags(const tool::Args& r, Flags& f) {
+    for (const auto& h : r.values("allow-host")) {
+        if (h.empty() || h.size() > 253 || h.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") !=
+                                                 std::string::npos)
+            tool::usage_error("--allow-host needs a host name (letters, digits, '.' and '-', no port), not " +
+                              tool::quoted(h));
+        f.allow_hosts.push_back(h);
+    }
+    for (const auto& o : r.values("allow-origin")) {
+        bool printable = !o.empty() && o.size() <= 2048;
+        for (char c : o) printable = printable && c > 0x20 && c < 0x7f;
+        if (!printable || o == "*" || (o.back() == '/' && o.find("://") != std::string::npos))
+            tool::usage_error("--allow-origin needs an origin exactly as browsers send it, such as "
+                              "http://localhost:5173 (no '*', no path or trailing '/'), not " +
+                              tool::quoted(o));
+        f.allow_origins.push_back(o);
+    }
+    if (auto v = r.value("header-timeout")) f.header_timeout = parse_count(*v, "--header-timeout", 1, 3600);
+    if (auto v = r.value("max-connections-per-client"))
+        f.max_connections_per_client = parse_count(*v, "--max-connections-per-client", 1, 10000);
 }
 
 Flags parse_flags(int argc, char** argv) {
@@ -61,6 +92,11 @@ Flags parse_flags(int argc, char** argv) {
         f.max_connections = parse_count(*v, "--max-connections", 1, 10000);
     if (auto v = r.value("idle-timeout")) f.idle_timeout = parse_count(*v, "--idle-timeout", 1, 86400);
     if (auto v = r.value("grace")) f.grace = parse_count(*v, "--grace", 0, 86400);
+    if (auto v = r.value("ping-interval"))
+        f.ping_interval = parse_count(*v, "--ping-interval", 1, 3600);
+    for (const std::string& m : r.values("model-map"))
+        f.model_map.push_back(copilot::wire::parse_model_map_entry(m));
+    parse_security_flags(r, f);
 
     f.keeper.host = r.value_or("host", copilot::kDefaultHost);
     f.keeper.profile = r.value_or("profile", "");
@@ -114,6 +150,10 @@ int body(int argc, char** argv) {
     so.admission.max_body = f.max_body;
     so.max_connections = f.max_connections;
     so.idle_timeout_s = f.idle_timeout;
+    so.header_timeout_s = f.header_timeout;
+    so.max_connections_per_client = f.max_connections_per_client;
+    so.admission.allow_hosts = f.allow_hosts;
+    so.admission.allow_origins = f.allow_origins;
     so.host = f.keeper.host;
     so.log = log;
     if (f.api_key_file) {
@@ -146,7 +186,12 @@ int body(int argc, char** argv) {
     sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     keeper->start();
-    auto proxy = std::make_shared<copilot::Proxy>(keeper);
+    copilot::ProxyOptions po;
+    po.ping_interval = std::chrono::seconds(f.ping_interval);
+    po.host = f.keeper.host;
+    po.profile = f.keeper.profile;
+    po.model_map = f.model_map;
+    auto proxy = std::make_shared<copilot::Proxy>(keeper, po);
     copilot::HttpServer server(so, keeper, proxy);
     const int port = server.start();
     tool::say("listening on " + copilot::listen_url(f.listen, port));

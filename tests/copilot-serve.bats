@@ -166,14 +166,14 @@ EOF
 
 @test "POST /chat/completions without /v1 works the same" {
   serve_start
-  req POST /chat/completions -d "$(chat_json "no prefix")"
+  req POST /chat/completions -H 'Content-Type: application/json' -d "$(chat_json "no prefix")"
   assert_equal "$STATUS" "200"
   assert_equal "$(json_get - '["choices"][0]["message"]["content"]' <<<"$BODY")" "You said: no prefix"
 }
 
 @test "the upstream gets the Copilot token and headers, never the client's Authorization" {
   serve_start
-  req POST /v1/chat/completions -H 'Authorization: Bearer sk-client-secret' -d "$(chat_json hi)"
+  req POST /v1/chat/completions -H 'Authorization: Bearer sk-client-secret' -H 'Content-Type: application/json' -d "$(chat_json hi)"
   assert_equal "$STATUS" "200"
   local h
   h="$(fake_last chat '["headers"]')"
@@ -196,7 +196,7 @@ EOF
   fake_script chat "[{\"body\": $(python3 -c 'import json,sys; print(json.dumps(open(sys.argv[1], encoding="utf-8", newline="").read()))' "$BATS_TEST_TMPDIR/expected"), \"split\": 7}]"
   serve_start
   curl -sS -N --noproxy '*' -m 30 -D "$BATS_TEST_TMPDIR/h" -o "$BATS_TEST_TMPDIR/got" \
-    -d "$(chat_json "stream please" true)" "$SERVE_URL/v1/chat/completions"
+    -H 'Content-Type: application/json' -d "$(chat_json "stream please" true)" "$SERVE_URL/v1/chat/completions"
   cmp "$BATS_TEST_TMPDIR/expected" "$BATS_TEST_TMPDIR/got"
   grep -qi '^content-type: text/event-stream' "$BATS_TEST_TMPDIR/h"
   grep -qi '^transfer-encoding: chunked' "$BATS_TEST_TMPDIR/h"
@@ -206,10 +206,10 @@ EOF
   fake_config '{"reply": "one two three four five six seven eight nine ten eleven twelve"}'
   serve_start
   curl -sS -N --noproxy '*' -m 30 -o "$BATS_TEST_TMPDIR/proxied" \
-    -d "$(chat_json "x" true)" "$SERVE_URL/chat/completions"
+    -H 'Content-Type: application/json' -d "$(chat_json "x" true)" "$SERVE_URL/chat/completions"
   curl -sS -N --noproxy '*' -m 30 -o "$BATS_TEST_TMPDIR/direct" \
     -H "Authorization: Bearer $(fake_copilot_token)" -H 'Editor-Version: vscode/1.104.3' \
-    -d "$(chat_json "x" true)" "$FAKE_URL/chat/completions"
+    -H 'Content-Type: application/json' -d "$(chat_json "x" true)" "$FAKE_URL/chat/completions"
   # only the clock and the request counter differ between the two
   local norm='s/"created":[0-9]+/"created":T/g; s/chatcmpl-fake[0-9]+/chatcmpl-fakeN/g'
   diff <(sed -E "$norm" "$BATS_TEST_TMPDIR/direct") <(sed -E "$norm" "$BATS_TEST_TMPDIR/proxied")
@@ -364,9 +364,9 @@ print(" ".join(m["id"] for m in d["data"]))' <<<"$BODY")"
   serve_start
   local direct
   direct="$(curl -sS --noproxy '*' -H "Authorization: Bearer $(fake_copilot_token)" \
-    -H 'Editor-Version: vscode/1.104.3' -d '{"input":"hello"}' "$FAKE_URL/embeddings")"
+    -H 'Editor-Version: vscode/1.104.3' -H 'Content-Type: application/json' -d '{"input":"hello"}' "$FAKE_URL/embeddings")"
   for path in /v1/embeddings /embeddings; do
-    req POST "$path" -d '{"input":"hello"}'
+    req POST "$path" -H 'Content-Type: application/json' -d '{"input":"hello"}'
     assert_equal "$STATUS" "200"
     assert_equal "$BODY" "$direct"
   done
@@ -417,7 +417,7 @@ print(list(json.load(sys.stdin)["copilot_tokens"].values())[0]["expires_at"])')"
   assert_equal "$STATUS" "405"
   assert_equal "$(header Allow)" "POST"
   assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "method_not_allowed"
-  req POST /v1/models -d '{}'
+  req POST /v1/models -H 'Content-Type: application/json' -d '{}'
   assert_equal "$STATUS" "405"
   assert_equal "$(header Allow)" "GET, HEAD"
   for path in /v1/models/gpt-4.1 /models/gpt-4.1; do
@@ -432,7 +432,7 @@ print(list(json.load(sys.stdin)["copilot_tokens"].values())[0]["expires_at"])')"
 
 @test "a body that is not a JSON object gets 400 without reaching the upstream" {
   serve_start
-  req POST /v1/chat/completions -d 'not json'
+  req POST /v1/chat/completions -H 'Content-Type: application/json' -d 'not json'
   assert_equal "$STATUS" "400"
   assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "invalid_json"
   assert_equal "$(fake_count chat)" "0"
@@ -458,24 +458,25 @@ print(list(json.load(sys.stdin)["copilot_tokens"].values())[0]["expires_at"])')"
 
 @test "upstream errors are relayed with their status, Retry-After and an OpenAI-style body" {
   fake_script chat '[{"status": 429, "retry_after": 7}]'
-  fake_script models '[{"status": 500, "body": "oops, upstream broke", "content_type": "text/plain"}]'
   serve_start
-  req POST /v1/chat/completions -d "$(chat_json hi)"
+  req POST /v1/chat/completions -H 'Content-Type: application/json' -d "$(chat_json hi)"
   assert_equal "$STATUS" "429"
   assert_equal "$(header Retry-After)" "7"
   assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "rate_limited"
+  # (the chat request fetched the model catalogue: one GET /models so far)
+  fake_script models '[{"status": 500, "body": "oops, upstream broke", "content_type": "text/plain"}]'
   req GET /v1/models
   assert_equal "$STATUS" "500"
   assert_equal "$(json_get - '["error"]["message"]' <<<"$BODY")" "oops, upstream broke"
   assert_equal "$(json_get - '["error"]["type"]' <<<"$BODY")" "server_error"
   # relayed, not retried: the client decides
   assert_equal "$(fake_count chat)" "1"
-  assert_equal "$(fake_count models)" "1"
+  assert_equal "$(fake_count models)" "2"
 }
 
 @test "a model the upstream does not support is relayed as its 400" {
   serve_start
-  req POST /v1/chat/completions -d '{"model":"gpt-99","messages":[{"role":"user","content":"x"}]}'
+  req POST /v1/chat/completions -H 'Content-Type: application/json' -d '{"model":"gpt-99","messages":[{"role":"user","content":"x"}]}'
   assert_equal "$STATUS" "400"
   assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "model_not_supported"
 }
@@ -484,7 +485,7 @@ print(list(json.load(sys.stdin)["copilot_tokens"].values())[0]["expires_at"])')"
   fake_script chat '[{"stream": {"chunks": ["one ", "two ", "three"], "no_empty_first": true}, "cut": 200}]'
   serve_start
   curl -sS -N --noproxy '*' -m 30 -o "$BATS_TEST_TMPDIR/got" -w '%{http_code}' \
-    -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" >"$BATS_TEST_TMPDIR/code"
+    -H 'Content-Type: application/json' -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" >"$BATS_TEST_TMPDIR/code"
   assert_equal "$(cat "$BATS_TEST_TMPDIR/code")" "200"
   # the first 200 bytes as the upstream sent them, then the error event on its own
   local got last
@@ -523,7 +524,7 @@ print(e["token"])')"
   # requests now go out with the new token
   refresh_at() { req GET /healthz; json_get - '["token_refresh_at"]' <<<"$BODY"; }
   eventually '[ "$(refresh_at)" -gt "$due" ]'
-  req POST /v1/chat/completions -d "$(chat_json hi)"
+  req POST /v1/chat/completions -H 'Content-Type: application/json' -d "$(chat_json hi)"
   assert_equal "$STATUS" "200"
   [[ "$(fake_last chat '["headers"]["authorization"]')" != "Bearer $cached" ]]
 }
@@ -542,7 +543,7 @@ print(e["token"])')"
   serve_start
   assert_equal "$(fake_count copilot_token)" "1"
   fake_ctl POST /_control/expire '{}' >/dev/null
-  req POST /v1/chat/completions -d "$(chat_json "after expiry")"
+  req POST /v1/chat/completions -H 'Content-Type: application/json' -d "$(chat_json "after expiry")"
   assert_equal "$STATUS" "200"
   assert_equal "$(json_get - '["choices"][0]["message"]["content"]' <<<"$BODY")" "You said: after expiry"
   assert_equal "$(fake_count copilot_token)" "2"
@@ -558,7 +559,7 @@ assert r[1]["headers"]["authorization"].startswith("Bearer tid=fake2;")'
   fake_script chat '[{"status": 401, "body": "unauthorized: token expired\n", "content_type": "text/plain"}]'
   serve_start
   curl -sS -N --noproxy '*' -m 30 -o "$BATS_TEST_TMPDIR/got" \
-    -d "$(chat_json "streamed retry" true)" "$SERVE_URL/v1/chat/completions"
+    -H 'Content-Type: application/json' -d "$(chat_json "streamed retry" true)" "$SERVE_URL/v1/chat/completions"
   assert_equal "$(stream_text <"$BATS_TEST_TMPDIR/got")" "You said: streamed retry"
   assert_equal "$(fake_count copilot_token)" "2"
 }
@@ -566,7 +567,7 @@ assert r[1]["headers"]["authorization"].startswith("Bearer tid=fake2;")'
 @test "a second 401 is relayed to the client after one refresh" {
   fake_script chat '[{"status": 401, "body": "unauthorized: token expired\n", "content_type": "text/plain", "repeat": 2}]'
   serve_start
-  req POST /v1/chat/completions -d "$(chat_json hi)"
+  req POST /v1/chat/completions -H 'Content-Type: application/json' -d "$(chat_json hi)"
   assert_equal "$STATUS" "401"
   assert_equal "$(json_get - '["error"]["message"]' <<<"$BODY")" "unauthorized: token expired"
   assert_equal "$(json_get - '["error"]["type"]' <<<"$BODY")" "authentication_error"
@@ -584,7 +585,7 @@ assert r[1]["headers"]["authorization"].startswith("Bearer tid=fake2;")'
   [[ "$code" =~ ^[A-Z]{4}-[0-9]{4}$ ]]
   grep -q "enter code $code at $FAKE_URL/login/device\$" "$SERVE_ERR"
 
-  req POST /v1/chat/completions -d "$(chat_json hi)"
+  req POST /v1/chat/completions -H 'Content-Type: application/json' -d "$(chat_json hi)"
   assert_equal "$STATUS" "503"
   assert_equal "$(json_get - '["error"]["message"]' <<<"$BODY")" \
     "waiting for GitHub login: enter $code at $FAKE_URL/login/device"
@@ -596,7 +597,7 @@ assert r[1]["headers"]["authorization"].startswith("Bearer tid=fake2;")'
   assert_equal "$(fake_count chat)" "0"
 
   fake_approve "$code"
-  eventually '[ "$(curl -s --noproxy "*" -o /dev/null -w "%{http_code}" -d "$(chat_json hi)" "$SERVE_URL/v1/chat/completions")" = 200 ]'
+  eventually '[ "$(curl -s --noproxy "*" -o /dev/null -w "%{http_code}" -H "Content-Type: application/json" -d "$(chat_json hi)" "$SERVE_URL/v1/chat/completions")" = 200 ]'
   # stored like copilot-login stores it
   local auth="$XDG_CONFIG_HOME/copilot-utils/auth/github.com.json"
   assert_file_exists "$auth"
@@ -614,16 +615,16 @@ assert r[1]["headers"]["authorization"].startswith("Bearer tid=fake2;")'
   printf 'sk-local-test-key\n' >"$BATS_TEST_TMPDIR/key"
   chmod 600 "$BATS_TEST_TMPDIR/key"
   serve_start --api-key-file "$BATS_TEST_TMPDIR/key"
-  req POST /v1/chat/completions -d "$(chat_json hi)"
+  req POST /v1/chat/completions -H 'Content-Type: application/json' -d "$(chat_json hi)"
   assert_equal "$STATUS" "401"
   assert_equal "$(header WWW-Authenticate)" "Bearer"
   assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "invalid_api_key"
-  req POST /v1/chat/completions -H 'Authorization: Bearer sk-local-test-kez' -d "$(chat_json hi)"
+  req POST /v1/chat/completions -H 'Authorization: Bearer sk-local-test-kez' -H 'Content-Type: application/json' -d "$(chat_json hi)"
   assert_equal "$STATUS" "401"
   req GET /healthz
   assert_equal "$STATUS" "401"
   assert_equal "$(fake_count chat)" "0"
-  req POST /v1/chat/completions -H 'Authorization: Bearer sk-local-test-key' -d "$(chat_json hi)"
+  req POST /v1/chat/completions -H 'Authorization: Bearer sk-local-test-key' -H 'Content-Type: application/json' -d "$(chat_json hi)"
   assert_equal "$STATUS" "200"
   [[ "$(fake_last chat '["headers"]["authorization"]')" == "Bearer tid=fake1;"* ]]
   run fake_log
@@ -656,11 +657,11 @@ assert r[1]["headers"]["authorization"].startswith("Bearer tid=fake2;")'
 @test "a body past --max-body gets 413 and never reaches the upstream" {
   serve_start --max-body 1K
   python3 -c 'import json; print(json.dumps({"model": "gpt-4.1", "messages": [{"role": "user", "content": "x" * 2000}]}))' >"$BATS_TEST_TMPDIR/big"
-  req POST /v1/chat/completions --data-binary @"$BATS_TEST_TMPDIR/big"
+  req POST /v1/chat/completions -H 'Content-Type: application/json' --data-binary @"$BATS_TEST_TMPDIR/big"
   assert_equal "$STATUS" "413"
   assert_equal "$(json_get - '["error"]["code"]' <<<"$BODY")" "request_too_large"
   # no Content-Length (chunked upload): counted as it arrives
-  req POST /v1/chat/completions -H 'Transfer-Encoding: chunked' --data-binary @"$BATS_TEST_TMPDIR/big"
+  req POST /v1/chat/completions -H 'Transfer-Encoding: chunked' -H 'Content-Type: application/json' --data-binary @"$BATS_TEST_TMPDIR/big"
   assert_equal "$STATUS" "413"
   # exactly the cap is fine
   python3 -c 'import json
@@ -669,7 +670,7 @@ pad = 1024 - len(json.dumps(b))
 b["messages"][0]["content"] = "y" * pad
 s = json.dumps(b); assert len(s) == 1024
 print(s, end="")' >"$BATS_TEST_TMPDIR/exact"
-  req POST /v1/chat/completions --data-binary @"$BATS_TEST_TMPDIR/exact"
+  req POST /v1/chat/completions -H 'Content-Type: application/json' --data-binary @"$BATS_TEST_TMPDIR/exact"
   assert_equal "$STATUS" "200"
   assert_equal "$(fake_count chat)" "1"
 }
@@ -677,7 +678,7 @@ print(s, end="")' >"$BATS_TEST_TMPDIR/exact"
 @test "the default body cap is 16 MiB" {
   serve_start
   head -c $((16 * 1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$BATS_TEST_TMPDIR/huge"
-  req POST /v1/chat/completions --data-binary @"$BATS_TEST_TMPDIR/huge"
+  req POST /v1/chat/completions -H 'Content-Type: application/json' --data-binary @"$BATS_TEST_TMPDIR/huge"
   assert_equal "$STATUS" "413"
   assert_equal "$(fake_count chat)" "0"
 }
@@ -732,7 +733,7 @@ EOF
   local i pids=()
   for i in $(seq 1 20); do
     curl -sS -N --noproxy '*' -m 60 -o "$BATS_TEST_TMPDIR/s$i" \
-      -d "$(chat_json "stream number $i" true)" "$SERVE_URL/v1/chat/completions" 3>&- &
+      -H 'Content-Type: application/json' -d "$(chat_json "stream number $i" true)" "$SERVE_URL/v1/chat/completions" 3>&- &
     pids+=($!)
   done
   BG_PIDS=("${pids[@]}")
@@ -742,14 +743,14 @@ EOF
     ends_with_done "$BATS_TEST_TMPDIR/s$i"
   done
   assert_equal "$(fake_count chat)" "20"
-  eventually '[ "$(log_lines | grep -c " stream status=200 ")" -eq 20 ]'
+  eventually '[ "$(log_lines | grep -c " stream api=chat .* status=200 ")" -eq 20 ]'
 }
 
 @test "requests on one client connection reuse one upstream connection" {
   serve_start
   # three requests on one kept-alive client connection
   run -0 curl -sS --noproxy '*' -m 10 -o /dev/null -o /dev/null -o /dev/null \
-    -d "$(chat_json x)" "$SERVE_URL/v1/chat/completions" "$SERVE_URL/v1/chat/completions" \
+    -H 'Content-Type: application/json' -d "$(chat_json x)" "$SERVE_URL/v1/chat/completions" "$SERVE_URL/v1/chat/completions" \
     "$SERVE_URL/v1/chat/completions"
   fake_log chat >"$BATS_TEST_TMPDIR/log.json"
   assert_equal "$(jq '.requests | length' "$BATS_TEST_TMPDIR/log.json")" "3"
@@ -766,7 +767,7 @@ EOF
   local kept
   kept="$(upstream_connections)"
   curl -sS -N --noproxy '*' -m 2 -o "$BATS_TEST_TMPDIR/got" \
-    -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- &
+    -H 'Content-Type: application/json' -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- &
   local client=$!
   BG_PIDS=("$client")
   # streaming: bytes reach the client while the upstream is still sending
@@ -778,7 +779,7 @@ EOF
   # an aborted transfer's connection is closed, not kept for reuse
   eventually '[ "$(upstream_connections)" = "$kept" ]'
   eventually '[ "$(upstream_in_flight)" = 0 ]'
-  eventually 'grep -q " stream status=200 .*note=\"client closed\"" "$SERVE_ERR"'
+  eventually 'grep -q " stream .*status=200 .*note=\"client closed\"" "$SERVE_ERR"'
 }
 
 @test "a client that leaves before the answer begins is logged as 499 and frees the upstream" {
@@ -786,9 +787,9 @@ EOF
   serve_start
   local kept
   kept="$(upstream_connections)"
-  run curl -sS --noproxy '*' -m 0.5 -d "$(chat_json "slow" true)" "$SERVE_URL/v1/chat/completions"
+  run curl -sS --noproxy '*' -m 0.5 -H 'Content-Type: application/json' -d "$(chat_json "slow" true)" "$SERVE_URL/v1/chat/completions"
   assert_failure 28
-  eventually 'grep -q " stream status=499 .*note=\"client closed\"" "$SERVE_ERR"'
+  eventually 'grep -q " stream .*status=499 .*note=\"client closed\"" "$SERVE_ERR"'
   # once the delayed answer begins, the upstream transfer sees nobody wants it
   eventually '[ "$(upstream_in_flight)" = 0 ]'
   eventually '[ "$(upstream_connections)" = "$kept" ]'
@@ -799,7 +800,7 @@ EOF
   fake_script chat '[{"stream": {"split": 16}}]'
   serve_start
   curl -sS -N --noproxy '*' -m 60 -o "$BATS_TEST_TMPDIR/got" \
-    -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" 3>&- &
+    -H 'Content-Type: application/json' -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" 3>&- &
   local client=$!
   BG_PIDS=("$client")
   eventually '[ -s "$BATS_TEST_TMPDIR/got" ]'
@@ -822,7 +823,7 @@ EOF
   fake_script chat '[{"stream": {"repeat_chunk": "x", "count": 100000}, "drip": 0.001}]'
   serve_start --grace 1
   curl -sS -N --noproxy '*' -m 60 -o "$BATS_TEST_TMPDIR/got" \
-    -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- &
+    -H 'Content-Type: application/json' -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- &
   local client=$!
   BG_PIDS=("$client")
   eventually '[ -s "$BATS_TEST_TMPDIR/got" ]'
@@ -841,9 +842,9 @@ EOF
   fake_script chat '[{"hang": true, "repeat": 2}]'
   serve_start --grace 0
   # one buffered answer, one stream
-  curl -sS --noproxy '*' -m 30 -o /dev/null -d "$(chat_json x)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- &
+  curl -sS --noproxy '*' -m 30 -o /dev/null -H 'Content-Type: application/json' -d "$(chat_json x)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- &
   BG_PIDS=($!)
-  curl -sS -N --noproxy '*' -m 30 -o /dev/null -d "$(chat_json y true)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- &
+  curl -sS -N --noproxy '*' -m 30 -o /dev/null -H 'Content-Type: application/json' -d "$(chat_json y true)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- &
   BG_PIDS+=($!)
   eventually '[ "$(fake_count chat)" = 2 ]'
   assert_equal "$(upstream_in_flight)" "2"
@@ -860,7 +861,7 @@ EOF
 @test "a silent upstream stream whose client left is let go before shutdown" {
   fake_script chat '[{"hang": true}]'
   serve_start --grace 0
-  curl -sS -N --noproxy '*' -m 1 -o /dev/null -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- || true
+  curl -sS -N --noproxy '*' -m 1 -o /dev/null -H 'Content-Type: application/json' -d "$(chat_json x true)" "$SERVE_URL/v1/chat/completions" 2>/dev/null 3>&- || true
   eventually 'grep -q "POST /v1/chat/completions .*status=499" "$SERVE_ERR"'
   # the upstream has sent nothing, yet its transfer is cancelled (the hang
   # lasts as long as the fake server does)
@@ -878,14 +879,14 @@ EOF
 
 @test "one log line per request, without prompts or tokens" {
   serve_start
-  req POST /v1/chat/completions -d "$(chat_json "purple-elephant-42")"
-  curl -sS -N --noproxy '*' -o /dev/null -d "$(chat_json "purple-elephant-43" true)" "$SERVE_URL/chat/completions"
+  req POST /v1/chat/completions -H 'Content-Type: application/json' -d "$(chat_json "purple-elephant-42")"
+  curl -sS -N --noproxy '*' -o /dev/null -H 'Content-Type: application/json' -d "$(chat_json "purple-elephant-43" true)" "$SERVE_URL/chat/completions"
   req GET /v1/models
   req GET /v1/nothing
   eventually '[ "$(log_lines | wc -l)" -eq 4 ]'
   run log_lines
-  assert_line --index 0 --regexp '^copilot-serve: 127\.0\.0\.1 POST /v1/chat/completions model=gpt-4\.1 status=200 bytes=[0-9]+ ms=[0-9]+\.[0-9]$'
-  assert_line --index 1 --regexp '^copilot-serve: 127\.0\.0\.1 POST /chat/completions model=gpt-4\.1 stream status=200 bytes=[0-9]+ ms=[0-9.]+$'
+  assert_line --index 0 --regexp '^copilot-serve: 127\.0\.0\.1 POST /v1/chat/completions model=gpt-4\.1 api=chat upstream=/chat/completions passthrough initiator=user status=200 bytes=[0-9]+ ms=[0-9]+\.[0-9] input_tokens=[0-9]+ output_tokens=[0-9]+$'
+  assert_line --index 1 --regexp '^copilot-serve: 127\.0\.0\.1 POST /chat/completions model=gpt-4\.1 stream api=chat upstream=/chat/completions passthrough initiator=user status=200 bytes=[0-9]+ ms=[0-9.]+$'
   assert_line --index 2 --regexp '^copilot-serve: 127\.0\.0\.1 GET /v1/models model=- status=200 bytes=[0-9]+ ms=[0-9.]+$'
   assert_line --index 3 --regexp '^copilot-serve: 127\.0\.0\.1 GET /v1/nothing model=- status=404 bytes=[0-9]+ ms=[0-9.]+ note="unknown_route"$'
   run cat "$SERVE_ERR"

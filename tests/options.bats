@@ -70,7 +70,7 @@ teardown() { serve_teardown; }
   assert_output --partial "--no-stdin: --help says 'never read standard input (for an open, silent pipe)', fish 'never read stdin'"
 
   cp "$REPO/completions/fish/copilot-utils.fish" "$copy/completions/fish/"
-  sed -i 's/ --no-login / /' "$copy/completions/bash/copilot-utils"
+  sed -i 's/ --no-login\( \|$\)/\1/' "$copy/completions/bash/copilot-utils"
   run python3 "$REPO/tests/helpers/options_agree.py" copilot-serve "$BIN" "$copy"
   assert_failure
   assert_output --partial "bash: options differ from --help: only in --help ['no-login']"

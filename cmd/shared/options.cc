@@ -96,6 +96,14 @@ std::optional<std::string> Args::value(std::string_view name) const {
     return v;
 }
 
+std::vector<std::string> Args::values(std::string_view name) const {
+    find(name);
+    std::vector<std::string> out;
+    for (const auto& g : given_)
+        if (g.first == name && g.second) out.push_back(*g.second);
+    return out;
+}
+
 std::string Args::value_or(std::string_view name, const std::string& fallback) const {
     auto v = value(name);
     return v ? *v : fallback;

@@ -43,6 +43,8 @@ public:
     // The last value given for `name`, if any.
     std::optional<std::string> value(std::string_view name) const;
     std::string value_or(std::string_view name, const std::string& fallback) const;
+    // Every value given for `name`, in order (a repeatable option).
+    std::vector<std::string> values(std::string_view name) const;
 
     std::vector<std::string> operands;  // the words, or the command after "--"
     bool dash_dash = false;             // "--" was given

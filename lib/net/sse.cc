@@ -162,4 +162,32 @@ bool SseParser::finish() {
     return pending;
 }
 
+size_t SseBoundary::feed(std::string_view bytes, bool first_only) {
+    size_t end = 0;
+    for (size_t i = 0; i < bytes.size(); ++i) {
+        const char c = bytes[i];
+        if (c == '\n' && prev_cr_) {  // CRLF: one line end, already counted
+            prev_cr_ = false;
+            if (cr_ended_) end = i + 1;  // the LF goes with the event it ends
+            cr_ended_ = false;
+            continue;
+        }
+        if (first_only && end > 0) break;
+        prev_cr_ = c == '\r';
+        cr_ended_ = false;
+        if (c == '\n' || c == '\r') {
+            if (line_start_) {  // an empty line: the event ends here
+                pending_ = false;
+                end = i + 1;
+                cr_ended_ = prev_cr_;
+            }
+            line_start_ = true;
+        } else {
+            line_start_ = false;
+            pending_ = true;
+        }
+    }
+    return end;
+}
+
 }  // namespace copilot

@@ -72,4 +72,24 @@ private:
     size_t events_ = 0;
 };
 
+// Where the events of a stream end (an empty line; LF, CR or CRLF line
+// ends), fed the stream's bytes in order, however reads split them. A relay
+// uses it to pass on only whole events, so that a cut stream never leaves
+// half an event before its error event.
+class SseBoundary {
+public:
+    // Feeds `bytes` and returns how many of them run up to and including
+    // the last event end among them (first_only: the first one, and the
+    // bytes after it are not fed); 0 when none ends there.
+    size_t feed(std::string_view bytes, bool first_only = false);
+    // Nothing of an unfinished event fed since the last end (or the start).
+    bool at_event_end() const { return line_start_ && !pending_; }
+
+private:
+    bool line_start_ = true;  // the last byte ended a line
+    bool pending_ = false;    // bytes of an event not yet ended
+    bool prev_cr_ = false;    // the last byte was CR (an LF now completes it)
+    bool cr_ended_ = false;   // ...and that CR ended an event
+};
+
 }  // namespace copilot

@@ -6,6 +6,8 @@
 #include "serve/request_log.h"
 #include "util/json.h"
 #include "util/version.h"
+#include "wire/messages.h"
+#include "wire/responses.h"
 
 namespace copilot {
 
@@ -35,6 +37,14 @@ std::string openai_error(std::string_view message, std::string_view type,
     return std::string(buf.GetString(), buf.GetSize());
 }
 
+
+std::string client_error(wire::Api api, long status, std::string_view message,
+                         std::string_view code) {
+    if (api == wire::Api::messages)
+        return wire::anthropic_error_body(static_cast<int>(status), message);
+    return openai_error(message, error_type_for_status(status), code);
+}
+
 const char* error_type_for_status(long status) {
     if (status == 401) return "authentication_error";
     if (status == 403) return "permission_error";
@@ -43,8 +53,8 @@ const char* error_type_for_status(long status) {
     return "invalid_request_error";
 }
 
-RequestFacts inspect_request_body(std::string_view body) {
-    RequestFacts f;
+InspectedBody inspect_request_body(std::string_view body, wire::Api api) {
+    InspectedBody f;
     // json_parse, not a raw parse: with a duplicate "model" or "stream" the
     // proxy would read the first while the upstream may act on the last.
     rapidjson::Document doc;
@@ -56,11 +66,29 @@ RequestFacts inspect_request_body(std::string_view body) {
     }
     if (!doc.IsObject()) return f;
     f.json_object = true;
+    // The client's API reads what the body says of itself; a body it finds
+    // malformed still goes on (the upstream, or the translation, says what
+    // is wrong with it), with what can be read here.
+    try {
+        if (api == wire::Api::responses) {
+            f.facts = wire::responses_facts(body);
+            return f;
+        }
+        if (api == wire::Api::messages) {
+            f.facts = wire::messages_facts(body);
+            return f;
+        }
+        if (doc.HasMember("messages")) {
+            f.facts = wire::chat_facts(body);
+            return f;
+        }
+    } catch (const Error&) {
+    }
     auto m = doc.FindMember("model");
     if (m != doc.MemberEnd() && m->value.IsString())
-        f.model.assign(m->value.GetString(), m->value.GetStringLength());
+        f.facts.model.assign(m->value.GetString(), m->value.GetStringLength());
     auto s = doc.FindMember("stream");
-    f.stream = s != doc.MemberEnd() && s->value.IsBool() && s->value.GetBool();
+    f.facts.stream = s != doc.MemberEnd() && s->value.IsBool() && s->value.GetBool();
     return f;
 }
 
@@ -151,24 +179,29 @@ std::string model_not_found_body(std::string_view id) {
                         error_type_for_status(404), "model_not_found");
 }
 
-std::string upstream_error_body(long status, std::string_view body, const std::string& secret) {
+std::string upstream_error_body(long status, std::string_view body, const std::string& secret,
+                                wire::Api api) {
     // Passed through as sent only when it is JSON json_parse accepts: with
     // a duplicate key the client's parser might read another message than
     // ours; such a body is rebuilt from what parse_api_error makes of it.
     rapidjson::Document doc;
     if (parse_object(doc, body)) {
         auto err = doc.FindMember("error");
-        if (err != doc.MemberEnd() && err->value.IsObject())
+        auto type = doc.FindMember("type");
+        const bool anthropic = type != doc.MemberEnd() && type->value.IsString() &&
+                               std::string_view(type->value.GetString()) == "error";
+        if (err != doc.MemberEnd() && err->value.IsObject() &&
+            anthropic == (api == wire::Api::messages))
             return redact(std::string(body), secret);
     }
     ApiError e = parse_api_error(body, secret);
     std::string message = e.message.empty()
                               ? "the Copilot API answered HTTP " + std::to_string(status)
                               : e.message;
-    return openai_error(message, error_type_for_status(status), e.code);
+    return client_error(api, status, message, e.code);
 }
 
-std::string sse_error_event(std::string_view message, std::string_view tail) {
+std::string sse_error_event(std::string_view message, std::string_view tail, wire::Api api) {
     // Does `tail` end with an empty line (two line ends in a row), i.e. is
     // no event half-written? Line ends are CRLF, LF or CR.
     auto strip_line_end = [](std::string_view& s) {
@@ -185,7 +218,10 @@ std::string sse_error_event(std::string_view message, std::string_view tail) {
     std::string_view t = tail;
     const bool ended = t.empty() || (strip_line_end(t) && strip_line_end(t));
     std::string out = ended ? "" : "\n\n";
-    out += "data: " + openai_error(message, "server_error", "upstream_error") + "\n\n";
+    if (api == wire::Api::messages)
+        out += "event: error\ndata: " + client_error(api, 500, message) + "\n\n";
+    else
+        out += "data: " + openai_error(message, "server_error", "upstream_error") + "\n\n";
     return out;
 }
 

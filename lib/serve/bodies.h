@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "auth/token_keeper.h"
+#include "wire/wire.h"
 
 namespace copilot {
 
@@ -20,17 +21,23 @@ std::string openai_error(std::string_view message, std::string_view type,
 // server_error.
 const char* error_type_for_status(long status);
 
-// What the proxy needs from a request body: the model (for the log) and
-// whether a stream is asked for. `json_object` is false when the body is not
-// a JSON object; `fault` then says why when it is not JSON at all or has a
-// fault json_parse refuses (a duplicate key at any depth).
-struct RequestFacts {
+// An error in the shape of the client's API: OpenAI's (above) for Chat and
+// Responses, Anthropic's {"type":"error","error":{"type","message"}} for
+// Messages, the type from the status either way.
+std::string client_error(wire::Api api, long status, std::string_view message,
+                         std::string_view code = "");
+
+// What the proxy needs from a request body before it goes anywhere.
+// `json_object` is false when the body is not a JSON object; `fault` then
+// says why when it is not JSON at all or has a fault json_parse refuses (a
+// duplicate key at any depth). `facts` is what the body says of itself in
+// the client's API (wire::RequestFacts): model, stream, initiator, images.
+struct InspectedBody {
     bool json_object = false;
     std::string fault;
-    std::string model;
-    bool stream = false;
+    wire::RequestFacts facts;
 };
-RequestFacts inspect_request_body(std::string_view body);
+InspectedBody inspect_request_body(std::string_view body, wire::Api api = wire::Api::chat);
 
 // Copilot's model list in OpenAI's shape: {"object":"list","data":[...]}
 // where every entry keeps its fields and gains "object":"model",
@@ -46,14 +53,18 @@ std::optional<std::string> openai_model(std::string_view copilot_body, std::stri
 std::string model_not_found_body(std::string_view id);
 
 // The body to send a client for an upstream error answer: the upstream's own
-// JSON when it already has an "error" object, else an OpenAI-style error
-// built from whatever it sent. `secret` is masked in either case.
-std::string upstream_error_body(long status, std::string_view body, const std::string& secret);
+// JSON when it is already in the client's shape (an "error" object; for
+// Messages, {"type":"error",...}), else an error in the client's shape built
+// from whatever it sent. `secret` is masked in either case.
+std::string upstream_error_body(long status, std::string_view body, const std::string& secret,
+                                wire::Api api = wire::Api::chat);
 
 // The event that ends a stream whose upstream failed mid-way:
-// "data: {"error":{...}}\n\n", preceded by a blank line when `tail` (the
-// last bytes relayed) does not already end an event.
-std::string sse_error_event(std::string_view message, std::string_view tail);
+// "data: {"error":{...}}\n\n" (Messages: "event: error\ndata: {"type":"error",...}"),
+// preceded by a blank line when `tail` (the last bytes relayed) does not
+// already end an event.
+std::string sse_error_event(std::string_view message, std::string_view tail,
+                            wire::Api api = wire::Api::chat);
 
 // GET /healthz: {"status":"ok"|"starting"|"waiting_for_login"|"unavailable",
 // "host", "token_ready", "token_expires_at", "token_expires_in",

@@ -30,6 +30,16 @@ std::optional<std::string> bearer_credentials(std::string_view authorization) {
     return cred;
 }
 
+std::optional<std::string> client_credentials(const std::optional<std::string>& authorization,
+                                              const std::optional<std::string>& x_api_key) {
+    if (x_api_key) {
+        std::string key = trim(*x_api_key);
+        if (key.empty()) return std::nullopt;
+        return key;
+    }
+    return authorization ? bearer_credentials(*authorization) : std::nullopt;
+}
+
 std::string read_api_key_file(const std::string& path, std::string* warning) {
     auto text = read_private_file(path, 64 * 1024);  // owner and mode checked
     if (!text) throw Error(Exit::io, "--api-key-file " + path + " does not exist");

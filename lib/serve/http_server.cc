@@ -11,16 +11,24 @@
 #include "serve/http_server.h"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <cstdarg>
 #include <ctime>
 #include <cstdio>
 #include <cstring>
 #include <netinet/in.h>
+#include <map>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <thread>
 #include <unistd.h>
 
 #include <microhttpd.h>
+
+#include "net/ascii.h"
+#include "net/sse.h"  // SseBoundary
 
 namespace copilot {
 
@@ -37,6 +45,7 @@ struct RequestCtx {
     std::string body;
     bool too_large = false;
     bool answered = false;
+    HeaderList cors;  // an allowed Origin's headers, on every answer
     std::shared_ptr<Exchange> exchange;
     std::shared_ptr<RelayQueue> stream;
 };
@@ -81,6 +90,40 @@ bool peer_gone(int fd) {
     return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// libmicrohttpd's own unescaping writes into its C string, where %00 ends
+// the path (GET /v1/models/gpt-4o%00junk would ask for gpt-4o): it is left
+// undone here, and on_access decodes the path into a std::string, which
+// holds any byte (control bytes then show as '?' wherever they are echoed).
+size_t keep_escaped(void* /*cls*/, MHD_Connection* /*c*/, char* s) { return std::strlen(s); }
+
+std::string percent_decoded(const char* in) {
+    std::string out;
+    for (; *in; ++in) {
+        if (in[0] == '%' && hex_value(in[1]) >= 0 && hex_value(in[2]) >= 0) {
+            out += static_cast<char>(hex_value(in[1]) * 16 + hex_value(in[2]));
+            in += 2;
+        } else {
+            out += *in;
+        }
+    }
+    return out;
+}
+
+// A connection whose request head is awaited, and until when.
+struct HeadWatch {
+    int fd = -1;  // -1 once it was cut
+    bool in_head = true;
+    std::chrono::steady_clock::time_point deadline;
+    std::string client;
+};
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -98,6 +141,49 @@ struct HttpServer::Impl {
     std::mutex start_mu;
     bool starting = false;
     std::string start_message;  // libmicrohttpd's last word while starting
+
+    // The header deadline (ServeOptions::header_timeout_s), kept by a
+    // watchdog thread: libmicrohttpd's own timeout restarts on every byte.
+    std::mutex watch_mu;
+    std::condition_variable watch_cv;
+    std::map<MHD_Connection*, HeadWatch> watched;
+    bool watch_stop = false;
+    std::thread watchdog;
+
+    uint64_t streams_open = 0;  // under mu
+    int unix_fd = -1;           // the listening Unix socket, until the daemon has it
+    dev_t unix_dev = 0;
+    ino_t unix_ino = 0;
+
+    void watch_head(MHD_Connection* c, std::chrono::seconds within) {
+        std::lock_guard<std::mutex> lk(watch_mu);
+        auto it = watched.find(c);
+        if (it == watched.end()) return;
+        it->second.in_head = true;
+        it->second.deadline = std::chrono::steady_clock::now() + within;
+    }
+    void head_in(MHD_Connection* c) {
+        std::lock_guard<std::mutex> lk(watch_mu);
+        auto it = watched.find(c);
+        if (it != watched.end()) it->second.in_head = false;
+    }
+    void run_watchdog() {
+        std::unique_lock<std::mutex> lk(watch_mu);
+        while (!watch_stop) {
+            watch_cv.wait_for(lk, std::chrono::milliseconds(100));
+            const auto now = std::chrono::steady_clock::now();
+            for (auto& [c, w] : watched) {
+                if (!w.in_head || w.fd < 0 || now < w.deadline) continue;
+                // The connection's thread sees the end of the stream and
+                // closes it; the descriptor stays libmicrohttpd's.
+                ::shutdown(w.fd, SHUT_RDWR);
+                w.fd = -1;
+                log(LogKind::note, "closing a connection from " +
+                                       (w.client.empty() ? std::string("a Unix socket") : w.client) +
+                                       ": no complete request head within the --header-timeout");
+            }
+        }
+    }
 
     void log(LogKind kind, const std::string& m) const {
         if (opts.log) opts.log(kind, m);
@@ -140,6 +226,8 @@ MHD_Result answer(MHD_Connection* c, RequestCtx* ctx, long status, const std::st
     if (!r) return MHD_NO;
     for (const auto& [name, value] : headers)
         MHD_add_response_header(r, name.c_str(), value.c_str());
+    for (const auto& [name, value] : ctx->cors)
+        MHD_add_response_header(r, name.c_str(), value.c_str());
     const MHD_Result ret = MHD_queue_response(c, static_cast<unsigned>(status), r);
     MHD_destroy_response(r);
     return ret;
@@ -150,7 +238,7 @@ MHD_Result refuse(MHD_Connection* c, RequestCtx* ctx, const Refusal& r) {
     HeaderList headers = r.headers;
     headers.insert(headers.begin(), {"Content-Type", "application/json"});
     if (ctx->log.note.empty()) ctx->log.note = r.code;
-    return answer(c, ctx, r.status, r.body(), headers);
+    return answer(c, ctx, r.status, r.body(ctx->route.api), headers);
 }
 
 ssize_t read_stream(void* cls, uint64_t /*pos*/, char* buf, size_t max);
@@ -158,27 +246,63 @@ void free_stream(void* cls);
 
 struct StreamCtx {
     std::shared_ptr<RelayQueue> queue;
-    Impl* impl;
-    MHD_Connection* connection;  // valid while its response is: the reader runs in its thread
-    int fd;
+    Impl* impl = nullptr;
+    MHD_Connection* connection = nullptr;  // valid while its response is: the reader runs in its thread
+    int fd = -1;
+    bool sse = false;          // an event stream: a stop ends it with an error event
+    SseBoundary boundary;      // where the bytes sent so far stand
+    bool last_sent = false;    // the error event went out
+    std::chrono::steady_clock::time_point stop_seen{};
 };
+
+// The server stops while a stream is open: the event it is in the middle
+// of is finished, then the shutting_down error event ends the stream.
+ssize_t send_stop_event(StreamCtx* sc, char* buf, size_t max) {
+    sc->queue->cancel();
+    sc->last_sent = true;
+    const std::string event = "data: " + refuse_shutting_down().body() + "\n\n";
+    if (event.size() > max) return MHD_CONTENT_READER_END_WITH_ERROR;
+    std::memcpy(buf, event.data(), event.size());
+    return static_cast<ssize_t>(event.size());
+}
+
+constexpr auto kStopEventWait = std::chrono::seconds(1);  // for the end of the event in flight
 
 ssize_t read_stream(void* cls, uint64_t, char* buf, size_t max) {
     auto* sc = static_cast<StreamCtx*>(cls);
+    if (sc->last_sent) return MHD_CONTENT_READER_END_OF_STREAM;
     for (;;) {
+        const bool stopping = sc->impl->stopping.load();
+        if (stopping && sc->sse) {
+            const auto now = std::chrono::steady_clock::now();
+            if (sc->stop_seen == std::chrono::steady_clock::time_point{}) sc->stop_seen = now;
+            if (sc->boundary.at_event_end()) return send_stop_event(sc, buf, max);
+            if (now - sc->stop_seen > kStopEventWait) {
+                sc->queue->cancel();
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            }
+        }
         size_t n = 0;
         switch (sc->queue->pull(buf, max, &n, kPollStep)) {
-        case RelayQueue::Pull::data: return static_cast<ssize_t>(n);
+        case RelayQueue::Pull::data: {
+            // Stopping: up to the end of the event in flight; the rest is dropped.
+            const size_t whole = sc->boundary.feed(std::string_view(buf, n), stopping && sc->sse);
+            if (stopping && sc->sse && whole > 0) n = whole;
+            return static_cast<ssize_t>(n);
+        }
         case RelayQueue::Pull::end: return MHD_CONTENT_READER_END_OF_STREAM;
-        case RelayQueue::Pull::cancelled: return MHD_CONTENT_READER_END_WITH_ERROR;
+        case RelayQueue::Pull::cancelled:
+            if (stopping && sc->sse && sc->boundary.at_event_end()) return send_stop_event(sc, buf, max);
+            return MHD_CONTENT_READER_END_WITH_ERROR;
         case RelayQueue::Pull::timeout: break;
         }
         // Nothing from the upstream for a while: make sure someone still
         // listens, so that a client that left frees its upstream now.
-        if (sc->impl->stopping.load() || peer_gone(sc->fd)) {
+        if ((stopping && !sc->sse) || peer_gone(sc->fd)) {
             sc->queue->cancel();
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
+        if (stopping) continue;
         // A silent upstream (a model thinking) is not an idle client: only
         // a client that stops reading should run into the idle timeout.
         restart_idle_clock(sc->connection, static_cast<unsigned int>(sc->impl->opts.idle_timeout_s));
@@ -188,12 +312,33 @@ ssize_t read_stream(void* cls, uint64_t, char* buf, size_t max) {
 void free_stream(void* cls) {
     auto* sc = static_cast<StreamCtx*>(cls);
     sc->queue->cancel();  // a no-op after a complete stream; stops the upstream otherwise
+    {
+        std::lock_guard<std::mutex> lk(sc->impl->mu);
+        --sc->impl->streams_open;
+        sc->impl->cv.notify_all();
+    }
     delete sc;
+}
+
+// The client's headers that go on upstream (a Messages passthrough's
+// anthropic-version and anthropic-beta; serve/wire_route filters them).
+HeaderList forwarded_client_headers(MHD_Connection* c) {
+    HeaderList h;
+    for (const char* name : kForwardedClientHeaders)
+        if (const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name))
+            h.push_back({name, v});
+    return h;
+}
+
+// What the exchange says about its wire route, for the log line.
+void take_wire_log(RequestCtx* ctx, const ProxyResponse& r) {
+    ctx->log.wire = r.wire;
+    if (!r.wire.asked.empty()) ctx->log.model = r.model;
 }
 
 // Runs the exchange and queues its answer; the connection's thread waits
 // for the head (the upstream's status) here.
-MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const RequestFacts& facts) {
+MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const InspectedBody& facts) {
     if (ctx->route.route == Route::healthz) {
         const std::string body = health_json(impl->keeper->status(), impl->opts.host,
                                              static_cast<int64_t>(std::time(nullptr)),
@@ -208,19 +353,21 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Reques
 
     ProxyRequest pr;
     pr.route = ctx->route.route;
+    pr.api = ctx->route.api;
     pr.upstream_path = ctx->route.upstream_path;
     pr.model_id = ctx->route.model_id;
-    pr.facts = facts;
+    pr.facts = facts.facts;
+    pr.client_headers = forwarded_client_headers(c);
     ctx->log.model = pr.model_id;  // GET /models/{id}: the model asked about
     if (pr.route != Route::models) {
         ctx->log.model = pr.facts.model;
-        ctx->log.stream = pr.route == Route::chat && pr.facts.stream;
+        ctx->log.stream = pr.streams();
         pr.body = std::move(ctx->body);
     }
     ctx->body = std::string();
     const int fd = connection_fd(c);
 
-    if (!(pr.route == Route::chat && pr.facts.stream)) {
+    if (!pr.streams()) {
         // A buffered answer: the upstream exchange runs right here.
         auto checked = std::chrono::steady_clock::now();
         ProxyResponse whole = impl->proxy->answer(pr, [&]() -> bool {
@@ -237,6 +384,7 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Reques
             if (peer_gone(fd)) return MHD_NO;  // nobody to answer
         }
         if (ctx->log.note.empty()) ctx->log.note = whole.note;
+        take_wire_log(ctx, whole);
         restart_idle_clock(c, static_cast<unsigned int>(impl->opts.idle_timeout_s));
         return answer(c, ctx, whole.status, whole.body, whole.headers);
     }
@@ -255,11 +403,23 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Reques
     }
     ProxyResponse head = ex->head();
     if (ctx->log.note.empty()) ctx->log.note = head.note;
+    take_wire_log(ctx, head);
     // The wait for the upstream was not idleness: start the idle clock again.
     restart_idle_clock(c, static_cast<unsigned int>(impl->opts.idle_timeout_s));
     if (!head.stream) return answer(c, ctx, head.status, head.body, head.headers);
 
-    auto* sc = new StreamCtx{head.stream, impl, c, fd};
+    auto* sc = new StreamCtx;
+    sc->queue = head.stream;
+    sc->impl = impl;
+    sc->connection = c;
+    sc->fd = fd;
+    for (const auto& [name, value] : head.headers)
+        if (ascii_iequals(name, "Content-Type"))
+            sc->sse = ascii_iequals(value.substr(0, value.find(';')), "text/event-stream");
+    {
+        std::lock_guard<std::mutex> lk(impl->mu);
+        ++impl->streams_open;
+    }
     MHD_Response* r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, kStreamBlock,
                                                         &read_stream, sc, &free_stream);
     if (!r) {
@@ -270,6 +430,8 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Reques
     ctx->stream = head.stream;
     ctx->log.status = head.status;
     for (const auto& [name, value] : head.headers)
+        MHD_add_response_header(r, name.c_str(), value.c_str());
+    for (const auto& [name, value] : ctx->cors)
         MHD_add_response_header(r, name.c_str(), value.c_str());
     // Proxies in front of us must not buffer an event stream either.
     MHD_add_response_header(r, "X-Accel-Buffering", "no");
@@ -290,21 +452,30 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
         *con_cls = ctx;
         ctx->start = std::chrono::steady_clock::now();
         ctx->log.method = method;
-        ctx->log.path = url;
+        const std::string path = percent_decoded(url);
+        ctx->log.path = path;
         ctx->log.client = client_ip(c);
         impl->request_started();
+        impl->head_in(c);
         RequestHead head;
         head.method = method;
-        head.path = url;
+        head.path = path;
         head.peer = ctx->log.client;
-        if (const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                        MHD_HTTP_HEADER_AUTHORIZATION))
-            head.authorization = v;
-        if (const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                        MHD_HTTP_HEADER_CONTENT_LENGTH))
-            head.content_length = v;
+        auto header = [c](const char* name) -> std::optional<std::string> {
+            if (const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name)) return v;
+            return std::nullopt;
+        };
+        head.authorization = header(MHD_HTTP_HEADER_AUTHORIZATION);
+        head.x_api_key = header("x-api-key");  // Anthropic clients' key
+        head.content_length = header(MHD_HTTP_HEADER_CONTENT_LENGTH);
+        head.host = header(MHD_HTTP_HEADER_HOST);
+        head.origin = header(MHD_HTTP_HEADER_ORIGIN);
+        head.content_type = header(MHD_HTTP_HEADER_CONTENT_TYPE);
+        head.request_headers = header("Access-Control-Request-Headers");
         Admission a = admit_head(impl->opts.admission, head, impl->draining.load());
         ctx->route = a.route;
+        ctx->cors = a.cors;
+        if (a.preflight) return answer(c, ctx, 204, "", {});
         if (a.refusal) return refuse(c, ctx, *a.refusal);
         return MHD_YES;
     }
@@ -325,7 +496,7 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
         return MHD_YES;
     }
     try {
-        RequestFacts facts;
+        InspectedBody facts;
         if (auto r = admit_body(impl->opts.admission, ctx->route, ctx->too_large, ctx->body,
                                 &facts))
             return refuse(c, ctx, *r);
@@ -335,14 +506,34 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
     }
 }
 
-void on_completed(void* cls, MHD_Connection* /*c*/, void** con_cls,
+void on_connection(void* cls, MHD_Connection* c, void** /*socket_context*/,
+                   MHD_ConnectionNotificationCode code) {
+    auto* impl = static_cast<Impl*>(cls);
+    std::lock_guard<std::mutex> lk(impl->watch_mu);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        HeadWatch w;
+        w.fd = connection_fd(c);
+        w.deadline = std::chrono::steady_clock::now() +
+                     std::chrono::seconds(impl->opts.header_timeout_s);
+        w.client = client_ip(c);
+        impl->watched[c] = w;
+    } else {
+        impl->watched.erase(c);
+    }
+}
+
+void on_completed(void* cls, MHD_Connection* c, void** con_cls,
                   MHD_RequestTerminationCode toe) {
     auto* impl = static_cast<Impl*>(cls);
+    // The next request head on a kept-alive connection: the client may
+    // wait up to the idle timeout to begin it, then has the header timeout.
+    impl->watch_head(c, std::chrono::seconds(impl->opts.idle_timeout_s + impl->opts.header_timeout_s));
     auto* ctx = static_cast<RequestCtx*>(*con_cls);
     if (!ctx) return;
     *con_cls = nullptr;
     if (ctx->stream) {
         ctx->log.bytes = ctx->stream->bytes_out();
+        if (auto u = ctx->stream->usage()) ctx->log.wire.usage = u;
         const std::string note = ctx->stream->note();
         if (!note.empty()) ctx->log.note = note;
     }
@@ -385,14 +576,62 @@ HttpServer::HttpServer(ServeOptions opts, std::shared_ptr<TokenKeeper> keeper,
                        std::shared_ptr<Proxy> proxy)
     : impl_(std::make_unique<Impl>()) {
     impl_->opts = std::move(opts);
+    // Where we listen says which Hosts are ours (serve/admission).
+    impl_->opts.admission.unix_socket = !impl_->opts.listen.unix_path.empty();
+    impl_->opts.admission.any_ip_host = !impl_->opts.listen.loopback;
     impl_->keeper = std::move(keeper);
     impl_->proxy = std::move(proxy);
 }
 
 HttpServer::~HttpServer() { stop(); }
 
+namespace {
+
+// A Unix socket at `path`, mode 0600, listening. An old socket there is
+// replaced only when nobody answers on it; anything else was refused by
+// parse_listen (and is refused again here, should it have appeared since).
+int listen_unix(const std::string& path, dev_t* dev, ino_t* ino) {
+    auto fail = [&](const std::string& why) {
+        return Error(Exit::unavailable, "cannot listen on unix:" + path + ": " + why);
+    };
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);  // length checked by parse_listen
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            throw Error(Exit::usage, "--listen unix:" + path + ": it exists and is not a socket (it is not replaced)");
+        const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const bool live = probe >= 0 &&
+                          ::connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+        if (probe >= 0) ::close(probe);
+        if (live) throw fail("another server is listening there");
+        ::unlink(path.c_str());
+    }
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw fail(std::strerror(errno));
+    // The socket file's mode comes from the umask alone (Linux ignores a
+    // fchmod before bind): 0600 whatever the caller's umask.
+    const mode_t old = ::umask(0177);
+    const int bound = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    const int bind_errno = errno;
+    ::umask(old);
+    if (bound != 0 || ::listen(fd, 64) != 0 || ::lstat(path.c_str(), &st) != 0) {
+        const std::string why = std::strerror(bound != 0 ? bind_errno : errno);
+        ::close(fd);
+        throw fail(why);
+    }
+    *dev = st.st_dev;
+    *ino = st.st_ino;
+    return fd;
+}
+
+}  // namespace
+
 int HttpServer::start() {
     const ListenAddress& l = impl_->opts.listen;
+    if (!l.unix_path.empty())
+        impl_->unix_fd = listen_unix(l.unix_path, &impl_->unix_dev, &impl_->unix_ino);
     sockaddr_storage ss{};
     if (l.ipv6) {
         sockaddr_in6 in6{};
@@ -409,16 +648,26 @@ int HttpServer::start() {
     }
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                          MHD_USE_ITC | MHD_USE_POLL | MHD_USE_ERROR_LOG;
-    if (l.ipv6) flags |= MHD_USE_IPv6;
+    if (l.ipv6 && l.unix_path.empty()) flags |= MHD_USE_IPv6;
     {
         std::lock_guard<std::mutex> lk(impl_->start_mu);
         impl_->starting = true;
         impl_->start_message.clear();
     }
+    // Either the Unix socket made above or the address to bind.
+    const bool on_unix = impl_->unix_fd >= 0;
+    MHD_OptionItem where[] = {
+        on_unix ? MHD_OptionItem{MHD_OPTION_LISTEN_SOCKET, impl_->unix_fd, nullptr}
+                : MHD_OptionItem{MHD_OPTION_SOCK_ADDR, 0, &ss},
+        {MHD_OPTION_END, 0, nullptr}};
     impl_->daemon = MHD_start_daemon(
         flags, static_cast<uint16_t>(l.port), nullptr, nullptr, &on_access, impl_.get(),
-        MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&ss),
+        MHD_OPTION_ARRAY, where,
         MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(impl_->opts.max_connections),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        static_cast<unsigned int>(impl_->opts.max_connections_per_client),
+        MHD_OPTION_NOTIFY_CONNECTION, &on_connection, impl_.get(),
+        MHD_OPTION_UNESCAPE_CALLBACK, &keep_escaped, nullptr,
         MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned int>(impl_->opts.idle_timeout_s),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, kConnectionMemory,
         MHD_OPTION_NOTIFY_COMPLETED, &on_completed, impl_.get(),
@@ -430,9 +679,20 @@ int HttpServer::start() {
         impl_->starting = false;
         why = impl_->start_message;
     }
-    if (!impl_->daemon)
-        throw Error(Exit::unavailable, "cannot listen on " + l.host + ":" + std::to_string(l.port) +
+    if (!impl_->daemon) {
+        if (on_unix) {
+            ::close(impl_->unix_fd);
+            impl_->unix_fd = -1;
+            ::unlink(l.unix_path.c_str());
+        }
+        throw Error(Exit::unavailable, "cannot listen on " +
+                                           (on_unix ? listen_url(l, 0)
+                                                    : l.host + ":" + std::to_string(l.port)) +
                                            (why.empty() ? std::string() : ": " + why));
+    }
+    impl_->unix_fd = -1;  // the daemon's now
+    impl_->watchdog = std::thread([impl = impl_.get()] { impl->run_watchdog(); });
+    if (on_unix) return 0;
     const MHD_DaemonInfo* info = MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_BIND_PORT);
     return info && info->port ? info->port : l.port;
 }
@@ -458,8 +718,28 @@ void HttpServer::stop() {
     impl_->draining = true;
     impl_->stopping = true;
     if (impl_->daemon) {
+        {
+            // Open streams end themselves first, with their error event
+            // (read_stream), while their connections still work.
+            std::unique_lock<std::mutex> lk(impl_->mu);
+            impl_->cv.wait_for(lk, kStopEventWait + 2 * kPollStep,
+                               [this] { return impl_->streams_open == 0; });
+        }
         MHD_stop_daemon(impl_->daemon);
         impl_->daemon = nullptr;
+        const std::string& path = impl_->opts.listen.unix_path;
+        struct stat st {};
+        if (!path.empty() && ::lstat(path.c_str(), &st) == 0 && st.st_dev == impl_->unix_dev &&
+            st.st_ino == impl_->unix_ino)
+            ::unlink(path.c_str());
+    }
+    if (impl_->watchdog.joinable()) {
+        {
+            std::lock_guard<std::mutex> lk(impl_->watch_mu);
+            impl_->watch_stop = true;
+        }
+        impl_->watch_cv.notify_all();
+        impl_->watchdog.join();
     }
 }
 

@@ -22,6 +22,14 @@ struct ServeOptions {
     AdmissionRules admission;  // the API key, the body cap
     unsigned max_connections = 64;
     unsigned idle_timeout_s = 60;   // a client that sends nothing or stops reading
+    // Slow clients (one header line now and then beats the idle timeout):
+    // a request head must be in within header_timeout_s of the connection's
+    // start, or, on a kept-alive connection, within idle_timeout_s +
+    // header_timeout_s of the previous answer's end; else the connection is
+    // closed unanswered. And one client address gets at most this many
+    // connections at once (the others are closed unanswered).
+    unsigned header_timeout_s = 10;
+    unsigned max_connections_per_client = 32;
     std::string host = "github.com";
     ServeLog log;
 };
@@ -43,7 +51,9 @@ public:
     uint64_t in_flight() const;
     // Waits up to `wait` for the requests in flight to end.
     bool wait_idle(std::chrono::milliseconds wait);
-    // Ends every connection (streams are cut) and stops the server.
+    // Ends every connection and stops the server: an event stream ends on
+    // an event boundary with an SSE error event (shutting_down) first; a
+    // Unix socket's file is removed.
     void stop();
 
     struct Impl;

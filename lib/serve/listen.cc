@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <cstdint>
 #include <netinet/in.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include "net/ascii.h"
 #include "net/url_policy.h"
@@ -15,6 +17,18 @@ ListenAddress parse_listen(const std::string& text) {
         return Error(Exit::usage, "--listen " + text + ": " + why + " (see --help)");
     };
     ListenAddress a;
+    if (text.compare(0, 5, "unix:") == 0) {
+        a.unix_path = text.substr(5);
+        a.loopback = true;
+        if (a.unix_path.empty()) throw bad("no PATH after unix:");
+        if (a.unix_path.size() >= sizeof(sockaddr_un{}.sun_path))
+            throw bad("the path is longer than a Unix socket's " +
+                      std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes");
+        struct stat st {};
+        if (::lstat(a.unix_path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode))
+            throw bad("it exists and is not a socket (it is not replaced)");
+        return a;
+    }
     std::string host, port;
     if (!text.empty() && text[0] == '[') {
         size_t close = text.find(']');
@@ -52,6 +66,7 @@ ListenAddress parse_listen(const std::string& text) {
 }
 
 std::string listen_url(const ListenAddress& a, int port) {
+    if (!a.unix_path.empty()) return "unix:" + a.unix_path;
     return "http://" + a.host + ":" + std::to_string(port);
 }
 

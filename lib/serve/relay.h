@@ -18,7 +18,9 @@
 #include "auth/token_keeper.h"
 #include "net/http.h"
 #include "serve/bodies.h"
+#include "serve/request_log.h"
 #include "serve/routes.h"
+#include "serve/wire_route.h"
 
 namespace copilot {
 
@@ -35,6 +37,8 @@ public:
     bool push(std::string_view bytes);
     // Producer: no more bytes; `tail` (e.g. an SSE error event) comes last.
     void finish(std::string tail = "", std::string note = "");
+    // Producer: the tokens the answer reported (a translated stream knows).
+    void set_usage(const wire::Usage& u);
 
     enum class Pull { data, timeout, end, cancelled };
     // Consumer: copies up to `max` bytes into `buf` (*n) when there are any;
@@ -46,6 +50,7 @@ public:
     bool finished() const;
     uint64_t bytes_out() const { return bytes_out_.load(); }
     std::string note() const;
+    std::optional<wire::Usage> usage() const;
     size_t queued() const;
 
 private:
@@ -58,15 +63,20 @@ private:
     bool finished_ = false;
     bool cancelled_ = false;
     std::string note_;
+    std::optional<wire::Usage> usage_;
     std::atomic<uint64_t> bytes_out_{0};
 };
 
 struct ProxyRequest {
     Route route = Route::not_found;
+    wire::Api api = wire::Api::chat;  // the client's (RouteMatch::api): its error shape
     std::string upstream_path;
     std::string model_id;  // models: answer this one entry, not the list
     std::string body;
-    RequestFacts facts;
+    wire::RequestFacts facts;  // the client's API's reading of `body`
+    HeaderList client_headers;  // kForwardedClientHeaders the client sent
+    // The answer comes as a stream through a RelayQueue.
+    bool streams() const { return wire_api(route) && facts.stream; }
 };
 
 // The answer's head: a whole buffered answer, or (stream != nullptr) the
@@ -77,6 +87,8 @@ struct ProxyResponse {
     std::string body;
     std::shared_ptr<RelayQueue> stream;
     std::string note;    // for the log
+    WireLog wire;        // a wire route's line fields
+    std::string model;   // the model it went upstream as (mapped)
 };
 
 struct ProxyOptions {
@@ -84,6 +96,13 @@ struct ProxyOptions {
     size_t max_answer = 64u << 20;  // a buffered (non-streamed) answer
     long connect_timeout_ms = 10000;
     long silence_timeout_s = 300;    // a silent upstream is given up on
+    // A translated stream to an Anthropic client gets a ping event after
+    // this long without an event (clients and proxies end a silent stream).
+    std::chrono::milliseconds ping_interval{10000};
+    // The model catalogue's cache file (api/catalogue): per host and profile.
+    std::string host = "github.com";
+    std::string profile;
+    wire::ModelMap model_map;  // --model-map
 };
 
 // One upstream exchange, run in a worker thread so that the connection's
@@ -146,6 +165,11 @@ private:
     };
     void worker();
     void execute(Job& job);
+    // The catalogue for `tok`'s API base: cached in memory and on disk,
+    // fetched when there is none (or `refresh`). nullptr when it cannot be
+    // had: requests then go out on the client's own API.
+    std::shared_ptr<const Catalogue> catalogue(const TokenStatus& tok, bool refresh);
+    void keep_catalogue(const TokenStatus& tok, std::string_view models_body);
 
     std::shared_ptr<TokenKeeper> keeper_;
     ProxyOptions opts_;
@@ -157,6 +181,9 @@ private:
     size_t idle_ = 0;     // workers waiting for a job
     size_t threads_ = 0;  // workers alive
     bool stopping_ = false;
+    std::mutex catalogue_mu_;  // one fetch at a time
+    std::shared_ptr<const Catalogue> catalogue_;
+    std::string catalogue_url_;  // the API base it is for
 };
 
 }  // namespace copilot

@@ -23,9 +23,25 @@ std::string format_request_log(const RequestLog& r) {
     std::string line = client_text(r.client.empty() ? "-" : r.client, 64) + " " +
                        client_text(r.method, 16) + " " + client_text(r.path, 200) +
                        " model=" + (r.model.empty() ? "-" : client_text(r.model, 80));
+    const WireLog& w = r.wire;
+    if (!w.asked.empty()) line += " asked=" + client_text(w.asked, 80);
     if (r.stream) line += " stream";
+    if (!w.api.empty()) {
+        line += " api=" + w.api;
+        if (!w.upstream.empty())
+            line += " upstream=" + w.upstream + (w.translated ? " translated" : " passthrough");
+        if (!w.initiator.empty()) line += " initiator=" + w.initiator;
+    }
     line += " status=" + std::to_string(r.status) + " bytes=" + std::to_string(r.bytes) +
             " ms=" + ms;
+    if (w.usage)
+        line += " input_tokens=" + std::to_string(w.usage->input) +
+                " output_tokens=" + std::to_string(w.usage->output);
+    if (!w.dropped.empty()) {
+        std::string d;
+        for (const std::string& f : w.dropped) d += (d.empty() ? "" : ",") + f;
+        line += " dropped=" + client_text(d, 200);
+    }
     if (!r.note.empty()) {
         std::string note;
         for (char c : r.note) note += (c == '"' || static_cast<unsigned char>(c) < 0x20) ? ' ' : c;

@@ -5,8 +5,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "wire/wire.h"
 
 namespace copilot {
 
@@ -18,6 +22,19 @@ enum class LogKind {
 };
 using ServeLog = std::function<void(LogKind, const std::string&)>;
 
+// What a request on a wire route did (ARCHITECTURE.md, "Wire APIs"): the
+// client's API, the upstream endpoint, translated or passed through, the
+// model asked for when it was mapped to another, the initiator, the tokens.
+struct WireLog {
+    std::string api;         // "chat", "responses", "messages"; "" off the wire routes
+    std::string upstream;    // "/chat/completions", "/responses", "/v1/messages"; "" when none
+    bool translated = false;
+    std::string asked;       // the model the client named, when it was mapped
+    std::string initiator;   // "user" or "agent"
+    std::optional<wire::Usage> usage;  // when the answer reported it
+    std::vector<std::string> dropped;  // request fields the translation left out
+};
+
 struct RequestLog {
     std::string client;  // peer address
     std::string method;
@@ -28,9 +45,14 @@ struct RequestLog {
     double ms = 0;       // from the request's first byte to the end of the answer
     bool stream = false;
     std::string note;    // "client closed", "upstream cut off", ...
+    WireLog wire;
 };
 // One line: `127.0.0.1 POST /v1/chat/completions model=gpt-4.1 stream
-// status=200 bytes=1834 ms=12.3 note="client closed"`. Fields that come
+// status=200 bytes=1834 ms=12.3 note="client closed"`; on a wire route,
+// `api=messages upstream=/responses translated initiator=agent` before the
+// status (with `asked=NAME` after the model when it was mapped) and
+// `input_tokens=N output_tokens=N` after ms when known, and
+// `dropped=FIELD,...` when the request lost fields on its way. Fields that come
 // from the client are bounded and stripped of control characters and
 // quotes; the line never holds a header, a body or a token.
 std::string format_request_log(const RequestLog& r);

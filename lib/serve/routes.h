@@ -3,12 +3,27 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "wire/wire.h"
+
 namespace copilot {
 
-enum class Route { chat, models, embeddings, healthz, not_found, wrong_method };
+// chat, responses, messages: the three wire APIs (ARCHITECTURE.md, "Wire
+// APIs"); count_tokens: Anthropic's estimate, answered here.
+enum class Route {
+    chat,
+    responses,
+    messages,
+    count_tokens,
+    models,
+    embeddings,
+    healthz,
+    not_found,
+    wrong_method
+};
 
 struct RouteSpec {
     const char* method;    // a GET route answers HEAD too
@@ -17,6 +32,8 @@ struct RouteSpec {
     Route route;
     const char* upstream;  // the Copilot API path ("" when answered here)
     const char* shown;     // as people are told: "GET /v1/models/ID"
+    // The API the client speaks here: the shape of every error it gets.
+    wire::Api api;
 };
 
 // The routes, in the order they are listed to people.
@@ -32,7 +49,14 @@ struct RouteMatch {
     std::string upstream_path;  // "/chat/completions", "/models", "/embeddings"
     std::string allow;          // wrong_method: the method that is allowed
     std::string model_id;       // models: the {id} of /models/{id}; "" for the list
+    // The client's API: the route's, or for a path that is no route, the
+    // API whose paths it lies under (/v1/messages/x gets Anthropic's 404).
+    wire::Api api = wire::Api::chat;
 };
+
+// The wire API a routed request speaks, when it is one of the three
+// (chat, responses, messages); count_tokens speaks Messages but goes nowhere.
+std::optional<wire::Api> wire_api(Route route);
 
 // Every route also answers under /v1. HEAD goes where GET goes. `path` has
 // no query string. The {id} is everything after "/models/", slashes

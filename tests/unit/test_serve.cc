@@ -172,7 +172,8 @@ TEST(unknown_paths_and_wrong_methods_are_told_apart) {
 
 TEST(the_route_list_people_see_comes_from_the_route_table) {
     const std::string list = copilot::route_summary();
-    CHECK_EQ(list, "POST /v1/chat/completions, GET /v1/models, GET /v1/models/ID, "
+    CHECK_EQ(list, "POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, "
+                   "POST /v1/messages/count_tokens, GET /v1/models, GET /v1/models/ID, "
                    "POST /v1/embeddings, GET /healthz");
     for (size_t i = 0; i < copilot::kRouteCount; ++i) {
         const copilot::RouteSpec& r = copilot::kRoutes[i];
@@ -192,6 +193,8 @@ copilot::RequestHead head(const std::string& method, const std::string& path,
     h.method = method;
     h.path = path;
     h.peer = peer;
+    h.host = "127.0.0.1:4141";
+    if (method == "POST") h.content_type = "application/json";
     return h;
 }
 
@@ -249,11 +252,84 @@ TEST(admission_refuses_before_the_body_in_a_fixed_order) {
     CHECK(!copilot::admit_head(open, big, false).refusal);
 }
 
+TEST(hosts_of_ours_are_localhost_loopback_and_the_names_allowed) {
+    copilot::AdmissionRules r;
+    r.allow_hosts = {"copilot.internal"};
+    for (const char* h : {"localhost", "LocalHost:4141", "127.0.0.1", "127.9.8.7:1", "[::1]",
+                          "[::1]:4141", " localhost ", "copilot.internal", "COPILOT.internal:80"})
+        CHECK(copilot::host_allowed(r, h));
+    for (const char* h : {"", " ", "evil.example", "localhost.evil.example", "127.0.0.1.evil.example",
+                          "127.0.0.1@evil.example", "192.0.2.10", "[::2]", "[::1", "::1",
+                          "localhost:", "localhost:123456", "localhost:12a", "x.copilot.internal",
+                          "copilot.internal.evil.example", "localhost.", "127.1", "[127.0.0.1]"})
+        CHECK(!copilot::host_allowed(r, h));
+    r.any_ip_host = true;  // a non-loopback listen address (a key is required)
+    CHECK(copilot::host_allowed(r, "192.0.2.10:4141"));
+    CHECK(copilot::host_allowed(r, "[2001:db8::1]"));
+    CHECK(!copilot::host_allowed(r, "evil.example"));
+}
+
+TEST(json_media_types) {
+    for (const char* t : {"application/json", "Application/JSON", "application/json; charset=utf-8",
+                          " application/json ;charset=UTF-8"})
+        CHECK(copilot::is_json_media_type(t));
+    for (const char* t : {"", "text/plain", "application/jsonx", "text/json", "application/json-seq",
+                          "application/x-www-form-urlencoded"})
+        CHECK(!copilot::is_json_media_type(t));
+}
+
+TEST(admission_host_then_origin_then_the_rest) {
+    copilot::AdmissionRules r;
+    r.api_key = "k3y-0123456789abcdef";
+    auto h = head("POST", "/v1/chat/completions");
+    h.host = "evil.example";
+    h.origin = "http://evil.example";
+    h.content_type = "text/plain";
+    auto a = copilot::admit_head(r, h, true);  // before 503 and 401
+    CHECK(a.refusal && a.refusal->status == 403 && a.refusal->code == "host_not_allowed");
+    h.host.reset();
+    a = copilot::admit_head(r, h, false);
+    CHECK(a.refusal && a.refusal->code == "host_not_allowed");
+    h.host = "localhost:4141";
+    a = copilot::admit_head(r, h, false);
+    CHECK(a.refusal && a.refusal->status == 403 && a.refusal->code == "origin_not_allowed");
+    CHECK(a.cors.empty());
+    r.allow_origins = {"http://app.example"};
+    h.origin = "http://app.example";
+    a = copilot::admit_head(r, h, false);  // allowed: the key is asked for, with CORS headers
+    CHECK(a.refusal && a.refusal->status == 401);
+    CHECK_EQ(header(a.cors, "Access-Control-Allow-Origin"), "http://app.example");
+    CHECK_EQ(header(a.cors, "Vary"), "Origin");
+    h.authorization = "Bearer k3y-0123456789abcdef";
+    a = copilot::admit_head(r, h, false);
+    CHECK(a.refusal && a.refusal->status == 415 && a.refusal->code == "unsupported_media_type");
+    h.content_type.reset();
+    CHECK(copilot::admit_head(r, h, false).refusal->status == 415);
+    h.content_type = "application/json; charset=utf-8";
+    CHECK(!copilot::admit_head(r, h, false).refusal);
+    // a preflight carries no key and is answered before the key check
+    auto pre = head("OPTIONS", "/v1/chat/completions");
+    pre.origin = "http://app.example";
+    pre.request_headers = "authorization, x-stainless-os, bad header, content-type";
+    a = copilot::admit_head(r, pre, false);
+    CHECK(a.preflight && !a.refusal);
+    CHECK_EQ(header(a.cors, "Access-Control-Allow-Headers"), "Authorization, Content-Type, x-stainless-os");
+    pre.origin = "http://evil.example";
+    a = copilot::admit_head(r, pre, false);
+    CHECK(!a.preflight && a.refusal && a.refusal->code == "origin_not_allowed");
+    // on a Unix socket no Host is checked, and every peer is local
+    copilot::AdmissionRules u;
+    u.unix_socket = true;
+    auto any = head("GET", "/v1/models", "");
+    any.host.reset();
+    CHECK(!copilot::admit_head(u, any, false).refusal);
+}
+
 TEST(admission_after_the_body_refuses_oversized_and_non_json_bodies) {
     copilot::AdmissionRules rules;
     rules.max_body = 100;
     auto chat = copilot::match_route("POST", "/v1/chat/completions");
-    copilot::RequestFacts facts;
+    copilot::InspectedBody facts;
     auto big = copilot::admit_body(rules, chat, true, "", &facts);
     CHECK(big && big->status == 413);
     if (big) {
@@ -263,8 +339,8 @@ TEST(admission_after_the_body_refuses_oversized_and_non_json_bodies) {
     auto bad = copilot::admit_body(rules, chat, false, "[1]", &facts);
     CHECK(bad && bad->status == 400 && bad->code == "invalid_json");
     CHECK(!copilot::admit_body(rules, chat, false, R"({"model":"m","stream":true})", &facts));
-    CHECK_EQ(facts.model, "m");
-    CHECK(facts.stream);
+    CHECK_EQ(facts.facts.model, "m");
+    CHECK(facts.facts.stream);
     // GET routes read no body
     auto models = copilot::match_route("GET", "/v1/models");
     CHECK(!copilot::admit_body(rules, models, false, "not json", &facts));
@@ -314,13 +390,13 @@ TEST(request_bodies_give_their_model_and_stream_flag) {
     auto f = copilot::inspect_request_body(
         R"({"model":"gpt-4.1","stream":true,"messages":[{"role":"user","content":"secret"}]})");
     CHECK(f.json_object);
-    CHECK_EQ(f.model, "gpt-4.1");
-    CHECK(f.stream);
+    CHECK_EQ(f.facts.model, "gpt-4.1");
+    CHECK(f.facts.stream);
     auto g = copilot::inspect_request_body(R"({"model":"x","stream":"yes"})");
-    CHECK(!g.stream);
+    CHECK(!g.facts.stream);
     auto h = copilot::inspect_request_body(R"({"messages":[]})");
     CHECK(h.json_object);
-    CHECK_EQ(h.model, "");
+    CHECK_EQ(h.facts.model, "");
     CHECK(!copilot::inspect_request_body("[1,2]").json_object);
     CHECK(!copilot::inspect_request_body("{").json_object);
     CHECK(!copilot::inspect_request_body("").json_object);
@@ -655,4 +731,258 @@ TEST(many_exchanges_at_once_all_get_their_answer_and_the_workers_end) {
     }
     CHECK_EQ(proxy->running(), size_t{0});
     proxy.reset();  // returns: idle workers are told to end
+}
+
+// --- the wire routes (ARCHITECTURE.md, "Wire APIs") -------------------------------------
+
+TEST(the_wire_routes_carry_their_client_api) {
+    using copilot::Route;
+    using copilot::wire::Api;
+    for (const char* prefix : {"", "/v1"}) {
+        const std::string p = prefix;
+        auto r = copilot::match_route("POST", p + "/responses");
+        CHECK(r.route == Route::responses);
+        CHECK(r.api == Api::responses);
+        auto m = copilot::match_route("POST", p + "/messages");
+        CHECK(m.route == Route::messages);
+        CHECK(m.api == Api::messages);
+        auto c = copilot::match_route("POST", p + "/messages/count_tokens");
+        CHECK(c.route == Route::count_tokens);
+        CHECK(c.api == Api::messages);
+        CHECK(copilot::match_route("POST", p + "/chat/completions").api == Api::chat);
+    }
+    // what is no route under /v1/messages still gets Anthropic's shape
+    auto nf = copilot::match_route("POST", "/v1/messages/batches");
+    CHECK(nf.route == Route::not_found);
+    CHECK(nf.api == Api::messages);
+    CHECK(copilot::match_route("GET", "/v1/messages").api == Api::messages);
+    CHECK(copilot::match_route("GET", "/v1/nothing").api == Api::chat);
+    CHECK(copilot::match_route("GET", "/v1/messagesx").api == Api::chat);
+    CHECK(copilot::wire_api(Route::messages) == Api::messages);
+    CHECK(!copilot::wire_api(Route::count_tokens));
+    CHECK(!copilot::wire_api(Route::embeddings));
+}
+
+TEST(client_keys_come_as_bearer_or_x_api_key_and_x_api_key_decides) {
+    using copilot::client_credentials;
+    CHECK(client_credentials(std::string("Bearer k1"), std::nullopt) == std::string("k1"));
+    CHECK(client_credentials(std::nullopt, std::string(" k2 ")) == std::string("k2"));
+    // both: x-api-key is the one looked at, so a wrong one is not rescued
+    CHECK(client_credentials(std::string("Bearer good"), std::string("bad")) == std::string("bad"));
+    CHECK(!client_credentials(std::nullopt, std::string("  ")));
+    CHECK(!client_credentials(std::nullopt, std::nullopt));
+    copilot::AdmissionRules rules;
+    rules.api_key = "0123456789abcdef";
+    auto h = head("POST", "/v1/messages");
+    h.x_api_key = "0123456789abcdef";
+    CHECK(!copilot::admit_head(rules, h, false).refusal);
+    h.x_api_key = "0123456789abcdeX";
+    auto a = copilot::admit_head(rules, h, false);
+    CHECK(a.refusal && a.refusal->status == 401);
+    // its body is Anthropic's on an Anthropic route
+    auto doc = parse(a.refusal->body(a.route.api));
+    CHECK_EQ(str(doc, "type"), "error");
+    CHECK_EQ(str(doc["error"], "type"), "authentication_error");
+}
+
+TEST(errors_take_the_client_s_shape_and_the_status_s_type) {
+    using copilot::wire::Api;
+    const std::pair<long, const char*> anthropic[] = {
+        {400, "invalid_request_error"}, {401, "authentication_error"}, {403, "permission_error"},
+        {404, "not_found_error"},       {413, "request_too_large"},    {429, "rate_limit_error"},
+        {500, "api_error"},             {529, "overloaded_error"}};
+    for (const auto& [status, type] : anthropic) {
+        auto doc = parse(copilot::client_error(Api::messages, status, "m"));
+        CHECK_EQ(str(doc, "type"), "error");
+        CHECK_EQ(str(doc["error"], "type"), type);
+        CHECK_EQ(str(doc["error"], "message"), "m");
+    }
+    for (Api api : {Api::chat, Api::responses}) {
+        auto doc = parse(copilot::client_error(api, 404, "m", "model_not_found"));
+        CHECK_EQ(str(doc["error"], "type"), "invalid_request_error");
+        CHECK_EQ(str(doc["error"], "code"), "model_not_found");
+    }
+    // an upstream error: an OpenAI body for a Messages client is rebuilt in Anthropic's shape
+    auto up = parse(copilot::upstream_error_body(
+        429, R"({"error":{"message":"slow down","code":"rate_limited"}})", "", Api::messages));
+    CHECK_EQ(str(up["error"], "type"), "rate_limit_error");
+    CHECK_EQ(str(up["error"], "message"), "slow down");
+    // ... and an Anthropic one stays as it came
+    const std::string native = R"({"type":"error","error":{"type":"overloaded_error","message":"busy"}})";
+    CHECK_EQ(copilot::upstream_error_body(529, native, "", Api::messages), native);
+    // the event that ends a cut Anthropic stream
+    const std::string ev = copilot::sse_error_event("cut", "", Api::messages);
+    CHECK(ev.rfind("event: error\ndata: {\"type\":\"error\"", 0) == 0);
+}
+
+TEST(only_the_known_anthropic_betas_go_upstream) {
+    CHECK_EQ(copilot::filter_anthropic_beta(
+                 "interleaved-thinking-2025-05-14, files-api-2025-04-14,context-management-2025-06-27"),
+             "interleaved-thinking-2025-05-14,context-management-2025-06-27");
+    CHECK_EQ(copilot::filter_anthropic_beta("files-api-2025-04-14"), "");
+    CHECK_EQ(copilot::filter_anthropic_beta(""), "");
+    CHECK_EQ(copilot::filter_anthropic_beta(
+                 "interleaved-thinking-2025-05-14,interleaved-thinking-2025-05-14"),
+             "interleaved-thinking-2025-05-14");
+}
+
+namespace {
+
+copilot::Catalogue fake_catalogue() {
+    return copilot::catalogue_from_body(
+        R"({"data":[{"id":"gpt-4.1"},)"
+        R"({"id":"gpt-5-codex","supported_endpoints":["/responses"]},)"
+        R"({"id":"claude-sonnet-4.5","supported_endpoints":["/chat/completions","/v1/messages"]}]})",
+        now());
+}
+
+copilot::WirePlan plan(copilot::wire::Api api, const std::string& body,
+                       const copilot::Catalogue* cat, const copilot::wire::ModelMap& map = {},
+                       const copilot::HeaderList& headers = {}) {
+    auto facts = copilot::inspect_request_body(body, api).facts;
+    return copilot::plan_wire_request(api, body, facts, cat, map, headers);
+}
+
+}  // namespace
+
+TEST(the_plan_passes_through_when_the_model_takes_the_client_s_api) {
+    using copilot::wire::Api;
+    const copilot::Catalogue cat = fake_catalogue();
+    const std::string body = R"({"model":"gpt-5-codex", "input":"hi"})";
+    auto p = plan(Api::responses, body, &cat);
+    CHECK(!p.translated());
+    CHECK_EQ(p.body, body);  // byte for byte
+    CHECK_EQ(header(p.headers, "X-Initiator"), "user");
+    CHECK_EQ(header(p.headers, "Copilot-Vision-Request"), "<none>");
+    // a Messages passthrough keeps anthropic-version and the known betas
+    auto m = plan(Api::messages,
+                  R"({"model":"claude-sonnet-4.5","max_tokens":5,"messages":[{"role":"user","content":"x"}]})",
+                  &cat, {},
+                  {{"anthropic-version", "2023-06-01"},
+                   {"anthropic-beta", "files-api-2025-04-14,interleaved-thinking-2025-05-14"}});
+    CHECK(!m.translated());
+    CHECK_EQ(header(m.headers, "anthropic-version"), "2023-06-01");
+    CHECK_EQ(header(m.headers, "anthropic-beta"), "interleaved-thinking-2025-05-14");
+    // no catalogue: the client's own API
+    CHECK(!plan(Api::chat, R"({"model":"gpt-5-codex","messages":[{"role":"user","content":"x"}]})",
+                nullptr)
+               .translated());
+}
+
+TEST(the_plan_translates_and_chains_when_the_model_needs_it) {
+    using copilot::wire::Api;
+    const copilot::Catalogue cat = fake_catalogue();
+    auto c = plan(Api::chat, R"({"model":"gpt-5-codex","messages":[{"role":"user","content":"x"}]})", &cat);
+    CHECK(c.upstream == Api::responses);
+    CHECK(parse(c.body).HasMember("input"));
+    auto r = plan(Api::responses, R"({"model":"gpt-4.1","input":"x"})", &cat);
+    CHECK(r.upstream == Api::chat);
+    CHECK(parse(r.body).HasMember("messages"));
+    auto m = plan(Api::messages,
+                  R"({"model":"gpt-5-codex","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"ok"}]}]})",
+                  &cat);
+    CHECK(m.upstream == Api::responses);  // Messages -> Chat -> Responses
+    CHECK(parse(m.body).HasMember("input"));
+    CHECK_EQ(header(m.headers, "X-Initiator"), "agent");
+    CHECK(m.input_estimate > 0);
+}
+
+TEST(model_names_are_mapped_and_an_unknown_anthropic_name_is_a_model_not_found) {
+    using copilot::wire::Api;
+    const copilot::Catalogue cat = fake_catalogue();
+    const char* body = R"({"model":"%s","max_tokens":5,"messages":[{"role":"user","content":"x"}]})";
+    auto with = [&](const std::string& model) {
+        std::string b = body;
+        b.replace(b.find("%s"), 2, model);
+        return b;
+    };
+    auto p = plan(Api::messages, with("claude-sonnet-4-5-20250929"), &cat);
+    CHECK_EQ(p.model, "claude-sonnet-4.5");
+    CHECK_EQ(p.asked, "claude-sonnet-4-5-20250929");
+    CHECK_EQ(parse(p.body)["model"].GetString(), std::string("claude-sonnet-4.5"));
+    CHECK_EQ(p.ctx.model, "claude-sonnet-4-5-20250929");  // the answer names what was asked
+    auto q = plan(Api::messages, with("haiku"), &cat, {{"haiku", "gpt-4.1"}});
+    CHECK_EQ(q.model, "gpt-4.1");
+    CHECK(q.upstream == Api::chat);
+    CHECK_THROWS_MSG(plan(Api::messages, with("claude-sonet-4.5"), &cat), Exit::data, "claude-sonnet-4.5");
+    // an OpenAI client's unknown name goes on: the upstream answers it
+    CHECK_EQ(plan(Api::chat, R"({"model":"gpt-99","messages":[{"role":"user","content":"x"}]})", &cat).model,
+             "gpt-99");
+}
+
+TEST(an_untranslatable_field_names_itself) {
+    using copilot::wire::Api;
+    const copilot::Catalogue cat = fake_catalogue();
+    bool thrown = false;
+    try {
+        plan(Api::responses, R"({"model":"gpt-4.1","input":"x","tools":[{"type":"web_search"}]})", &cat);
+    } catch (const copilot::wire::Untranslatable& e) {
+        thrown = true;
+        CHECK_EQ(e.field(), "tools[0].type");
+    }
+    CHECK(thrown);
+}
+
+TEST(a_chained_stream_ends_clean_or_with_the_client_s_error) {
+    using copilot::wire::Api;
+    const copilot::Catalogue cat = fake_catalogue();
+    auto p = plan(Api::messages,
+                  R"({"model":"gpt-5-codex","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"x"}]})",
+                  &cat);
+    const std::string created =
+        "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,"
+        "\"response\":{\"id\":\"r\",\"status\":\"in_progress\",\"output\":[]}}\n\n";
+    const std::string delta =
+        "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+        "\"sequence_number\":1,\"item_id\":\"m\",\"output_index\":0,\"content_index\":0,"
+        "\"delta\":\"hi\"}\n\n";
+    {
+        copilot::TranslatedStream ts(p);
+        ts.feed(created);
+        ts.feed(delta.substr(0, 30));  // events split anywhere
+        ts.feed(delta.substr(30));
+        CHECK(ts.ping());
+        // EOF without response.completed: the answer was cut
+        CHECK(!ts.end());
+        const std::string out = ts.take();
+        CHECK(out.find("event: message_start") != std::string::npos);
+        CHECK(out.find("\"text\":\"hi\"") != std::string::npos);
+        CHECK(out.find("event: ping") != std::string::npos);
+        CHECK(out.rfind("event: error") != std::string::npos);
+        CHECK(out.find("message_stop") == std::string::npos);
+        CHECK(!ts.ping());  // over
+    }
+    {
+        copilot::TranslatedStream ts(p);
+        ts.feed(created + delta +
+                "event: response.failed\ndata: {\"type\":\"response.failed\",\"sequence_number\":2,"
+                "\"response\":{\"status\":\"failed\",\"error\":{\"code\":\"x\",\"message\":\"boom\"}}}\n\n");
+        const std::string out = ts.take();
+        CHECK(out.find("boom") != std::string::npos);
+        CHECK(out.rfind("event: error") != std::string::npos);
+        CHECK(ts.over());
+    }
+}
+
+TEST(the_request_log_line_has_the_wire_route_s_fields) {
+    copilot::RequestLog r;
+    r.client = "127.0.0.1";
+    r.method = "POST";
+    r.path = "/v1/messages";
+    r.model = "claude-sonnet-4.5";
+    r.status = 200;
+    r.bytes = 10;
+    r.ms = 1;
+    r.stream = true;
+    r.wire.api = "messages";
+    r.wire.upstream = "/chat/completions";
+    r.wire.translated = true;
+    r.wire.asked = "claude-sonnet-4-5";
+    r.wire.initiator = "agent";
+    r.wire.usage = copilot::wire::Usage{12, 34, 0, 0};
+    r.wire.dropped = {"top_k"};
+    CHECK_EQ(copilot::format_request_log(r),
+             "127.0.0.1 POST /v1/messages model=claude-sonnet-4.5 asked=claude-sonnet-4-5 stream "
+             "api=messages upstream=/chat/completions translated initiator=agent status=200 "
+             "bytes=10 ms=1.0 input_tokens=12 output_tokens=34 dropped=top_k");
 }

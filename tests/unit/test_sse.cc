@@ -267,3 +267,56 @@ TEST(random_generated_streams_split_anywhere) {
         for (unsigned seed = 1; seed <= 20; ++seed) CHECK_EQ(parse_random(s, seed), whole);
     }
 }
+
+TEST(event_ends_are_found_wherever_reads_split) {
+    using copilot::SseBoundary;
+    struct Case {
+        std::string bytes;
+        size_t last;   // past the last event end, 0: none
+        size_t first;  // past the first
+    };
+    const std::vector<Case> cases = {
+        {"data: a\n\n", 9, 9},
+        {"data: a\r\n\r\n", 11, 11},
+        {"data: a\r\r", 9, 9},
+        {"data: a\n\ndata: b\n\ndata: c", 18, 9},
+        {"data: a\n", 0, 0},
+        {"data: a", 0, 0},
+        {"data: a\r\ndata: b\r\n", 0, 0},
+        {"\n", 1, 1},
+    };
+    for (const auto& c : cases) {
+        SseBoundary b;
+        CHECK_EQ(b.feed(c.bytes), c.last);
+        SseBoundary f;
+        CHECK_EQ(f.feed(c.bytes, true), c.first);
+    }
+    // a CRLF split between reads: the LF goes with the event it ends
+    SseBoundary b;
+    CHECK_EQ(b.feed("data: a\r\n\r"), size_t{10});
+    CHECK(b.at_event_end());
+    CHECK_EQ(b.feed("\ndata: b"), size_t{1});
+    CHECK(!b.at_event_end());
+    CHECK_EQ(b.feed("\n"), size_t{0});
+    CHECK(!b.at_event_end());
+    CHECK_EQ(b.feed("\n"), size_t{1});
+    CHECK(b.at_event_end());
+    // byte by byte: the same ends as the whole buffer
+    std::mt19937 rng(7);
+    const std::vector<std::string> parts = {"data: x", ": c", "", "id: 1"};
+    const std::vector<std::string> eols = {"\n", "\r", "\r\n"};
+    for (int round = 0; round < 200; ++round) {
+        std::string s;
+        const int n = static_cast<int>(rng() % 20);
+        for (int k = 0; k < n; ++k) s += parts[rng() % parts.size()] + eols[rng() % eols.size()];
+        SseBoundary whole;
+        const size_t last = whole.feed(s);
+        SseBoundary bytewise;
+        size_t seen = 0;
+        for (size_t i = 0; i < s.size(); ++i)
+            if (bytewise.feed(std::string_view(s).substr(i, 1)) == 1) seen = i + 1;
+        CHECK_EQ(seen, last);
+        CHECK_EQ(bytewise.at_event_end(), whole.at_event_end());
+    }
+}
+

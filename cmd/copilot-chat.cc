@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "api/answer_usage.h"
 #include "api/catalogue.h"
 #include "api/chat.h"
 #include "api/responses.h"
@@ -221,6 +222,27 @@ struct Answer {
     }
 };
 
+// --usage: the answer's tokens and quota, and the model's multiplier from
+// the catalogue (cached, else fetched now; unknown when that fails).
+copilot::AnswerUsage answer_usage(const Flags& f, copilot::CatalogueSource& catalogue,
+                                  const copilot::ChatResult& result) {
+    copilot::AnswerUsage u;
+    u.tokens = result.usage;
+    u.quota = result.quota;
+    try {
+        const auto& cat = catalogue.get(std::time(nullptr));
+        if (const copilot::ModelInfo* m = cat.find(f.chat.model)) {
+            if (m->multiplier)
+                u.multiplier = *m->multiplier;
+            else if (m->premium == false)
+                u.multiplier = 0;
+        }
+    } catch (const Error& e) {
+        tool::debug(std::string("no premium multiplier: ") + e.what());
+    }
+    return u;
+}
+
 int chat(Flags& f) {
     std::optional<std::string> args;
     if (!f.words.empty()) {
@@ -269,8 +291,13 @@ int chat(Flags& f) {
         throw;
     }
     reasoning.flush();
+    std::optional<copilot::AnswerUsage> usage;
+    if (f.usage) usage = answer_usage(f, catalogue, result);
     if (f.json)
-        tool::out(result.json + "\n");
+        tool::out((usage ? copilot::with_copilot_usage(result.json,
+                                                       copilot::answer_usage_json(*usage))
+                         : result.json) +
+                  "\n");
     else
         answer.end_line();
 
@@ -281,7 +308,8 @@ int chat(Flags& f) {
             tool::warn("the answer was cut off by the content filter");
     }
     note_tool_calls(f, result.tool_calls);
-    if (f.usage) tool::say(copilot::usage_text(result.usage));
+    if (usage && !f.json)
+        for (const auto& line : copilot::answer_usage_lines(*usage)) tool::say(line);
     return 0;
 }
 

@@ -97,7 +97,7 @@ complete -c copilot-chat -l api -x -a 'chat responses messages' -d 'the wire API
 complete -c copilot-chat -l reasoning-effort -x -a 'low medium high' -d 'how hard a reasoning model thinks: low, medium or high'
 complete -c copilot-chat -l no-stream -d 'one non-streaming request; the answer comes at the end'
 complete -c copilot-chat -l json -d 'print the whole completion object as one line of JSON'
-complete -c copilot-chat -l usage -d 'print token counts on standard error at the end'
+complete -c copilot-chat -l usage -d 'at the end, print tokens, premium multiplier and quota left on stderr'
 complete -c copilot-chat -l no-stdin -d 'never read standard input'
 complete -c copilot-chat -n 'not __fish_seen_argument -l model -l system -l messages -l temperature -l max-tokens -l no-stream -l usage -l api -l reasoning-effort' -l list-models -d 'list the models: a table on a terminal, else one id a line; --json: the server\'s list'
 complete -c copilot-chat -n '__fish_seen_argument -l list-models' -l all -d 'with --list-models: other kinds (embeddings) too'

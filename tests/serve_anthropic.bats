@@ -252,6 +252,14 @@ data: {"type":"message_stop"}
   assert_equal "$(fake_field responses initiator | paste -sd' ' -)" "user agent"
 }
 
+@test "an image block goes through Chat to a Responses-only model as input_image, with Copilot-Vision-Request" {
+  serve_start
+  msg /v1/messages '{"model":"gpt-5-codex","max_tokens":50,"messages":[{"role":"user","content":[{"type":"text","text":"what?"},{"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}]}]}'
+  assert_equal "$STATUS" "200"
+  assert_equal "$(fake_last responses '["vision"]')" "true"
+  assert_equal "$(fake_last responses '["body"]' | jq -r '[.input[0].content[] | select(.type == "input_image") | .image_url] | .[0]')" "https://example.com/a.png"
+}
+
 @test "a translated Messages stream through Responses whose upstream fails ends with an error event" {
   fake_script responses '[{"stream": {"error_after": 1}}]'
   serve_start
@@ -390,4 +398,23 @@ anthropic_error() {
   [[ "$(jq -r '.input_tokens' <<<"$BODY")" -gt "$n" ]]
   msg /v1/messages/count_tokens '{"model":"claude-sonnet-4.5"}'
   anthropic_error 400 invalid_request_error
+}
+
+@test "a translated stream cut at the end of --grace ends with Anthropic's error event" {
+  fake_script chat '[{"stream": {"repeat_chunk": "x", "count": 100000}, "drip": 0.001}]'
+  serve_start --grace 1
+  curl -sS -N --noproxy '*' -m 60 -o "$BATS_TEST_TMPDIR/got" -H 'Content-Type: application/json' \
+    --data-binary "$(messages_json claude-3.5-sonnet x true)" "$SERVE_URL/v1/messages" 2>/dev/null 3>&- &
+  local client=$!
+  eventually '[ -s "$BATS_TEST_TMPDIR/got" ] && [ "$(wc -c <"$BATS_TEST_TMPDIR/got")" -gt 400 ]'
+  local pid=$SERVE_PID status=0
+  kill -TERM "$pid"
+  wait "$pid" || status=$?
+  SERVE_PID=
+  assert_equal "$status" "0"
+  wait "$client" || true
+  BODY="$(cat "$BATS_TEST_TMPDIR/got")"
+  assert_equal "$(event_names | tr ' ' '\n' | head -n1)" "message_start"
+  assert_equal "$(event_names | tr ' ' '\n' | tail -n1)" "error"
+  assert_equal "$(events | tail -n1 | cut -d' ' -f2- | jq -r '.type + " " + .error.type')" "error api_error"
 }

@@ -250,6 +250,7 @@ struct StreamCtx {
     MHD_Connection* connection = nullptr;  // valid while its response is: the reader runs in its thread
     int fd = -1;
     bool sse = false;          // an event stream: a stop ends it with an error event
+    wire::Api api = wire::Api::chat;  // the client's: the shape of that event
     SseBoundary boundary;      // where the bytes sent so far stand
     bool last_sent = false;    // the error event went out
     std::chrono::steady_clock::time_point stop_seen{};
@@ -260,7 +261,8 @@ struct StreamCtx {
 ssize_t send_stop_event(StreamCtx* sc, char* buf, size_t max) {
     sc->queue->cancel();
     sc->last_sent = true;
-    const std::string event = "data: " + refuse_shutting_down().body() + "\n\n";
+    const std::string event = std::string(sc->api == wire::Api::messages ? "event: error\n" : "") +
+                              "data: " + refuse_shutting_down().body(sc->api) + "\n\n";
     if (event.size() > max) return MHD_CONTENT_READER_END_WITH_ERROR;
     std::memcpy(buf, event.data(), event.size());
     return static_cast<ssize_t>(event.size());
@@ -413,6 +415,7 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Inspec
     sc->impl = impl;
     sc->connection = c;
     sc->fd = fd;
+    sc->api = ctx->route.api;
     for (const auto& [name, value] : head.headers)
         if (ascii_iequals(name, "Content-Type"))
             sc->sse = ascii_iequals(value.substr(0, value.find(';')), "text/event-stream");

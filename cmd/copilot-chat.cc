@@ -231,12 +231,7 @@ copilot::AnswerUsage answer_usage(const Flags& f, copilot::CatalogueSource& cata
     u.quota = result.quota;
     try {
         const auto& cat = catalogue.get(std::time(nullptr));
-        if (const copilot::ModelInfo* m = cat.find(f.chat.model)) {
-            if (m->multiplier)
-                u.multiplier = *m->multiplier;
-            else if (m->premium == false)
-                u.multiplier = 0;
-        }
+        u.multiplier = copilot::premium_multiplier(cat.find(f.chat.model));
     } catch (const Error& e) {
         tool::debug(std::string("no premium multiplier: ") + e.what());
     }
@@ -294,8 +289,8 @@ int chat(Flags& f) {
     std::optional<copilot::AnswerUsage> usage;
     if (f.usage) usage = answer_usage(f, catalogue, result);
     if (f.json)
-        tool::out((usage ? copilot::with_copilot_usage(result.json,
-                                                       copilot::answer_usage_json(*usage))
+        tool::out((usage ? copilot::json_with_member(result.json, "copilot_usage",
+                                                     copilot::answer_usage_json(*usage))
                          : result.json) +
                   "\n");
     else

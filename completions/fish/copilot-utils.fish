@@ -118,6 +118,8 @@ complete -c copilot-serve -l max-connections -x -d 'connections served at once (
 complete -c copilot-serve -l idle-timeout -x -d 'close a connection idle this long (default 60)'
 complete -c copilot-serve -l grace -x -d 'on SIGTERM/SIGINT, wait this long for answers in flight (default 10)'
 complete -c copilot-serve -l model-map -x -d 'send requests for model FROM as model TO (repeatable)'
+complete -c copilot-serve -l budget -x -d 'stop serving premium models once N premium requests are spent since start'
+complete -c copilot-serve -l ledger -r -F -d 'append one JSON line per request (what it cost, never a prompt) to FILE'
 complete -c copilot-serve -l ping-interval -x -d 'a translated Anthropic stream gets a ping after this long silent (default 10)'
 complete -c copilot-serve -l header-timeout -x -d 'a request head must be in within this long (default 10)'
 complete -c copilot-serve -l max-connections-per-client -x -d 'connections one client address may hold at once (default 32)'

@@ -34,6 +34,13 @@ const QuotaSnapshot* premium_snapshot(const AnswerQuota& q) {
 
 }  // namespace
 
+std::optional<double> premium_multiplier(const ModelInfo* m) {
+    if (!m) return std::nullopt;
+    if (m->multiplier && std::isfinite(*m->multiplier) && *m->multiplier >= 0) return m->multiplier;
+    if (m->premium == false) return 0.0;
+    return std::nullopt;
+}
+
 std::vector<std::string> answer_usage_lines(const AnswerUsage& u) {
     std::vector<std::string> out;
     if (u.tokens) {
@@ -86,14 +93,14 @@ std::string answer_usage_json(const AnswerUsage& u) {
     return out;
 }
 
-std::string with_copilot_usage(const std::string& object, const std::string& value) {
-    size_t end = object.find_last_not_of(" \t\r\n");
-    size_t start = object.find_first_not_of(" \t\r\n");
-    if (end == std::string::npos || object[start] != '{' || object[end] != '}')
+std::string json_with_member(const std::string& object, const std::string& key,
+                             const std::string& value) {
+    const size_t start = object.find_first_not_of(" \t\r\n");
+    const size_t end = object.find_last_not_of(" \t\r\n");
+    if (start == std::string::npos || object[start] != '{' || object[end] != '}')
         throw Error(Exit::protocol, "the answer is not a JSON object");
-    size_t before = object.find_last_not_of(" \t\r\n", end - 1);
-    const bool empty = before == start;
-    return object.substr(0, end) + (empty ? "" : ",") + "\"copilot_usage\":" + value +
+    const bool empty = object.find_last_not_of(" \t\r\n", end - 1) == start;
+    return object.substr(0, end) + (empty ? "" : ",") + json_quote(key) + ":" + value +
            object.substr(end);
 }
 

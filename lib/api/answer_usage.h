@@ -18,6 +18,10 @@ struct AnswerUsage {
     AnswerQuota quota;
 };
 
+// A model's premium multiplier: billing.multiplier, else 0 for a model the
+// catalogue says is not premium; nullopt when unknown (no entry, no billing).
+std::optional<double> premium_multiplier(const ModelInfo* m);
+
 // Up to three lines (no prefix, no newline):
 //   tokens: 12 prompt (0 cached) + 30 completion (0 reasoning) = 42 total
 //   premium multiplier: 1x (0 when the model costs none; "unknown" when not known)
@@ -29,8 +33,9 @@ std::vector<std::string> answer_usage_lines(const AnswerUsage& u);
 //  "multiplier": N | null, "quota": answer_quota_json}
 std::string answer_usage_json(const AnswerUsage& u);
 
-// `object` (one JSON object, as ChatResult::json) with "copilot_usage": `value`
-// added as its last member. Error(protocol) when it is not an object.
-std::string with_copilot_usage(const std::string& object, const std::string& value);
+// `object` (one JSON object, as ChatResult::json) with `"key": value` (raw
+// JSON) added as its last member. Error(protocol) when it is not an object.
+std::string json_with_member(const std::string& object, const std::string& key,
+                             const std::string& value);
 
 }  // namespace copilot

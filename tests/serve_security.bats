@@ -35,6 +35,8 @@
 #   a PATH in the way: exit 64 (usage: the       "--listen unix:PATH refuses ..."
 #   argument names something that cannot be
 #   used; nothing was tried), the file kept.
+#   No Host check on the socket (no browser
+#   reaches one); the Origin check holds.
 # High 2, SECURITY in copilot-serve(1)        -> "copilot-serve(1) has a SECURITY section ..."
 # Medium 7, slowloris: --header-timeout       -> "a request head still incomplete ...",
 #   SECONDS (default 10), a total deadline       "an idle kept-alive connection ...",

@@ -163,7 +163,7 @@ install: all
 	  $(DESTDIR)$(DATADIR)/zsh/site-functions $(DESTDIR)$(DATADIR)/fish/vendor_completions.d
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
 	for m in $(MAN_PAGES); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
-	# One completion file per shell serves the four tools; bash and fish
+	# One completion file per shell serves every tool; bash and fish
 	# look a completion up by the command's name, so it goes in under each.
 	for t in $(TOOLS); do \
 	  install -m 644 completions/bash/copilot-utils $(DESTDIR)$(DATADIR)/bash-completion/completions/$$t && \

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "api/attachments.h"
+#include "api/answer_usage.h"
 #include "api/catalogue.h"
 #include "api/chat.h"
 #include "api/responses.h"
@@ -273,6 +274,22 @@ int conversations(const Flags& f) {
     return 0;
 }
 
+// --usage: the answer's tokens and quota, and the model's multiplier from
+// the catalogue (cached, else fetched now; unknown when that fails).
+copilot::AnswerUsage answer_usage(const Flags& f, copilot::CatalogueSource& catalogue,
+                                  const copilot::ChatResult& result) {
+    copilot::AnswerUsage u;
+    u.tokens = result.usage;
+    u.quota = result.quota;
+    try {
+        const auto& cat = catalogue.get(std::time(nullptr));
+        u.multiplier = copilot::premium_multiplier(cat.find(f.chat.model));
+    } catch (const Error& e) {
+        tool::debug(std::string("no premium multiplier: ") + e.what());
+    }
+    return u;
+}
+
 int chat(Flags& f) {
     std::optional<std::string> args;
     if (!f.words.empty()) {
@@ -382,8 +399,14 @@ int chat(Flags& f) {
             copilot::validate_answer(*f.chat.schema, copilot::answer_json_text(text));
         if (!f.json) answer.write(checked + "\n");
     }
+
+    std::optional<copilot::AnswerUsage> usage;
+    if (f.usage) usage = answer_usage(f, catalogue, result);
     if (f.json)
-        tool::out(result.json + "\n");
+        tool::out((usage ? copilot::json_with_member(result.json, "copilot_usage",
+                                                     copilot::answer_usage_json(*usage))
+                         : result.json) +
+                  "\n");
     else
         answer.end_line();
 
@@ -394,7 +417,8 @@ int chat(Flags& f) {
             tool::warn("the answer was cut off by the content filter");
     }
     note_tool_calls(f, result.tool_calls);
-    if (f.usage) tool::say(copilot::usage_text(result.usage));
+    if (usage && !f.json)
+        for (const auto& line : copilot::answer_usage_lines(*usage)) tool::say(line);
     if (f.save) {
         copilot::ChatTurn t;
         t.time = std::time(nullptr);

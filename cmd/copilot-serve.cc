@@ -43,6 +43,9 @@ struct Flags {
     std::vector<std::string> allow_hosts, allow_origins;
     unsigned header_timeout = 10;
     unsigned max_connections_per_client = 32;
+    // What requests cost (parse_usage_flags).
+    std::optional<double> budget;
+    std::string ledger;
 };
 
 unsigned parse_count(const std::string& v, const std::string& flag, unsigned min, unsigned max) {
@@ -77,6 +80,26 @@ void parse_security_flags(const tool::Args& r, Flags& f) {
         f.max_connections_per_client = parse_count(*v, "--max-connections-per-client", 1, 10000);
 }
 
+// --budget N (premium requests since start; a decimal number), --ledger FILE.
+void parse_usage_flags(const tool::Args& r, Flags& f) {
+    if (auto v = r.value("budget")) {
+        const size_t dot = v->find('.');
+        const std::string whole = v->substr(0, dot);
+        const std::string frac = dot == std::string::npos ? "" : v->substr(dot + 1);
+        if (whole.empty() || whole.size() > 9 ||
+            whole.find_first_not_of("0123456789") != std::string::npos ||
+            (dot != std::string::npos &&
+             (frac.empty() || frac.size() > 6 || frac.find_first_not_of("0123456789") != std::string::npos)))
+            tool::usage_error("--budget needs a number of premium requests (such as 50 or 12.5), not " +
+                              tool::quoted(*v));
+        f.budget = std::stod(*v);
+    }
+    if (auto v = r.value("ledger")) {
+        if (v->empty()) tool::usage_error("--ledger needs a FILE");
+        f.ledger = *v;
+    }
+}
+
 Flags parse_flags(int argc, char** argv) {
     const tool::Args r = tool::parse_args(kOptions, argc, argv);
 
@@ -98,6 +121,7 @@ Flags parse_flags(int argc, char** argv) {
     for (const std::string& m : r.values("model-map"))
         f.model_map.push_back(copilot::wire::parse_model_map_entry(m));
     parse_security_flags(r, f);
+    parse_usage_flags(r, f);
 
     f.keeper.host = r.value_or("host", copilot::kDefaultHost);
     f.keeper.profile = r.value_or("profile", "");
@@ -150,7 +174,15 @@ int body(int argc, char** argv) {
         }
     };
 
+    // The ledger is opened now: a path that cannot be written fails at start.
+    auto usage = std::make_shared<copilot::ServeUsage>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count(),
+        f.ledger, f.budget);
+
     copilot::ServeOptions so;
+    so.usage = usage;
     so.listen = f.listen;
     so.admission.max_body = f.max_body;
     so.max_connections = f.max_connections;
@@ -194,6 +226,7 @@ int body(int argc, char** argv) {
     po.host = f.keeper.host;
     po.profile = f.keeper.profile;
     po.model_map = f.model_map;
+    po.usage = usage;
     auto proxy = std::make_shared<copilot::Proxy>(keeper, po);
     copilot::HttpServer server(so, keeper, proxy);
     const int port = server.start();

@@ -16,7 +16,7 @@ setup() {
     dest="$BATS_TEST_TMPDIR/dest"
     run make -s -C "$REPO" install DESTDIR="$dest" PREFIX=/usr
     assert_success
-    for t in copilot-login copilot-token copilot-chat copilot-serve; do
+    for t in copilot-login copilot-token copilot-chat copilot-serve copilot-usage; do
         assert_file_executable "$dest/usr/bin/$t"
     done
     for m in "$REPO"/man/*.[157]; do
@@ -24,13 +24,13 @@ setup() {
         assert_file_exists "$dest/usr/share/man/man${name##*.}/$name"
     done
     # One completion file per shell; bash and fish find it by the command's name.
-    for t in copilot-login copilot-token copilot-chat copilot-serve; do
+    for t in copilot-login copilot-token copilot-chat copilot-serve copilot-usage; do
         cmp "$REPO/completions/bash/copilot-utils" "$dest/usr/share/bash-completion/completions/$t"
         cmp "$REPO/completions/fish/copilot-utils.fish" "$dest/usr/share/fish/vendor_completions.d/$t.fish"
     done
     cmp "$REPO/completions/zsh/_copilot-utils" "$dest/usr/share/zsh/site-functions/_copilot-utils"
     run head -1 "$dest/usr/share/zsh/site-functions/_copilot-utils"
-    assert_output "#compdef copilot-login copilot-token copilot-chat copilot-serve"
+    assert_output "#compdef copilot-login copilot-token copilot-chat copilot-serve copilot-usage"
 }
 
 @test "make uninstall removes everything make install put there" {
@@ -49,7 +49,7 @@ setup() {
 }
 
 @test "every executable answers --help on stdout with status 0" {
-    for t in copilot-login copilot-token copilot-chat copilot-serve; do
+    for t in copilot-login copilot-token copilot-chat copilot-serve copilot-usage; do
         run --separate-stderr "${COPILOT_UTILS_BIN:-$REPO/bin}/$t" --help
         assert_success
         assert_output --partial "$t"
@@ -61,7 +61,7 @@ setup() {
     local version
     version="$(sed -n 's/^#define COPILOT_UTILS_VERSION "\(.*\)"$/\1/p' "$REPO/lib/util/version.h")"
     [ -n "$version" ]
-    for t in copilot-login copilot-token copilot-chat copilot-serve; do
+    for t in copilot-login copilot-token copilot-chat copilot-serve copilot-usage; do
         run --separate-stderr "${COPILOT_UTILS_BIN:-$REPO/bin}/$t" --version
         assert_success
         assert_output "$t $version"
@@ -70,7 +70,7 @@ setup() {
 }
 
 @test "the tools do not link libcurl: the network stack is loaded on demand" {
-    for t in copilot-login copilot-token copilot-chat copilot-serve; do
+    for t in copilot-login copilot-token copilot-chat copilot-serve copilot-usage; do
         run ldd "${COPILOT_UTILS_BIN:-$REPO/bin}/$t"
         assert_success
         refute_output --partial "libcurl"

@@ -126,7 +126,7 @@ PY
   run --separate-stderr copilot-chat -m gpt-5-codex --usage hello
   assert_success
   assert_output "ab"
-  [[ "$stderr" =~ ^copilot-chat:\ tokens:\ [0-9]+\ prompt\ \+\ [0-9]+\ completion\ =\ [0-9]+\ total$ ]]
+  [[ "$(sed -n 1p <<<"$stderr")" =~ ^copilot-chat:\ tokens:\ [0-9]+\ prompt\ \([0-9]+\ cached\)\ \+\ [0-9]+\ completion\ \([0-9]+\ reasoning\)\ =\ [0-9]+\ total$ ]]
 }
 
 @test "Responses: the text streams as it arrives (pieces in order)" {

@@ -189,7 +189,7 @@ EOF
   run --separate-stderr copilot-chat --usage hello there
   assert_success
   assert_output "You said: hello there"
-  [[ "$stderr" =~ ^copilot-chat:\ tokens:\ [0-9]+\ prompt\ \+\ [0-9]+\ completion\ =\ [0-9]+\ total$ ]]
+  [[ "$(sed -n 1p <<<"$stderr")" =~ ^copilot-chat:\ tokens:\ [0-9]+\ prompt\ \([0-9]+\ cached\)\ \+\ [0-9]+\ completion\ \([0-9]+\ reasoning\)\ =\ [0-9]+\ total$ ]]
 }
 
 @test "a CRLF stream split into 7-byte pieces keeps multi-byte UTF-8 whole" {

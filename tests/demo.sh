@@ -50,6 +50,11 @@ copilot-token --json | sed -E 's/"token":"[^"]*"/"token":"tid=****"/'
 step "copilot-token --check   (no network: inspects the cached token)"
 copilot-token --check
 
+step "copilot-usage   (the plan and what is left of each quota)"
+copilot-usage
+step "copilot-usage --check --min-remaining 10%   (exit 0: enough premium requests left)"
+copilot-usage --check --min-remaining 10%
+
 step "copilot-chat \"hello, Copilot\"   (streamed)"
 copilot-chat "hello, Copilot"
 

@@ -96,6 +96,10 @@ run_example() {
 @test "copilot-token(1) example 6: Log in and get a token in one pipeline, without files" { run_example; }
 @test "copilot-token(1) example 7: Inspect a token that a script was given" { run_example; }
 @test "copilot-token(1) example 8: Keep the cache fresh for a pool of jobs" { run_example; }
+@test "copilot-usage(1) example 1: Show the plan and what is left" { run_example; }
+@test "copilot-usage(1) example 2: In CI: go on only while a tenth of the premium requests is left" { run_example; }
+@test "copilot-usage(1) example 3: Use the numbers in a shell script" { run_example; }
+@test "copilot-usage(1) example 4: Read one number with jq(1)" { run_example; }
 @test "copilot-utils(7) example 1: Log in and chat" { run_example; }
 @test "copilot-utils(7) example 2: Review staged changes" { run_example; }
 @test "copilot-utils(7) example 3: Two accounts" { run_example; }

@@ -10,7 +10,7 @@ bats_require_minimum_version 1.5.0
 load helpers/common
 load helpers/serve
 
-TOOLS=(copilot-login copilot-token copilot-chat copilot-serve)
+TOOLS=(copilot-login copilot-token copilot-chat copilot-serve copilot-usage)
 
 setup_file() { fake_start; }
 teardown_file() { fake_stop; }
@@ -124,7 +124,8 @@ teardown() { serve_teardown; }
 
 @test "a mistyped option gets a did-you-mean, with its dashes and straight quotes, on one line" {
   local -A typo=([copilot-token]=refrsh:refresh [copilot-chat]=modle:model
-                 [copilot-login]=stauts:status [copilot-serve]=listn:listen)
+                 [copilot-login]=stauts:status [copilot-serve]=listn:listen
+                 [copilot-usage]=chek:check)
   for t in "${TOOLS[@]}"; do
     bad="${typo[$t]%%:*}" good="${typo[$t]#*:}"
     run --separate-stderr -64 "$BIN/$t" "--$bad"
@@ -306,6 +307,7 @@ help_longs() {
     case $t in
       copilot-login) assert_equal "$missing" "--json --once " ;;
       copilot-chat) assert_equal "$missing" "--all " ;;
+      copilot-usage) assert_equal "$missing" "--min-remaining " ;;
       *) assert_equal "$missing" "" ;;
     esac
     assert_equal "$(comm -13 <(echo "$want") <(echo "$got"))" ""

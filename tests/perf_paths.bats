@@ -84,7 +84,7 @@ chunk() {
   run ! loads_libcurl copilot-token --check --json
   run ! loads_libcurl copilot-token --format env
   local t
-  for t in copilot-token copilot-chat copilot-login; do
+  for t in copilot-token copilot-chat copilot-login copilot-usage; do
     run ! loads_libcurl "$t" --help
     run ! loads_libcurl "$t" --version
   done

@@ -18,7 +18,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-TOOLS = ["copilot-login", "copilot-token", "copilot-chat", "copilot-serve"]
+TOOLS = ["copilot-login", "copilot-token", "copilot-chat", "copilot-serve", "copilot-usage"]
 KINDS = {"file", "file-or-stdin", "host", "profile", "model", "text", "words"}
 OPERANDS = {"none", "prompt", "poll-file", "command"}
 MAN_BEGIN = r'.\" BEGIN OPTIONS: generated from cmd/options/{tool}.opts by cmd/options/gen.py; edit there'

@@ -209,6 +209,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
         note(io.log, "POST " + auth.api_url + "/chat/completions (model " + req.model + ")");
         HttpResponse r = send_with_refresh(auth, make, io.log, &refreshed);
         if (r.status < 200 || r.status >= 300) throw_chat_status(auth, r, refreshed, req, io);
+        result.quota = quota_from_headers(r.headers, io.log);
         deliver_completion(r.body, io, result, auth.token);
         return result;
     }
@@ -329,6 +330,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
     }
     if (st.error) std::rethrow_exception(st.error);
     if (r.status < 200 || r.status >= 300) throw_chat_status(auth, r, refreshed, req, io);
+    result.quota = quota_from_headers(r.headers, io.log);
 
     if (st.mode == StreamState::Mode::json) {
         note(io.log, "the server answered with one JSON object instead of a stream");
@@ -346,13 +348,6 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
     if (io.want_json) result.json = st.assembler.json();
     result.tool_calls = st.assembler.tool_calls();
     return result;
-}
-
-std::string usage_text(const std::optional<Usage>& usage) {
-    if (!usage) return "tokens: not reported by the server";
-    return "tokens: " + std::to_string(usage->prompt_tokens) + " prompt + " +
-           std::to_string(usage->completion_tokens) + " completion = " +
-           std::to_string(usage->total_tokens) + " total";
 }
 
 }  // namespace copilot

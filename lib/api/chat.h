@@ -19,6 +19,7 @@
 #include "api/api_error.h"
 #include "api/chat_stream.h"
 #include "api/models.h"
+#include "api/quota.h"
 #include "auth/credentials.h"
 #include "net/http.h"
 #include "util/errors.h"
@@ -75,6 +76,8 @@ struct ChatResult {
     // With ChatIo::want_json: the completion object (Chat) or the response
     // object (Responses), one line.
     std::string json;
+    // The quota headers of the answer (a malformed one: a note to io.log).
+    AnswerQuota quota;
 };
 
 struct ChatIo {
@@ -116,8 +119,5 @@ public:
 // /models offers; 402 -> permission; 429 -> temp; 5xx -> unavailable.
 ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& io);
 
-// --usage: "tokens: P prompt + C completion = T total", or that the server
-// sent no counts.
-std::string usage_text(const std::optional<Usage>& usage);
 
 }  // namespace copilot

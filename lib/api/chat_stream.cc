@@ -26,6 +26,10 @@ std::optional<Usage> parse_usage(const JsonValue& obj) {
     if (__builtin_add_overflow(usage.prompt_tokens, usage.completion_tokens, &sum))
         sum = INT64_MAX;  // absurd counts from a server must not be UB
     usage.total_tokens = int_member(*u, "total_tokens").value_or(sum);
+    if (const JsonValue* d = member(*u, "prompt_tokens_details"); d && d->IsObject())
+        usage.cached_tokens = int_member(*d, "cached_tokens").value_or(0);
+    if (const JsonValue* d = member(*u, "completion_tokens_details"); d && d->IsObject())
+        usage.reasoning_tokens = int_member(*d, "reasoning_tokens").value_or(0);
     return usage;
 }
 

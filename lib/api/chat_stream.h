@@ -17,6 +17,10 @@ struct Usage {
     int64_t prompt_tokens = 0;
     int64_t completion_tokens = 0;
     int64_t total_tokens = 0;
+    // Of the prompt, read from the prompt cache (prompt_tokens_details,
+    // Responses' input_tokens_details); of the completion, spent reasoning.
+    int64_t cached_tokens = 0;
+    int64_t reasoning_tokens = 0;
 };
 
 // A piece of one tool call in a chunk (delta.tool_calls[k]); in a whole

@@ -249,6 +249,10 @@ std::optional<Usage> response_usage(const JsonValue& response) {
     if (__builtin_add_overflow(usage.prompt_tokens, usage.completion_tokens, &sum))
         sum = INT64_MAX;
     usage.total_tokens = int_member(*u, "total_tokens").value_or(sum);
+    if (const JsonValue* d = member(*u, "input_tokens_details"); d && d->IsObject())
+        usage.cached_tokens = int_member(*d, "cached_tokens").value_or(0);
+    if (const JsonValue* d = member(*u, "output_tokens_details"); d && d->IsObject())
+        usage.reasoning_tokens = int_member(*d, "reasoning_tokens").value_or(0);
     return usage;
 }
 
@@ -349,6 +353,7 @@ ChatResult run_responses(ApiCredentials& auth, const ChatRequest& req, const Cha
         note(io.log, "POST " + auth.api_url + kPath + " (model " + req.model + ")");
         HttpResponse r = send_with_refresh(auth, make, io.log, &refreshed);
         if (r.status < 200 || r.status >= 300) throw_chat_status(auth, r, refreshed, req, io);
+        result.quota = quota_from_headers(r.headers, io.log);
         deliver_response(r.body, io, result, auth.token);
         return result;
     }
@@ -458,6 +463,7 @@ ChatResult run_responses(ApiCredentials& auth, const ChatRequest& req, const Cha
     }
     if (st.error) std::rethrow_exception(st.error);
     if (r.status < 200 || r.status >= 300) throw_chat_status(auth, r, refreshed, req, io);
+    result.quota = quota_from_headers(r.headers, io.log);
 
     if (st.mode == StreamState::Mode::json) {
         note(io.log, "the server answered with one JSON object instead of a stream");

@@ -8,6 +8,7 @@
 #include "net/endpoints.h"
 #include "net/http.h"
 #include "util/paths.h"
+#include "util/text.h"
 
 namespace copilot {
 
@@ -106,10 +107,11 @@ CopilotToken parse_token_envelope(std::string_view body, const std::string& host
     return t;
 }
 
-CopilotToken exchange_token(const std::string& github_token, const std::string& host,
-                            int64_t now, const RetryHook& on_retry) {
+HttpResponse copilot_internal_get(const std::string& path, const std::string& github_token,
+                                  const std::string& host, const std::string& service,
+                                  const RetryHook& on_retry) {
     HttpRequest req;
-    req.url = github_endpoints(host).github_api_url + "/copilot_internal/v2/token";
+    req.url = github_endpoints(host).github_api_url + path;
     req.headers = editor_headers();
     req.headers.push_back({"Authorization", "token " + github_token});
     req.headers.push_back({"Accept", "application/json"});
@@ -127,13 +129,7 @@ CopilotToken exchange_token(const std::string& github_token, const std::string& 
         throw Error(e.code(), redact(e.what(), github_token));
     }
     const long s = r.status;
-    if (s >= 200 && s < 300) {
-        try {
-            return parse_token_envelope(r.body, host, now);
-        } catch (const Error& e) {
-            throw Error(e.code(), redact(e.what(), github_token));
-        }
-    }
+    if (s >= 200 && s < 300) return r;
     if (s == 401)
         throw Error(Exit::permission, "GitHub token is invalid or revoked; run copilot-login");
     if (s == 403) throw Error(Exit::permission, forbidden_message(r.body, github_token));
@@ -142,13 +138,23 @@ CopilotToken exchange_token(const std::string& github_token, const std::string& 
                     "this GitHub token cannot be used for Copilot (tokens from `gh auth token` "
                     "do not work)");
     if (s == 429)
-        throw Error(Exit::temp,
-                    "the Copilot token service is rate limiting requests (429); try again later");
+        throw Error(Exit::temp, service + " is rate limiting requests (429); try again later");
     if (s >= 500)
-        throw Error(Exit::unavailable, "the Copilot token service is unavailable (HTTP " +
-                                           std::to_string(s) + "); try again later");
-    throw Error(Exit::protocol, "unexpected answer from the Copilot token service: HTTP " +
+        throw Error(Exit::unavailable, service + " is unavailable (HTTP " + std::to_string(s) +
+                                           "); try again later");
+    throw Error(Exit::protocol, "unexpected answer from " + service + ": HTTP " +
                                     std::to_string(s) + ": " + one_line(r.body, github_token));
+}
+
+CopilotToken exchange_token(const std::string& github_token, const std::string& host,
+                            int64_t now, const RetryHook& on_retry) {
+    const HttpResponse r = copilot_internal_get("/copilot_internal/v2/token", github_token, host,
+                                                "the Copilot token service", on_retry);
+    try {
+        return parse_token_envelope(r.body, host, now);
+    } catch (const Error& e) {
+        throw Error(e.code(), redact(e.what(), github_token));
+    }
 }
 
 std::string serialize_token_document(const CopilotToken& t) {
@@ -249,20 +255,6 @@ std::string store_token_cache(const CopilotToken& t, const std::string& profile,
     write_file_atomic(path, serialize_cache_entry(entry));
     return path;
 }
-
-namespace {
-
-// Single-quoted for sh: safe in `eval` whatever the value holds.
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'') out += "'\\''";
-        else out += c;
-    }
-    return out + "'";
-}
-
-}  // namespace
 
 std::vector<std::pair<std::string, std::string>> token_environment(const CopilotToken& t,
                                                                    const std::string& api_url) {

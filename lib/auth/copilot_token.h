@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "net/http.h"
 #include "util/json.h"
 
 namespace copilot {
@@ -42,6 +43,15 @@ struct CopilotToken {
 using RetryHook = std::function<void(int attempt, long wait_ms, const std::string& reason)>;
 CopilotToken exchange_token(const std::string& github_token, const std::string& host,
                             int64_t now, const RetryHook& on_retry = {});
+
+// One GET of GitHub's copilot_internal API (`path`, e.g. "/copilot_internal/user") the
+// way the exchange makes it: the GitHub token as "Authorization: token ...", the
+// editor headers, retries on 429/5xx. Returns a 2xx answer; anything else throws the
+// exchange's errors above, with `service` ("the Copilot token service") in the 429,
+// 5xx and unexpected-status messages. The token never appears in a message.
+HttpResponse copilot_internal_get(const std::string& path, const std::string& github_token,
+                                  const std::string& host, const std::string& service,
+                                  const RetryHook& on_retry = {});
 
 // Parses the exchange answer (tolerant: unknown fields ignored; token,
 // expires_at, refresh_in required). Untrusted endpoints.api -> default.

@@ -196,7 +196,9 @@ std::optional<Refusal> admit_body(const AdmissionRules& rules, const RouteMatch&
                                   bool body_too_large, std::string_view body,
                                   InspectedBody* facts) {
     if (body_too_large) return too_large(rules.max_body, true);
-    if (route.route == Route::models || route.route == Route::healthz) return std::nullopt;
+    if (route.route == Route::models || route.route == Route::healthz ||
+        route.route == Route::usage)
+        return std::nullopt;
     *facts = inspect_request_body(body, route.api);
     if (!facts->json_object)
         return refusal(400,

@@ -349,9 +349,14 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Inspec
                                                  return impl->in_flight;
                                              }(),
                                              impl->proxy->running());
-        return answer(c, ctx, 200, body,
+        return answer(c, ctx, 200,
+                      json_with_member(body, "quota",
+                                       impl->opts.usage ? impl->opts.usage->quota_json() : "null"),
                       {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}});
     }
+    if (ctx->route.route == Route::usage)
+        return answer(c, ctx, 200, impl->opts.usage ? impl->opts.usage->usage_json() : "{}",
+                      {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}});
 
     ProxyRequest pr;
     pr.route = ctx->route.route;
@@ -555,6 +560,13 @@ void on_completed(void* cls, MHD_Connection* c, void** con_cls,
                                                             ctx->start)
                       .count();
     try {
+        if (impl->opts.usage)
+            impl->opts.usage->finish(
+                ctx->log,
+                std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count(),
+                [impl](LogKind k, const std::string& m) { impl->log(k, m); });
         impl->log(LogKind::request, format_request_log(ctx->log));
     } catch (...) {
     }

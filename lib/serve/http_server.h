@@ -14,6 +14,7 @@
 #include "serve/listen.h"
 #include "serve/relay.h"
 #include "serve/request_log.h"
+#include "serve/serve_usage.h"
 
 namespace copilot {
 
@@ -32,6 +33,8 @@ struct ServeOptions {
     unsigned max_connections_per_client = 32;
     std::string host = "github.com";
     ServeLog log;
+    // What requests cost: /usage, /healthz's quota, the ledger (none: not kept).
+    std::shared_ptr<ServeUsage> usage;
 };
 
 class HttpServer {

@@ -456,6 +456,7 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
         wlog.asked = plan->asked;
         wlog.initiator = req.facts.agent ? "agent" : "user";
         wlog.dropped = plan->dropped;
+        wlog.multiplier = premium_multiplier(cat ? cat->find(plan->model) : nullptr);
         return true;
     };
     if (client && !make_plan(false)) return;
@@ -467,6 +468,19 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
         ex.set_head(std::move(r));
     };
     const wire::Api shape = req.api;
+    // --budget: a premium model's request once the budget is spent.
+    if (client && opts_.usage)
+        if (auto why = opts_.usage->refusal(wlog)) {
+            finish_head(error_response(429, *why, "budget_exceeded", "budget spent", shape));
+            return;
+        }
+    // The quota headers of the answer (a malformed one is a note for --verbose).
+    auto take_quota = [&](const HeaderList& headers) {
+        if (!client) return;
+        wlog.quota_notes.clear();
+        wlog.quota = quota_from_headers(
+            headers, [&](const std::string& n) { wlog.quota_notes.push_back(n); });
+    };
 
     const bool stream = req.streams();
     std::shared_ptr<RelayQueue> queue;
@@ -556,6 +570,7 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
         if (stream) {
             r.on_head = [&](long status, const HeaderList& headers) {
                 up_status = status;
+                take_quota(headers);
                 for (const auto& [name, value] : headers)
                     if (name == "content-type" && value.find_first_of("\r\n") == std::string::npos)
                         up_type = value;
@@ -672,6 +687,7 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
             }
             if (plan->upstream != before) continue;
         }
+        take_quota(up.headers);
         ProxyResponse whole = relay_whole(req, up, tok.token, plan ? &*plan : nullptr);
         if (req.route == Route::models && up.status == 200 && req.model_id.empty())
             keep_catalogue(tok, up.body);

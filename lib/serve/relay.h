@@ -20,6 +20,7 @@
 #include "serve/bodies.h"
 #include "serve/request_log.h"
 #include "serve/routes.h"
+#include "serve/serve_usage.h"
 #include "serve/wire_route.h"
 
 namespace copilot {
@@ -103,6 +104,8 @@ struct ProxyOptions {
     std::string host = "github.com";
     std::string profile;
     wire::ModelMap model_map;  // --model-map
+    // --budget, and the multiplier and quota of each answer (none: not kept).
+    std::shared_ptr<ServeUsage> usage;
 };
 
 // One upstream exchange, run in a worker thread so that the connection's

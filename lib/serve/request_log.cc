@@ -17,6 +17,21 @@ std::string client_text(std::string_view s, size_t max) {
     return out;
 }
 
+namespace {
+
+// 1, 0.33: at most two decimals, no trailing zeros.
+std::string log_number(double v) {
+    if (!(v >= 0 && v < 1e12)) return "?";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2f", v);
+    std::string s = buf;
+    while (s.back() == '0') s.pop_back();
+    if (s.back() == '.') s.pop_back();
+    return s;
+}
+
+}  // namespace
+
 std::string format_request_log(const RequestLog& r) {
     char ms[32];
     std::snprintf(ms, sizeof ms, "%.1f", r.ms);
@@ -37,6 +52,8 @@ std::string format_request_log(const RequestLog& r) {
     if (w.usage)
         line += " input_tokens=" + std::to_string(w.usage->input) +
                 " output_tokens=" + std::to_string(w.usage->output);
+    if (w.multiplier) line += " multiplier=" + log_number(*w.multiplier);
+    if (w.premium) line += " premium=" + log_number(*w.premium);
     if (!w.dropped.empty()) {
         std::string d;
         for (const std::string& f : w.dropped) d += (d.empty() ? "" : ",") + f;

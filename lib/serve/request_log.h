@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/quota.h"
 #include "wire/wire.h"
 
 namespace copilot {
@@ -33,6 +34,14 @@ struct WireLog {
     std::string initiator;   // "user" or "agent"
     std::optional<wire::Usage> usage;  // when the answer reported it
     std::vector<std::string> dropped;  // request fields the translation left out
+    // What it costs (ARCHITECTURE.md, "Usage and quota"; serve/serve_usage):
+    // the model's multiplier from the catalogue (nullopt: not in it), the
+    // premium requests it spent (set when the request ends), the quota
+    // headers of the answer and the notes on those that did not parse.
+    std::optional<double> multiplier;
+    std::optional<double> premium;
+    AnswerQuota quota;
+    std::vector<std::string> quota_notes;
 };
 
 struct RequestLog {
@@ -52,7 +61,8 @@ struct RequestLog {
 // `api=messages upstream=/responses translated initiator=agent` before the
 // status (with `asked=NAME` after the model when it was mapped) and
 // `input_tokens=N output_tokens=N` after ms when known, and
-// `dropped=FIELD,...` when the request lost fields on its way. Fields that come
+// `dropped=FIELD,...` when the request lost fields on its way, and
+// `multiplier=N` (the model's) and `premium=N` (what it spent) when known. Fields that come
 // from the client are bounded and stripped of control characters and
 // quotes; the line never holds a header, a body or a token.
 std::string format_request_log(const RequestLog& r);

@@ -23,6 +23,7 @@ const RouteSpec kRoutes[] = {
     {"POST", "/embeddings", false, Route::embeddings, "/embeddings", "POST /v1/embeddings",
      Api::chat},
     {"GET", "/healthz", false, Route::healthz, "", "GET /healthz", Api::chat},
+    {"GET", "/usage", false, Route::usage, "", "GET /usage", Api::chat},
 };
 const size_t kRouteCount = sizeof kRoutes / sizeof kRoutes[0];
 

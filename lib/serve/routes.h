@@ -21,6 +21,7 @@ enum class Route {
     models,
     embeddings,
     healthz,
+    usage,  // what was used since start (serve/serve_usage)
     not_found,
     wrong_method
 };

@@ -15,7 +15,7 @@ namespace copilot {
 // reads this table to check it. Add a code here first.
 #define COPILOT_EXIT_CODES(X)                                                        \
     X(ok, 0, "success")                                                              \
-    X(check_failed, 1, "--check: the token has expired or expires sooner than --min-ttl") \
+    X(check_failed, 1, "--check failed")  /* token: expires too soon; usage: too little left */ \
     X(usage, 64, "usage error")              /* bad flags or arguments */           \
     X(data, 65, "malformed input")           /* stdin, an auth or pending file */   \
     X(no_auth, 66, "not logged in")          /* --check: no token at all */         \

@@ -22,4 +22,13 @@ std::string strip_slashes(std::string url) {
     return url;
 }
 
+std::string shell_quote(std::string_view s) {
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\'') out += "'\\''";
+        else out += c;
+    }
+    return out + "'";
+}
+
 }  // namespace copilot

@@ -174,7 +174,7 @@ TEST(the_route_list_people_see_comes_from_the_route_table) {
     const std::string list = copilot::route_summary();
     CHECK_EQ(list, "POST /v1/chat/completions, POST /v1/responses, POST /v1/messages, "
                    "POST /v1/messages/count_tokens, GET /v1/models, GET /v1/models/ID, "
-                   "POST /v1/embeddings, GET /healthz");
+                   "POST /v1/embeddings, GET /healthz, GET /usage");
     for (size_t i = 0; i < copilot::kRouteCount; ++i) {
         const copilot::RouteSpec& r = copilot::kRoutes[i];
         const std::string path = std::string(r.path) + (r.takes_id ? "x" : "");

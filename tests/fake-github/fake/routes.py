@@ -2,7 +2,7 @@
 queues and the request log use), its methods, its error style and the function
 that gives its default answer; and the paths that reach it."""
 
-from . import copilot, github, messages, responses
+from . import copilot, github, messages, responses, usage
 from .wire import anthropic_error, copilot_error, github_error
 
 # route name -> (allowed methods, error style, default answer)
@@ -12,6 +12,7 @@ ROUTES = {
     "device_page": (("GET",), "github", github.device_page),
     "user": (("GET",), "github", github.user),
     "copilot_token": (("GET",), "github", github.copilot_token),
+    "copilot_user": (("GET",), "github", usage.copilot_user),
     "models": (("GET",), "copilot", copilot.models),
     "chat": (("POST",), "copilot", copilot.chat),
     "embeddings": (("POST",), "copilot", copilot.embeddings),
@@ -33,6 +34,8 @@ def match_route(path):
             return "user"
         if path == prefix + "/copilot_internal/v2/token":
             return "copilot_token"
+        if path == prefix + "/copilot_internal/user":
+            return "copilot_user"
     for prefix in ("", "/v1"):
         if path == prefix + "/models":
             return "models"

@@ -66,13 +66,7 @@ Flags parse_flags(int argc, char** argv) {
     return f;
 }
 
-void warn_all(const Flags& f, const std::vector<std::string>& warnings) {
-    if (f.quiet) return;
-    for (const auto& w : warnings) tool::warn(w);
-}
-
-// The GitHub token, from the sources copilot-token looks in
-// (lib/auth/credentials), its warnings shown also before an error.
+// The GitHub token, from the sources copilot-token looks in (lib/auth/credentials).
 copilot::GithubToken github_login(const Flags& f, copilot::PipedStdin& in) {
     copilot::CredentialRequest cr;
     cr.token.host = f.host;
@@ -80,20 +74,15 @@ copilot::GithubToken github_login(const Flags& f, copilot::PipedStdin& in) {
     if (tool::verbose) cr.token.log = [](const std::string& m) { tool::debug(m); };
     cr.auth_file = f.auth;
     cr.read_stdin = [&in](bool required) { return in.get(required); };
-    std::vector<std::string> warnings;
-    try {
-        copilot::GithubToken gh = copilot::find_github_login(cr, &warnings);
-        warn_all(f, warnings);
-        return gh;
-    } catch (const Error&) {
-        warn_all(f, warnings);
-        throw;
-    }
+    return copilot::find_github_login(cr);
 }
 
 int body(int argc, char** argv) {
     const Flags f = parse_flags(argc, argv);
     copilot::PipedStdin in(!f.no_stdin, 1 << 20);
+    // The one rule of every tool (copilot-token(1), "STANDARD INPUT"): read
+    // now when it is a pipe or a file, or for --auth -.
+    in.get(f.auth && *f.auth == "-");
     const copilot::GithubToken gh = github_login(f, in);
 
     copilot::RetryHook on_retry;

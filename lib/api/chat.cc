@@ -13,8 +13,6 @@ namespace copilot {
 
 namespace {
 
-// A non-streamed answer, or one sent as plain JSON instead of a stream.
-constexpr size_t kMaxAnswer = 16u << 20;
 // How long an answer may be silent (no byte either way) before it is given
 // up on: a stream's chunks come often, a whole answer comes at the end.
 constexpr long kStreamSilenceTimeoutS = 300;
@@ -164,10 +162,8 @@ void deliver_completion(std::string_view body, const ChatIo& io, ChatResult& res
 // The state of one streamed answer, shared by the body callback and the
 // code that looks at the outcome.
 struct StreamState {
-    enum class Mode { unknown, sse, json } mode = Mode::unknown;
+    StreamStart start;
     SseParser parser;
-    std::string lead;       // whitespace before the first byte that tells the mode
-    std::string json_body;  // Mode::json: a server that answered without streaming
     std::string pending;    // text of one read, written in one go
     bool done = false;      // [DONE] seen
     size_t bytes = 0;
@@ -203,7 +199,7 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
             r.body = body;
             r.timeout_ms = 0;          // long answers take long
             r.silence_timeout_s = kWholeAnswerSilenceTimeoutS;
-            r.max_body = kMaxAnswer;
+            r.max_body = kMaxWholeAnswer;
             return r;
         };
         note(io.log, "POST " + auth.api_url + "/chat/completions (model " + req.model + ")");
@@ -271,29 +267,9 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
         // and stop the transfer; it is rethrown once http_perform returns.
         try {
             st.bytes += bytes.size();
-            if (st.mode == StreamState::Mode::unknown) {
-                size_t at = bytes.find_first_not_of(" \t\r\n");
-                if (at == std::string_view::npos) {
-                    if (st.lead.size() + bytes.size() > 4096)
-                        throw Error(Exit::protocol, "the answer starts with only blank space");
-                    st.lead.append(bytes.data(), bytes.size());
-                    return true;
-                }
-                // An event stream never starts with '{': such a server ignored
-                // "stream": true and sent one JSON completion.
-                st.mode = bytes[at] == '{' ? StreamState::Mode::json : StreamState::Mode::sse;
-                if (st.mode == StreamState::Mode::sse && !st.lead.empty())
-                    st.parser.feed_views(st.lead, on_event);
-                st.lead.clear();
-            }
-            if (st.mode == StreamState::Mode::json) {
-                if (st.json_body.size() + bytes.size() > kMaxAnswer)
-                    throw Error(Exit::protocol, "the answer is larger than " +
-                                                    std::to_string(kMaxAnswer) + " bytes");
-                st.json_body.append(bytes.data(), bytes.size());
-                return true;
-            }
-            st.parser.feed_views(bytes, on_event);
+            const std::string_view sse = st.start.feed(bytes);
+            if (st.start.mode() != StreamStart::Mode::sse) return true;
+            st.parser.feed_views(sse, on_event);
             flush();
             return !st.done;
         } catch (...) {
@@ -332,9 +308,9 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
     if (r.status < 200 || r.status >= 300) throw_chat_status(auth, r, refreshed, req, io);
     result.quota = quota_from_headers(r.headers, io.log);
 
-    if (st.mode == StreamState::Mode::json) {
+    if (st.start.mode() == StreamStart::Mode::json) {
         note(io.log, "the server answered with one JSON object instead of a stream");
-        deliver_completion(st.json_body, io, result, auth.token);
+        deliver_completion(st.start.json_body(), io, result, auth.token);
         return result;
     }
     if (!st.done) {

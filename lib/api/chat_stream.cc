@@ -61,6 +61,35 @@ bool is_plain_text(std::string_view s) {
 
 }  // namespace
 
+std::string_view StreamStart::feed(std::string_view bytes) {
+    if (mode_ == Mode::unknown) {
+        const size_t at = bytes.find_first_not_of(" \t\r\n");
+        if (at == std::string_view::npos) {
+            if (lead_.size() + bytes.size() > 4096)
+                throw Error(Exit::protocol, "the answer starts with only blank space");
+            lead_.append(bytes.data(), bytes.size());
+            return {};
+        }
+        mode_ = bytes[at] == '{' ? Mode::json : Mode::sse;
+        if (mode_ == Mode::sse && !lead_.empty()) {
+            lead_.append(bytes.data(), bytes.size());
+            return lead_;  // valid until the next feed
+        }
+        lead_.clear();
+    } else if (!lead_.empty()) {
+        lead_.clear();
+        lead_.shrink_to_fit();
+    }
+    if (mode_ == Mode::json) {
+        if (json_.size() + bytes.size() > kMaxWholeAnswer)
+            throw Error(Exit::protocol,
+                        "the answer is larger than " + std::to_string(kMaxWholeAnswer) + " bytes");
+        json_.append(bytes.data(), bytes.size());
+        return {};
+    }
+    return bytes;
+}
+
 ChatChunk read_chat_chunk(const JsonValue& doc) {
     ChatChunk c;
     c.id = str_member(doc, "id").value_or("");

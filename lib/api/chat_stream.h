@@ -1,6 +1,7 @@
-// The pieces of a streamed chat answer: one chunk (an SSE event's data)
-// parsed, the fast path for chunks that repeat one envelope, and the
-// completion object assembled from chunks for --json.
+// The pieces of a streamed chat answer: how its first bytes tell a stream
+// from one JSON object, one chunk (an SSE event's data) parsed, the fast path
+// for chunks that repeat one envelope, and the completion object assembled
+// from chunks for --json.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,31 @@
 #include "util/json.h"
 
 namespace copilot {
+
+// The largest answer read whole (a non-streamed answer, or a server that
+// ignored "stream": true): Chat's and Responses' clients alike.
+constexpr size_t kMaxWholeAnswer = 16u << 20;
+
+// The start of a streamed answer, for the Chat and the Responses client: blank
+// space is held until the first byte that tells an event stream from one JSON
+// object (a server that ignored "stream": true; an event stream never starts
+// with '{').
+class StreamStart {
+public:
+    enum class Mode { unknown, sse, json };
+    // The answer's bytes as they come. Returns what goes to the SSE parser
+    // now (the held blank space first): empty while undecided, and in JSON
+    // mode, where the bytes are kept in json_body(). Error(protocol) for more
+    // than 4 KiB of blank space, or a JSON answer past kMaxWholeAnswer.
+    std::string_view feed(std::string_view bytes);
+    Mode mode() const { return mode_; }
+    const std::string& json_body() const { return json_; }
+
+private:
+    Mode mode_ = Mode::unknown;
+    std::string lead_;  // blank space before the deciding byte, then lead + that read
+    std::string json_;
+};
 
 struct Usage {
     int64_t prompt_tokens = 0;

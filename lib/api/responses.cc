@@ -16,7 +16,6 @@ using lenient::str_member;
 
 namespace {
 
-constexpr size_t kMaxAnswer = 16u << 20;  // as run_chat
 constexpr long kStreamSilenceTimeoutS = 300;
 constexpr long kWholeAnswerSilenceTimeoutS = 600;
 constexpr const char* kPath = "/responses";
@@ -323,9 +322,9 @@ void deliver_response(std::string_view body, const ChatIo& io, ChatResult& resul
 }
 
 struct StreamState {
-    enum class Mode { unknown, sse, json } mode = Mode::unknown;
+    StreamStart start;
     SseParser parser;
-    std::string lead, json_body, pending;
+    std::string pending;
     bool done = false;  // response.completed or .incomplete seen
     size_t bytes = 0;
     std::exception_ptr error;
@@ -347,7 +346,7 @@ ChatResult run_responses(ApiCredentials& auth, const ChatRequest& req, const Cha
             r.body = body;
             r.timeout_ms = 0;
             r.silence_timeout_s = kWholeAnswerSilenceTimeoutS;
-            r.max_body = kMaxAnswer;
+            r.max_body = kMaxWholeAnswer;
             return r;
         };
         note(io.log, "POST " + auth.api_url + kPath + " (model " + req.model + ")");
@@ -406,27 +405,9 @@ ChatResult run_responses(ApiCredentials& auth, const ChatRequest& req, const Cha
     auto on_body = [&](std::string_view bytes) -> bool {
         try {  // nothing may unwind through libcurl's C frames (see run_chat)
             st.bytes += bytes.size();
-            if (st.mode == StreamState::Mode::unknown) {
-                size_t at = bytes.find_first_not_of(" \t\r\n");
-                if (at == std::string_view::npos) {
-                    if (st.lead.size() + bytes.size() > 4096)
-                        throw Error(Exit::protocol, "the answer starts with only blank space");
-                    st.lead.append(bytes.data(), bytes.size());
-                    return true;
-                }
-                st.mode = bytes[at] == '{' ? StreamState::Mode::json : StreamState::Mode::sse;
-                if (st.mode == StreamState::Mode::sse && !st.lead.empty())
-                    st.parser.feed(st.lead, on_event);
-                st.lead.clear();
-            }
-            if (st.mode == StreamState::Mode::json) {
-                if (st.json_body.size() + bytes.size() > kMaxAnswer)
-                    throw Error(Exit::protocol, "the answer is larger than " +
-                                                    std::to_string(kMaxAnswer) + " bytes");
-                st.json_body.append(bytes.data(), bytes.size());
-                return true;
-            }
-            st.parser.feed(bytes, on_event);
+            const std::string_view sse = st.start.feed(bytes);
+            if (st.start.mode() != StreamStart::Mode::sse) return true;
+            st.parser.feed(sse, on_event);
             flush();
             return !st.done;
         } catch (...) {
@@ -465,9 +446,9 @@ ChatResult run_responses(ApiCredentials& auth, const ChatRequest& req, const Cha
     if (r.status < 200 || r.status >= 300) throw_chat_status(auth, r, refreshed, req, io);
     result.quota = quota_from_headers(r.headers, io.log);
 
-    if (st.mode == StreamState::Mode::json) {
+    if (st.start.mode() == StreamStart::Mode::json) {
         note(io.log, "the server answered with one JSON object instead of a stream");
-        deliver_response(st.json_body, io, result, auth.token);
+        deliver_response(st.start.json_body(), io, result, auth.token);
         return result;
     }
     if (!st.done) {

@@ -428,3 +428,25 @@ TEST(chat_body_carries_reasoning_effort) {
     r.reasoning_effort = std::string("low");
     CHECK(build_chat_body(r).find(R"("reasoning_effort":"low")") != std::string::npos);
 }
+
+// Blank space is held until the byte that decides; an event stream then
+// gets it back in front, a JSON answer is kept whole (api/chat_stream.h).
+TEST(stream_start_tells_a_stream_from_json) {
+    copilot::StreamStart s;
+    CHECK(s.feed("\r\n ").empty());
+    CHECK(s.mode() == copilot::StreamStart::Mode::unknown);
+    CHECK_EQ(std::string(s.feed("data: a\n\n")), std::string("\r\n data: a\n\n"));
+    CHECK(s.mode() == copilot::StreamStart::Mode::sse);
+    CHECK_EQ(std::string(s.feed("data: b\n\n")), std::string("data: b\n\n"));
+
+    copilot::StreamStart j;
+    CHECK(j.feed("\n").empty());
+    CHECK(j.feed("{\"id\":").empty());
+    CHECK(j.feed("1}").empty());
+    CHECK(j.mode() == copilot::StreamStart::Mode::json);
+    CHECK_EQ(j.json_body(), std::string("{\"id\":1}"));
+
+    copilot::StreamStart b;
+    CHECK(b.feed(std::string(4096, ' ')).empty());
+    CHECK_THROWS(b.feed(" "), copilot::Exit::protocol);
+}

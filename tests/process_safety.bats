@@ -52,8 +52,14 @@ setup() {
   exec 4>"$fifo"
   for _ in $(seq 50); do [ -r "/proc/$pid/status" ] && grep -q '^Uid:.*65534' "/proc/$pid/status" && break; sleep 0.1; done
   grep -q '^Uid:.*65534' "/proc/$pid/status" || fail "the tool does not run as nobody"
+  # The tool makes itself undumpable first thing in main(), which can come a
+  # while after exec (ASan's start-up, a loaded machine): wait up to 5 s for it.
   local mem environ
-  mem=$(stat -c %U "/proc/$pid/mem")
+  for _ in $(seq 50); do
+    mem=$(stat -c %U "/proc/$pid/mem")
+    [ "$mem" = root ] && break
+    sleep 0.1
+  done
   environ=$(stat -c %U "/proc/$pid/environ")
   exec 4>&-
   kill "$pid" 2>/dev/null || true

@@ -95,7 +95,7 @@ serve_start() {  # DIR ARGS...
   mkdir -p "$d/home"
   HOME="$d/home" XDG_CONFIG_HOME="$d/home/.config" XDG_CACHE_HOME="$d/home/.cache" \
     GITHUB_COPILOT_TOKEN=ghu_bench COPILOT_GITHUB_API_URL="$UP" COPILOT_API_URL="$UP" \
-    "$BENCH_BIN/copilot-serve" --listen 127.0.0.1:0 --max-connections 1100 "$@" </dev/null 2>"$d/err" &
+    "$BENCH_BIN/copilot-serve" --listen 127.0.0.1:0 --max-connections 1100 --max-connections-per-client 1100 "$@" </dev/null 2>"$d/err" &
   PIDS+=($!)
   SERVE_PID=$!
   SERVE_URL=""

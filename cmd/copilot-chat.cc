@@ -14,6 +14,7 @@
 #include "api/responses.h"
 #include "api/routed_chat.h"
 #include "api/schema.h"
+#include "store/chat_session.h"
 #include "store/chats.h"
 #include "store/conversation.h"
 #include "util/errors.h"
@@ -274,22 +275,6 @@ int conversations(const Flags& f) {
     return 0;
 }
 
-// --usage: the answer's tokens and quota, and the model's multiplier from
-// the catalogue (cached, else fetched now; unknown when that fails).
-copilot::AnswerUsage answer_usage(const Flags& f, copilot::CatalogueSource& catalogue,
-                                  const copilot::ChatResult& result) {
-    copilot::AnswerUsage u;
-    u.tokens = result.usage;
-    u.quota = result.quota;
-    try {
-        const auto& cat = catalogue.get(std::time(nullptr));
-        u.multiplier = copilot::premium_multiplier(cat.find(f.chat.model));
-    } catch (const Error& e) {
-        tool::debug(std::string("no premium multiplier: ") + e.what());
-    }
-    return u;
-}
-
 int chat(Flags& f) {
     std::optional<std::string> args;
     if (!f.words.empty()) {
@@ -316,31 +301,15 @@ int chat(Flags& f) {
 
     // The database is opened before the request: a locked or damaged one
     // fails before any is spent.
-    std::optional<copilot::ChatStore> store;
-    std::string conversation_id = f.conversation.value_or("");
-    std::vector<copilot::ChatTurn> earlier;
-    const std::string turn = copilot::turn_messages(f.chat);
-    const std::string title = copilot::conversation_title(f.chat);
-    if (f.save || f.resume_latest || f.conversation) {
-        if ((f.resume_latest || f.conversation) && ::access(copilot::chats_db_path().c_str(), F_OK) != 0)
-            throw Error(Exit::usage, "no saved conversation to continue");
-        store.emplace(copilot::chats_db_path(), f.save);
-        if (f.resume_latest) {
-            auto latest = store->latest();
-            if (!latest) throw Error(Exit::usage, "no saved conversation to continue");
-            conversation_id = *latest;
-        }
-        if (!conversation_id.empty()) earlier = store->turns(conversation_id);
-    }
+    copilot::ChatSession session(f.save, f.resume_latest, f.conversation);
+    copilot::PendingTurn turn;
 
     copilot::ApiCredentials auth = get_auth(f);
     Answer answer;
-    std::string answer_text;
     Reasoning reasoning;
     copilot::ChatIo io;
     io.want_json = f.json;
     io.log = f.auth.log;
-    bool answer_whole = true;
     // --schema: the answer is held back until it has been checked.
     std::string held;
     io.on_text = [&](std::string_view t) {
@@ -351,7 +320,7 @@ int chat(Flags& f) {
         } else {
             answer.write(t);
         }
-        if (f.save && answer_whole) answer_whole = copilot::keep_answer(answer_text, t);
+        if (f.save) turn.keep(t);
     };
     if (tool::verbose) io.on_reasoning = [&reasoning](std::string_view t) { reasoning.add(t); };
 
@@ -365,16 +334,8 @@ int chat(Flags& f) {
 
     const copilot::Catalogue* cat = catalogue.cached(std::time(nullptr));
     const copilot::ModelInfo* model = cat ? cat->find(f.chat.model) : nullptr;
-    if (!earlier.empty()) {
-        const int64_t budget = copilot::prompt_budget(model);
-        const auto h = copilot::history_messages(earlier, budget, turn.size());
-        if (h.dropped && !f.quiet)
-            tool::warn("left out the " + std::to_string(h.dropped) + " oldest of " +
-                       std::to_string(earlier.size()) + " turns of conversation " + conversation_id +
-                       " to fit the context window of " + f.chat.model + " (" +
-                       std::to_string(budget) + " tokens)");
-        copilot::continue_request(f.chat, h.messages, turn);
-    }
+    turn = session.begin(f.chat, model);
+    if (turn.trimmed && !f.quiet) tool::warn(*turn.trimmed);
     if (f.chat.messages_json && copilot::has_image(*f.chat.messages_json)) {
         f.chat.vision = true;
         if (!model && !f.api) model = catalogue.get(std::time(nullptr)).find(f.chat.model);
@@ -401,7 +362,8 @@ int chat(Flags& f) {
     }
 
     std::optional<copilot::AnswerUsage> usage;
-    if (f.usage) usage = answer_usage(f, catalogue, result);
+    if (f.usage)
+        usage = copilot::answer_usage_of(result, f.chat.model, catalogue, std::time(nullptr), f.auth.log);
     if (f.json)
         tool::out((usage ? copilot::json_with_member(result.json, "copilot_usage",
                                                      copilot::answer_usage_json(*usage))
@@ -420,23 +382,12 @@ int chat(Flags& f) {
     if (usage && !f.json)
         for (const auto& line : copilot::answer_usage_lines(*usage)) tool::say(line);
     if (f.save) {
-        copilot::ChatTurn t;
-        t.time = std::time(nullptr);
-        t.model = f.chat.model;
-        t.api = copilot::wire::api_name(used);
-        t.messages = turn;
-        t.answer = copilot::answer_message(result, f.json ? copilot::answer_text(result) : answer_text);
-        if (result.usage) {
-            t.prompt_tokens = result.usage->prompt_tokens;
-            t.completion_tokens = result.usage->completion_tokens;
-            t.total_tokens = result.usage->total_tokens;
-        }
-        if (conversation_id.empty()) conversation_id = copilot::ChatStore::new_id();
-        store->add_turn(conversation_id, title, t);
-        if (!answer_whole && !f.quiet)
+        session.record(turn, f.chat.model, used, result,
+                       f.json ? copilot::answer_text(result) : turn.text, std::time(nullptr));
+        if (!turn.whole && !f.quiet)
             tool::warn("the answer is longer than " + std::to_string(copilot::kMaxSavedAnswer >> 20) +
                        " MiB: saved cut there");
-        tool::debug("saved in conversation " + conversation_id);
+        tool::debug("saved in conversation " + session.id());
     }
     return 0;
 }

@@ -89,23 +89,32 @@ $(LIB): $(LIB_OBJ)
 CMD_COMMON = $(OUT)/cmd/shared/tool.o $(OUT)/cmd/shared/options.o
 # copilot-serve is the only tool with a server library.
 $(BIN)/copilot-serve: LDLIBS += -lmicrohttpd
-# copilot-chat keeps its conversations in SQLite (store/chats).
+# copilot-chat keeps its conversations in SQLite (store/chats); its
+# interactive mode edits lines with libedit (cmd/chat/interactive). Its
+# flags, output and interactive mode are cmd/chat/, apart from main's file.
 $(BIN)/copilot-chat $(OUT)/tests/test_chats: LDLIBS += -lsqlite3
+$(BIN)/copilot-chat: LDLIBS += -ledit
+CHAT_CMD_OBJ = $(patsubst cmd/chat/%.cc,$(OUT)/cmd/chat/%.o,$(sort $(wildcard cmd/chat/*.cc)))
+$(BIN)/copilot-chat: TOOL_OBJ = $(CHAT_CMD_OBJ)
+$(BIN)/copilot-chat: $(CHAT_CMD_OBJ)
+$(OUT)/cmd/chat/%.o: cmd/chat/%.cc $(OUT)/gen/copilot-chat.opts.h
+	@mkdir -p $(@D)
+	$(CXX) $(CMDFLAGS) -MMD -MP -c -o $@ $<
 $(BIN)/%: $(OUT)/cmd/%.o $(CMD_COMMON) $(LIB)
 	@mkdir -p $(@D)
-	$(CXX) $(ALLFLAGS) $(TOOL_LDFLAGS) -o $@ $< $(CMD_COMMON) $(LIB) $(LDLIBS)
+	$(CXX) $(ALLFLAGS) $(TOOL_LDFLAGS) -o $@ $< $(TOOL_OBJ) $(CMD_COMMON) $(LIB) $(LDLIBS)
 
 $(OUT)/tests/%: tests/unit/%.cc tests/unit/check.h $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(ALLFLAGS) -Itests/unit -MMD -MP -o $@ $< $(LIB) $(LDLIBS)
 
--include $(wildcard $(OUT)/lib/*/*.d $(OUT)/cmd/*.d $(OUT)/cmd/shared/*.d $(OUT)/tests/*.d)
+-include $(wildcard $(OUT)/lib/*/*.d $(OUT)/cmd/*.d $(OUT)/cmd/chat/*.d $(OUT)/cmd/shared/*.d $(OUT)/tests/*.d)
 
 # --- dependencies ---------------------------------------------------------
 DEB_PACKAGES = g++ make libcurl4-openssl-dev rapidjson-dev libcxxopts-dev \
 	bats bats-support bats-assert bats-file python3 curl jq groff-base man-db \
 	openssl strace time \
-	libmicrohttpd-dev zsh fish libsqlite3-dev
+	libmicrohttpd-dev zsh fish libsqlite3-dev libedit-dev
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \

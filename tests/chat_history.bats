@@ -221,3 +221,34 @@ PY
   wait "$holder"
   assert_equal "$(db 'SELECT count(*) FROM turns')" "1"
 }
+
+# Completion of conversation ids (--conversation, --show, --forget): the ids
+# --history prints, each checked plain; a hostile row is data, never code.
+hostile_conversations() {
+  run -0 copilot-chat first
+  run -0 copilot-chat second
+  python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("INSERT INTO conversations (id, created, updated, title) VALUES (?, 1, 1, ?)", (sys.argv[2], "x")); c.commit()' \
+    "$DB" '$(touch '"$BATS_TEST_TMPDIR"'/pwned)'
+  IDS=$(db 'SELECT id FROM conversations WHERE id NOT LIKE "$%" ORDER BY id')
+}
+
+@test "bash, zsh and fish complete the saved conversation ids, and only plain ones" {
+  hostile_conversations
+  cd "$BATS_TEST_TMPDIR"
+  run -0 bash -c 'source "$1"; shift
+    COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+    _copilot_utils "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+    printf "%s\n" "${COMPREPLY[@]}"' bash "$REPO/completions/bash/copilot-utils" copilot-chat --show ''
+  assert_equal "$(sort <<<"$output")" "$IDS"
+  run -0 bash -c 'source "$1"; shift
+    COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _copilot_utils "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+    printf "%s\n" "${COMPREPLY[@]}"' bash "$REPO/completions/bash/copilot-utils" copilot-chat --conversation="${IDS:0:12}"
+  assert_output "${IDS:0:12}"
+  run -0 bash -c 'TMPDIR="$1" timeout 30 zsh -f "$2" "$3" "copilot-chat --forget " | sed "/^$/d" | sort -u' \
+    bash "$BATS_TEST_TMPDIR" "$REPO/tests/helpers/zsh_complete.zsh" "$REPO/completions/zsh"
+  assert_equal "$output" "$IDS"
+  run -0 fish --no-config -c 'source $argv[1]; complete -C "copilot-chat --show "' \
+    "$REPO/completions/fish/copilot-utils.fish"
+  assert_equal "$(printf '%s\n' "$output" | cut -f1 | sort)" "$IDS"
+  assert_file_not_exists "$BATS_TEST_TMPDIR/pwned"
+}

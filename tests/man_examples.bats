@@ -77,6 +77,7 @@ run_example() {
 @test "copilot-chat(1) example 9: A Responses-only model, thinking hard, its reasoning shown on standard error" { run_example; }
 @test "copilot-chat(1) example 10: A conversation saved as it goes (see CONVERSATIONS)" { run_example; }
 @test "copilot-chat(1) example 11: Attach a file to the question" { run_example; }
+@test "copilot-chat(1) example 12: An interactive session (see INTERACTIVE), its lines piped here" { run_example; }
 @test "copilot-login(1) example 1: Log in, and open the page in the browser when there is one" { run_example; }
 @test "copilot-login(1) example 2: A second account on the same host" { run_example; }
 @test "copilot-login(1) example 3: In CI, from a secret in the environment (printf is a shell builtin, so the secret appears in no command line)" { run_example; }

@@ -19,7 +19,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TOOLS = ["copilot-login", "copilot-token", "copilot-chat", "copilot-serve", "copilot-usage"]
-KINDS = {"file", "file-or-stdin", "host", "profile", "model", "text", "words"}
+KINDS = {"file", "file-or-stdin", "host", "profile", "model", "conversation", "text", "words"}
 OPERANDS = {"none", "prompt", "poll-file", "command"}
 MAN_BEGIN = r'.\" BEGIN OPTIONS: generated from cmd/options/{tool}.opts by cmd/options/gen.py; edit there'
 MAN_END = r'.\" END OPTIONS'
@@ -280,7 +280,8 @@ def zsh_action(o):
     kind, words = o.complete
     return {
         "file": "_files", "file-or-stdin": "_copilot_utils_file_or_stdin", "host": "_copilot_utils_hosts",
-        "profile": "_copilot_utils_profiles", "model": "_copilot_utils_models", "text": " ",
+        "profile": "_copilot_utils_profiles", "model": "_copilot_utils_models",
+        "conversation": "_copilot_utils_conversations", "text": " ",
         "words": "(%s)" % " ".join(re.sub(r"([:\[\]])", r"\\\1", w) for w in words),
     }[kind]
 
@@ -338,7 +339,8 @@ def fish(tables):
                     "file": ["-r", "-F"], "file-or-stdin": ["-r", "-F", "-a", "-"],
                     "host": ["-x", "-a", "'(__copilot_utils_stored host)'"],
                     "profile": ["-x", "-a", "'(__copilot_utils_stored profile)'"],
-                    "model": ["-x", "-a", "'(__copilot_utils_models)'"], "text": ["-x"],
+                    "model": ["-x", "-a", "'(__copilot_utils_models)'"],
+                    "conversation": ["-x", "-a", "'(__copilot_utils_conversations)'"], "text": ["-x"],
                     "words": ["-x", "-a", fish_quote(" ".join(words))],
                 }[kind]
             parts += ["-d", fish_quote(o.help)]
@@ -388,7 +390,7 @@ BASH_TEMPLATE = r'''# bash completion for @TOOLS@           -*- shell-script -*-
 # run `make options`. One file for the four tools (installed under each name).
 
 # The options of a tool: "--name" (a flag) or "--name=KIND" (a value: file,
-# file-or-stdin, host, profile, model, text, words:A,B,...), and what its
+# file-or-stdin, host, profile, model, conversation, text, words:A,B,...), and what its
 # operands are (none, prompt, poll-file, or a command after "--").
 _copilot_utils_spec() {
     case $1 in
@@ -447,6 +449,16 @@ _copilot_utils_models() {
     fi
 }
 
+# The ids of the saved conversations: the first field of `copilot-chat
+# --history` (it reads the database only, never the network), each one
+# checked plain like a word read from a file.
+_copilot_utils_conversations() {
+    local id rest
+    while IFS=$'\t' read -r id rest; do
+        _copilot_utils_add "$id"
+    done < <(command copilot-chat --history </dev/null 2>/dev/null)
+}
+
 _copilot_utils_files() {
     local f
     while IFS= read -r f; do COMPREPLY+=("$f"); done < <(compgen -f -- "$cur")
@@ -462,6 +474,7 @@ _copilot_utils_value() {
         host) _copilot_utils_offer github.com; _copilot_utils_stored host ;;
         profile) _copilot_utils_stored profile ;;
         model) _copilot_utils_models ;;
+        conversation) _copilot_utils_conversations ;;
         words:*) IFS=, read -ra words <<<"${1#words:}"; _copilot_utils_offer "${words[@]}" ;;
     esac
 }
@@ -571,6 +584,15 @@ _copilot_utils_models() {
   compadd -a models
 }
 
+# The ids of the saved conversations: the first field of `copilot-chat
+# --history` (the database only, never the network), each one checked plain.
+_copilot_utils_conversations() {
+  local -a lines ids
+  lines=(${(f)"$(command copilot-chat --history </dev/null 2>/dev/null)"})
+  ids=(${(f)"$(_copilot_utils_plain ${lines%%$'\t'*})"})
+  compadd -a ids
+}
+
 _copilot_utils_file_or_stdin() {
   compadd - -
   _files
@@ -624,6 +646,12 @@ function __copilot_utils_models
     else
         echo gpt-4.1
     end
+end
+
+# The ids of the saved conversations: the first field of `copilot-chat
+# --history` (the database only, never the network), each one checked plain.
+function __copilot_utils_conversations
+    __copilot_utils_plain (command copilot-chat --history </dev/null 2>/dev/null | string replace -r -- '\t.*' '')
 end
 
 # The command line after "--", for copilot-token --exec.

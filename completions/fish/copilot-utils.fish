@@ -39,6 +39,12 @@ function __copilot_utils_models
     end
 end
 
+# The ids of the saved conversations: the first field of `copilot-chat
+# --history` (the database only, never the network), each one checked plain.
+function __copilot_utils_conversations
+    __copilot_utils_plain (command copilot-chat --history </dev/null 2>/dev/null | string replace -r -- '\t.*' '')
+end
+
 # The command line after "--", for copilot-token --exec.
 function __copilot_utils_exec_command
     set -l tokens (commandline -opc) (commandline -ct)
@@ -104,11 +110,12 @@ complete -c copilot-chat -l no-stdin -d 'never read standard input'
 complete -c copilot-chat -n 'not __fish_seen_argument -l model -l system -l messages -l temperature -l max-tokens -l no-stream -l usage -l api -l reasoning-effort -l attach -l schema -l continue -l conversation -l no-save -l history -l show -l forget' -l list-models -d 'list the models: a table on a terminal, else one id a line; --json: the server\'s list'
 complete -c copilot-chat -n '__fish_seen_argument -l list-models' -l all -d 'with --list-models: other kinds (embeddings) too'
 complete -c copilot-chat -n 'not __fish_seen_argument -l conversation -l no-save -l history -l show -l forget -l list-models' -s c -l continue -d 'continue the latest saved conversation'
-complete -c copilot-chat -n 'not __fish_seen_argument -l continue -l history -l show -l forget -l list-models' -l conversation -x -d 'continue the saved conversation ID'
+complete -c copilot-chat -n 'not __fish_seen_argument -l continue -l history -l show -l forget -l list-models' -l conversation -x -a '(__copilot_utils_conversations)' -d 'continue the saved conversation ID'
 complete -c copilot-chat -l no-save -d 'do not save this exchange (also COPILOT_CHAT_SAVE=0)'
+complete -c copilot-chat -n 'not __fish_seen_argument -l history -l show -l forget -l list-models -l messages -l json -l schema' -s i -l interactive -d 'an interactive session: a prompt with history, /help for its commands'
 complete -c copilot-chat -n 'not __fish_seen_argument -l continue -l conversation -l show -l forget -l list-models' -l history -d 'list the saved conversations, newest first (the last N with a number)'
-complete -c copilot-chat -n 'not __fish_seen_argument -l continue -l conversation -l history -l forget -l list-models' -l show -x -d 'print a saved conversation (--json: its messages, for --messages)'
-complete -c copilot-chat -n 'not __fish_seen_argument -l continue -l conversation -l history -l show -l list-models' -l forget -x -d 'delete a saved conversation'
+complete -c copilot-chat -n 'not __fish_seen_argument -l continue -l conversation -l history -l forget -l list-models' -l show -x -a '(__copilot_utils_conversations)' -d 'print a saved conversation (--json: its messages, for --messages)'
+complete -c copilot-chat -n 'not __fish_seen_argument -l continue -l conversation -l history -l show -l list-models' -l forget -x -a '(__copilot_utils_conversations)' -d 'delete a saved conversation'
 complete -c copilot-chat -l token-file -r -F -a - -d 'the Copilot token: copilot-token\'s JSON or a bare token'
 complete -c copilot-chat -l api-url -x -d 'the API base URL (any OpenAI-compatible server)'
 complete -c copilot-chat -l host -x -a '(__copilot_utils_stored host)' -d 'GitHub host whose login to use (default github.com)'

@@ -41,6 +41,19 @@ std::optional<double> premium_multiplier(const ModelInfo* m) {
     return std::nullopt;
 }
 
+AnswerUsage answer_usage_of(const ChatResult& result, const std::string& model,
+                            CatalogueSource& catalogue, int64_t now, const LogFn& log) {
+    AnswerUsage u;
+    u.tokens = result.usage;
+    u.quota = result.quota;
+    try {
+        u.multiplier = premium_multiplier(catalogue.get(now).find(model));
+    } catch (const Error& e) {
+        if (log) log(std::string("no premium multiplier: ") + e.what());
+    }
+    return u;
+}
+
 std::vector<std::string> answer_usage_lines(const AnswerUsage& u) {
     std::vector<std::string> out;
     if (u.tokens) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "api/catalogue.h"
 #include "api/chat.h"
 
 namespace copilot {
@@ -21,6 +22,12 @@ struct AnswerUsage {
 // A model's premium multiplier: billing.multiplier, else 0 for a model the
 // catalogue says is not premium; nullopt when unknown (no entry, no billing).
 std::optional<double> premium_multiplier(const ModelInfo* m);
+
+// The usage of `result`, an answer of `model`: its tokens and quota, and the
+// model's multiplier from the catalogue (cached, else fetched now; when that
+// fails the multiplier stays unknown, with a note to `log`).
+AnswerUsage answer_usage_of(const ChatResult& result, const std::string& model,
+                            CatalogueSource& catalogue, int64_t now, const LogFn& log);
 
 // Up to three lines (no prefix, no newline):
 //   tokens: 12 prompt (0 cached) + 30 completion (0 reasoning) = 42 total

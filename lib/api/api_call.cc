@@ -30,6 +30,7 @@ HttpRequest api_request(const ApiCredentials& auth, const std::string& method,
     r.headers = copilot_api_headers(auth.token);  // a fresh X-Request-Id each time
     r.retry = true;  // 429/5xx/connection errors, and never once a body has started
     r.max_attempts = 4;
+    r.cancelled = auth.cancelled;
     if (log)
         r.on_retry = [log](int attempt, long wait_ms, const std::string& reason) {
             log("retry " + std::to_string(attempt) + " in " + std::to_string(wait_ms) +

@@ -109,6 +109,10 @@ struct ApiCredentials {
     // --token-file or COPILOT_TOKEN: there is nothing to refresh.
     std::function<std::string()> refresh;
     std::vector<std::string> warnings;
+    // Polled by every request made with these credentials (api/api_call.h,
+    // HttpRequest::cancelled): true ends the request in flight. copilot-chat's
+    // interactive mode sets it from Ctrl-C.
+    std::function<bool()> cancelled;
 };
 
 // First match wins: --token-file > COPILOT_TOKEN > the cache, refreshed from

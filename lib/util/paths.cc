@@ -44,6 +44,7 @@ bool valid_name(const std::string& s) {
 std::string config_home() { return xdg_dir("XDG_CONFIG_HOME", ".config"); }
 std::string cache_home() { return xdg_dir("XDG_CACHE_HOME", ".cache"); }
 std::string data_home() { return xdg_dir("XDG_DATA_HOME", ".local/share"); }
+std::string state_home() { return xdg_dir("XDG_STATE_HOME", ".local/state"); }
 
 std::string state_name(const std::string& host, const std::string& profile) {
     if (!valid_name(host)) throw Error(Exit::usage, "invalid host name: '" + host + "'");

@@ -13,6 +13,8 @@ std::string config_home();
 std::string cache_home();
 // $XDG_DATA_HOME when set to an absolute path, else $HOME/.local/share.
 std::string data_home();
+// $XDG_STATE_HOME when set to an absolute path, else $HOME/.local/state.
+std::string state_home();
 
 // "<host>" or "<host>@<profile>": the file stem for a host/profile pair.
 // Throws Error(usage) for names that could escape the directory.

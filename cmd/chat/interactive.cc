@@ -1,0 +1,251 @@
+#include "interactive.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <histedit.h>
+#include <optional>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/catalogue.h"
+#include "api/routed_chat.h"
+#include "output.h"
+#include "store/chat_session.h"
+#include "store/conversation.h"
+#include "util/files.h"
+#include "util/paths.h"
+#include "util/utf8.h"
+#include "tool.h"
+
+namespace chat_cmd {
+
+namespace {
+
+volatile sig_atomic_t g_interrupted = 0;
+
+void on_sigint(int) { g_interrupted = 1; }
+
+const char* prompt_text(EditLine*) { return "> "; }
+
+const char* const kHelp =
+    "/model ID     the model of the next answers\n"
+    "/system TEXT  a system message, sent with the next question\n"
+    "/clear        a new conversation (the old one stays saved)\n"
+    "/save         save this conversation, and every turn from now on\n"
+    "/help         this list\n"
+    "Ctrl-C ends an answer, Ctrl-D the session.\n";
+
+// The prompt: libedit on the terminal (its echo and prompt on stderr, so
+// stdout carries only answers), the line history kept in the history file
+// unless nothing may be written.
+class LineEditor {
+public:
+    LineEditor(bool keep_history) {
+        el_ = el_init(tool::prog, stdin, stderr, stderr);
+        if (!el_) throw copilot::Error(copilot::Exit::io, "cannot start the line editor");
+        hist_ = history_init();
+        HistEvent ev;
+        history(hist_, &ev, H_SETSIZE, 1000);
+        history(hist_, &ev, H_SETUNIQUE, 1);
+        el_set(el_, EL_PROMPT, prompt_text);
+        el_set(el_, EL_EDITOR, "emacs");
+        el_set(el_, EL_HIST, history, hist_);
+        if (keep_history) {
+            path_ = copilot::state_home() + "/copilot-utils/chat_history";
+            if (::access(path_.c_str(), F_OK) == 0) history(hist_, &ev, H_LOAD, path_.c_str());
+        }
+    }
+    ~LineEditor() {
+        history_end(hist_);
+        el_end(el_);
+    }
+    LineEditor(const LineEditor&) = delete;
+    LineEditor& operator=(const LineEditor&) = delete;
+
+    // The next line without its newline; nullopt at the end (Ctrl-D, or
+    // interrupted: g_interrupted says which).
+    std::optional<std::string> read() {
+        int n = 0;
+        const char* line = el_gets(el_, &n);
+        if (!line || n <= 0) return std::nullopt;
+        std::string s(line, static_cast<size_t>(n));
+        while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+        return s;
+    }
+
+    void remember(const std::string& line) {
+        HistEvent ev;
+        history(hist_, &ev, H_ENTER, line.c_str());
+        if (path_.empty()) return;
+        // 0600 in 0700 before a byte is written: the lines are the user's questions.
+        copilot::make_dirs(copilot::dir_name(path_), 0700, true);
+        const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 || ::fchmod(fd, 0600) != 0) {
+            if (fd >= 0) ::close(fd);
+            tool::warn("cannot write the history file " + path_ + ": " + std::strerror(errno));
+            path_.clear();
+            return;
+        }
+        FILE* fp = ::fdopen(fd, "w");
+        if (!fp) {
+            ::close(fd);
+            return;
+        }
+        history(hist_, &ev, H_SAVE_FP, fp);
+        std::fclose(fp);
+    }
+
+private:
+    EditLine* el_ = nullptr;
+    History* hist_ = nullptr;
+    std::string path_;
+};
+
+std::string trimmed(const std::string& s) {
+    const size_t a = s.find_first_not_of(" \t");
+    if (a == std::string::npos) return "";
+    return s.substr(a, s.find_last_not_of(" \t") - a + 1);
+}
+
+struct Session {
+    Flags& f;
+    copilot::ChatSession chats;
+    copilot::ApiCredentials auth;
+    copilot::CatalogueSource catalogue;
+    copilot::RouteOptions route;
+    std::optional<std::string> system;  // the current system message
+    bool send_system = true;            // not yet sent in this conversation
+
+    explicit Session(Flags& fl)
+        : f(fl),
+          chats(fl.save, fl.resume_latest, fl.conversation),
+          auth(get_auth(fl)),
+          catalogue(auth, fl.auth.host, fl.auth.profile, fl.auth.log),
+          system(fl.chat.system) {
+        auth.cancelled = [] { return g_interrupted != 0; };
+        route.forced = f.api;
+        route.catalogue = &catalogue;
+        route.warn = [this](const std::string& w) {
+            if (!f.quiet) tool::warn(w);
+        };
+        if (chats.turns()) send_system = false;  // a continued conversation has its own
+    }
+
+    void command(const std::string& line) {
+        const size_t sp = line.find(' ');
+        const std::string name = line.substr(0, sp);
+        const std::string arg = sp == std::string::npos ? "" : trimmed(line.substr(sp + 1));
+        if (name == "/help") {
+            tool::show(std::string(kHelp).substr(0, std::string(kHelp).size() - 1));
+        } else if (name == "/model") {
+            if (arg.empty() || !copilot::valid_model_id(arg)) {
+                tool::say("/model needs a model id such as " + std::string(copilot::kDefaultChatModel));
+                return;
+            }
+            f.chat.model = arg;
+            tool::say("model: " + arg);
+        } else if (name == "/system") {
+            if (arg.empty()) {
+                tool::say("/system needs the text of the system message");
+                return;
+            }
+            system = arg;
+            send_system = true;
+            tool::say("system message set: sent with the next question");
+        } else if (name == "/clear") {
+            chats.clear();
+            send_system = true;
+            tool::say("a new conversation");
+        } else if (name == "/save") {
+            const std::string id = chats.save_now();
+            tool::say(id.empty() ? "nothing to save yet; this conversation will be saved"
+                                 : "saved as conversation " + id);
+        } else {
+            tool::say("unknown command " + tool::quoted(name) + " (/help lists them)");
+        }
+    }
+
+    void ask(const std::string& question) {
+        copilot::ChatRequest req = f.chat;
+        req.prompt = question;
+        req.system = send_system ? system : std::nullopt;
+        const copilot::Catalogue* cat = catalogue.cached(std::time(nullptr));
+        copilot::PendingTurn turn = chats.begin(req, cat ? cat->find(req.model) : nullptr);
+        if (turn.trimmed && !f.quiet) tool::warn(*turn.trimmed);
+
+        Answer answer;
+        answer.render = terminal_renderer();
+        Reasoning reasoning;
+        copilot::ChatIo io;
+        io.log = f.auth.log;
+        io.on_text = [&](std::string_view t) {
+            answer.write(t);
+            turn.keep(t);
+        };
+        if (tool::verbose) io.on_reasoning = [&reasoning](std::string_view t) { reasoning.add(t); };
+        copilot::RoutedResult routed;
+        try {
+            routed = copilot::run_routed_chat(auth, req, io, route, std::time(nullptr));
+        } catch (const copilot::Error& e) {
+            reasoning.flush();
+            answer.end_line();
+            tool::say(g_interrupted ? std::string("answer cancelled") : std::string(e.what()));
+            return;  // the turn is not kept: the next question goes on from the last whole one
+        }
+        reasoning.flush();
+        answer.end_line();
+        if (!f.quiet && routed.result.finish_reason == std::optional<std::string>("length"))
+            tool::warn("the answer was cut off at the token limit (finish_reason: length)");
+        note_tool_calls(f, routed.result.tool_calls);
+        chats.record(turn, req.model, routed.api, routed.result, turn.text, std::time(nullptr));
+        send_system = false;
+        tool::debug(chats.saving() ? "saved in conversation " + chats.id() : "not saved (--no-save)");
+    }
+};
+
+}  // namespace
+
+int interactive(Flags& f) {
+    Session s(f);
+    LineEditor editor(f.save);
+    // Ctrl-C sets the flag the request polls, and interrupts the prompt's read.
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART
+    ::sigaction(SIGINT, &sa, nullptr);
+    if (!f.quiet) tool::say("interactive: /help lists the commands, Ctrl-D ends");
+    for (;;) {
+        g_interrupted = 0;
+        auto line = editor.read();
+        if (!line) {
+            if (g_interrupted) {  // Ctrl-C at the prompt: a new prompt
+                tool::show("");
+                continue;
+            }
+            break;
+        }
+        const std::string text = trimmed(*line);
+        if (text.empty()) continue;
+        editor.remember(text);
+        try {
+            copilot::check_utf8(text, "the line");
+        } catch (const copilot::Error& e) {
+            tool::say(std::string(e.what()) + "; not sent");
+            continue;
+        }
+        if (text[0] == '/')
+            s.command(text);
+        else
+            s.ask(text);
+    }
+    tool::show("");
+    return 0;
+}
+
+}  // namespace chat_cmd

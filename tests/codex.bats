@@ -116,4 +116,13 @@ fake_body() { fake_log "$1" | jq -r --argjson n "$2" '.requests[$n].body'; }
   assert_equal "$CODEX_STATUS" 0
   assert_equal "$OUT" "All done."
   only_loopback
+  assert_equal "$(fake_count responses) $(fake_count chat)" "1 0"
+  assert_equal "$(fake_fields responses initiator)" "user"
+  # what Copilot refuses was left out; Codex's function tools went on
+  local body
+  body="$(fake_body responses 0)"
+  assert_equal "$(jq -r 'has("client_metadata")' <<<"$body")" "false"
+  assert_equal "$(jq -r '[.tools[] | select(.type != "function")] | length' <<<"$body")" "0"
+  assert_equal "$(jq -r '[.tools[].name] | index("exec_command") != null' <<<"$body")" "true"
+  eventually 'log_lines | grep -q "POST /v1/responses model=gpt-5-codex stream api=responses upstream=/responses passthrough initiator=user status=200 .*dropped=client_metadata"'
 }

@@ -133,16 +133,19 @@ node-deps: tests/node_modules/.package-lock.json
 tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json
 	npm ci --prefix tests --no-audit --no-fund
 
-# Claude Code for tests/claude_code.bats, in its own lock file: it is a
-# ~400 MB native binary (an optional dependency per platform, copied into
-# place by its postinstall), so it is installed apart and only when the lock
-# changed; `claude --version` proves the binary, not the stub, is there
-# (else the install is removed, so the next make tries again).
+# Claude Code for tests/claude_code.bats and OpenAI's Codex CLI for
+# tests/codex.bats, in their own lock file: each is a ~400 MB native binary
+# (an optional dependency per platform; Claude Code's is copied into place by
+# its postinstall), so they are installed apart and only when the lock
+# changed; `claude --version` and `codex --version` prove the binaries, not
+# stubs, are there (else the install is removed, so the next make tries again).
 agents-deps: tests/agents/node_modules/.package-lock.json
 tests/agents/node_modules/.package-lock.json: tests/agents/package.json tests/agents/package-lock.json
 	npm ci --prefix tests/agents --no-audit --no-fund
 	@tests/agents/node_modules/.bin/claude --version | grep 'Claude Code' \
 	  || { echo "make agents-deps: claude is its stub (postinstall skipped?)" >&2; rm -rf tests/agents/node_modules; exit 1; }
+	@tests/agents/node_modules/.bin/codex --version | grep '^codex-cli ' \
+	  || { echo "make agents-deps: codex has no native binary (optional dependency skipped?)" >&2; rm -rf tests/agents/node_modules; exit 1; }
 
 # --- tests ----------------------------------------------------------------
 BATS_JOBS ?= 1

@@ -1,5 +1,6 @@
 #include "serve/wire_route.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include "api/models.h"
@@ -113,6 +114,52 @@ std::string messages_passthrough_body(std::string_view body, std::vector<std::st
     return json_dump(doc);
 }
 
+// The top-level fields Copilot's /responses takes, and the one tool type it
+// takes ("function"); a passed-through request loses the others (Codex's
+// client_metadata, its "namespace" and "web_search" tools: Copilot refuses a
+// request naming one).
+constexpr const char* kResponsesFields[] = {
+    "model",       "input",       "instructions",     "tools",                "tool_choice",
+    "max_output_tokens", "reasoning", "stream",       "store",                "temperature",
+    "top_p",       "parallel_tool_calls", "metadata", "include",              "text",
+    "truncation",  "user",        "previous_response_id", "prompt_cache_key", "safety_identifier",
+    "stream_options", "top_logprobs", "max_tool_calls", "background",         "service_tier"};
+
+// `body` without the fields and tools Copilot's /responses refuses
+// (unchanged, byte for byte, when it has none); their names go to *dropped
+// (a tool as "tools[TYPE]").
+std::string responses_passthrough_body(std::string_view body, std::vector<std::string>* dropped) {
+    rapidjson::Document doc = json_parse(body, JsonSource{"the request body", Exit::data}, false);
+    if (!doc.IsObject()) throw Error(Exit::data, "the request body must be a JSON object");
+    std::vector<std::string> out;
+    for (const auto& m : doc.GetObject()) {
+        const std::string_view k(m.name.GetString(), m.name.GetStringLength());
+        bool known = false;
+        for (const char* f : kResponsesFields) known = known || k == f;
+        if (!known) out.emplace_back(k);
+    }
+    for (const std::string& k : out) doc.RemoveMember(k.c_str());
+    bool tools_changed = false;
+    auto tools = doc.FindMember("tools");
+    if (tools != doc.MemberEnd() && tools->value.IsArray()) {
+        auto& arr = tools->value;
+        for (rapidjson::SizeType i = arr.Size(); i-- > 0;) {
+            const auto& t = arr[i];
+            auto type = t.IsObject() ? t.FindMember("type") : t.MemberEnd();
+            if (!t.IsObject() || type == t.MemberEnd() || !type->value.IsString()) continue;
+            const std::string_view ty(type->value.GetString(), type->value.GetStringLength());
+            if (ty == "function") continue;
+            const std::string name = "tools[" + std::string(ty) + "]";
+            if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+            arr.Erase(arr.Begin() + i);
+            tools_changed = true;
+        }
+    }
+    if (out.empty() && !tools_changed) return std::string(body);
+    *dropped = std::move(out);
+    return json_dump(doc);
+}
+
 std::string new_id(Api api) {
     const char* prefix = api == Api::messages ? "msg_" : api == Api::responses ? "resp_" : "chatcmpl-";
     std::string id = prefix;
@@ -147,6 +194,7 @@ WirePlan plan_wire_request(Api client, std::string_view body, const wire::Reques
     if (!p.translated()) {
         upstream_body = p.asked.empty() ? std::string(body) : with_model(body, p.model);
         if (client == Api::messages) upstream_body = messages_passthrough_body(upstream_body, &p.dropped);
+        if (client == Api::responses) upstream_body = responses_passthrough_body(upstream_body, &p.dropped);
         if (client == Api::messages)
             for (const auto& [name, value] : client_headers) {
                 if (name == "anthropic-version") p.headers.push_back({name, value});

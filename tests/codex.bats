@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# OpenAI's Codex CLI (`@openai/codex`, tests/agents/, installed by
+# `make agents-deps`) run offline through copilot-serve to the fake
+# (ARCHITECTURE.md, "Wire APIs"): `codex exec` with a model provider at
+# copilot-serve's /v1 (wire_api "responses"), one plain turn and one turn
+# where the fake asks for its shell tool and the command's output comes back
+# in the next request, on a model that takes Responses upstream and on a
+# Chat-only one, and a wrong key. Every run is traced: its only network
+# connection is to copilot-serve on 127.0.0.1.
+
+load helpers/common
+load helpers/serve
+
+CODEX="$REPO/tests/agents/node_modules/.bin/codex"
+KEY="sk-codex-key-0123456789"
+
+setup_file() { fake_start; }
+teardown_file() { fake_stop; }
+
+setup() {
+  common_setup
+  export PATH="${COPILOT_UTILS_BIN:-$REPO/bin}:$PATH"
+  exec </dev/null
+  serve_setup
+  [[ -x "$CODEX" ]] || {
+    echo "Codex is not installed: make agents-deps (npm ci --prefix tests/agents)" >&2
+    return 1
+  }
+  command -v strace >/dev/null || { echo "strace is missing: make deps" >&2; return 1; }
+  (umask 077 && echo "$KEY" >"$BATS_TEST_TMPDIR/key")
+  WORK="$BATS_TEST_TMPDIR/work"
+  mkdir -p "$WORK"
+  fake_config '{"reply": "All done."}'
+}
+
+teardown() { serve_teardown; }
+
+# codex_config: $CODEX_HOME/config.toml with copilot-serve as the provider
+# (after serve_start, which sets SERVE_URL).
+codex_config() {
+  export CODEX_HOME="$BATS_TEST_TMPDIR/codex-home"
+  mkdir -p "$CODEX_HOME"
+  cat >"$CODEX_HOME/config.toml" <<TOML
+model_provider = "copilot-serve"
+check_for_update_on_startup = false
+
+[model_providers.copilot-serve]
+name = "copilot-serve"
+base_url = "$SERVE_URL/v1"
+env_key = "COPILOT_SERVE_KEY"
+wire_api = "responses"
+request_max_retries = 0
+stream_max_retries = 0
+
+web_search = "disabled"
+
+[features]
+plugins = false
+remote_plugin = false
+apps = false
+in_app_updates = false
+api_key_model_discovery = false
+multi_agent = false
+
+[analytics]
+enabled = false
+
+[feedback]
+enabled = false
+TOML
+}
+
+# codex_exec PROMPT [ARGS...]: `codex exec` in $WORK with nothing of this
+# environment but PATH, HOME and CODEX_HOME, under strace (connect calls in
+# $TRACE), the key $CODEX_KEY (default: the server's); its stdout in $OUT,
+# stderr in $ERR, exit status in $CODEX_STATUS.
+codex_exec() {
+  local prompt="$1"
+  shift
+  TRACE="$BATS_TEST_TMPDIR/codex.trace"
+  CODEX_STATUS=0
+  (cd "$WORK" && env -i PATH="/usr/local/bin:/usr/bin:/bin" HOME="$HOME" SHELL=/bin/bash \
+    CODEX_HOME="$CODEX_HOME" TMPDIR="$BATS_TEST_TMPDIR" COPILOT_SERVE_KEY="${CODEX_KEY:-$KEY}" \
+    timeout 120 strace -f -qq -e trace=connect -o "$TRACE" \
+    "$CODEX" exec --skip-git-repo-check --ephemeral --color never "$@" "$prompt" \
+    >"$BATS_TEST_TMPDIR/codex.out" 2>"$BATS_TEST_TMPDIR/codex.err") ||
+    CODEX_STATUS=$?
+  OUT="$(cat "$BATS_TEST_TMPDIR/codex.out")"
+  ERR="$(cat "$BATS_TEST_TMPDIR/codex.err")"
+  if [[ "$CODEX_STATUS" != 0 && -z "${CODEX_KEY:-}" ]]; then
+    echo "codex exited $CODEX_STATUS: $OUT $ERR" >&2
+    cat "$SERVE_ERR" >&2
+  fi
+}
+
+# Every IP connection in $TRACE went to copilot-serve (unix sockets are local).
+only_loopback() {
+  python3 - "$TRACE" "$SERVE_PORT" <<'PY'
+import re, sys
+trace, port = sys.argv[1], sys.argv[2]
+ip = [l.strip() for l in open(trace, encoding="latin-1") if re.search(r"AF_INET6?\b", l)]
+want = 'sin_port=htons(%s), sin_addr=inet_addr("127.0.0.1")' % port
+bad = [l for l in ip if want not in l]
+if not ip or bad:
+    sys.exit("connections beyond copilot-serve:\n" + "\n".join(bad or ["(none at all)"]))
+PY
+}
+
+fake_fields() { fake_log "$1" | jq -r --arg f "$2" '[.requests[][$f] // "null"] | join(" ")'; }
+fake_body() { fake_log "$1" | jq -r --argjson n "$2" '.requests[$n].body'; }
+
+@test "Codex: one plain turn on a Responses model, nothing but loopback" {
+  serve_start --api-key-file "$BATS_TEST_TMPDIR/key"
+  codex_config
+  codex_exec "say hello" -m gpt-5-codex
+  assert_equal "$CODEX_STATUS" 0
+  assert_equal "$OUT" "All done."
+  only_loopback
+  assert_equal "$(fake_count responses) $(fake_count chat)" "1 0"
+  assert_equal "$(fake_fields responses initiator)" "user"
+  # what Copilot refuses was left out; Codex's function tools went on
+  local body
+  body="$(fake_body responses 0)"
+  assert_equal "$(jq -r 'has("client_metadata")' <<<"$body")" "false"
+  assert_equal "$(jq -r '[.tools[] | select(.type != "function")] | length' <<<"$body")" "0"
+  assert_equal "$(jq -r '[.tools[].name] | index("exec_command") != null' <<<"$body")" "true"
+  eventually 'log_lines | grep -q "POST /v1/responses model=gpt-5-codex stream api=responses upstream=/responses passthrough initiator=user status=200 .*dropped=client_metadata"'
+}

@@ -112,7 +112,7 @@ chat_messages() { fake_last chat '["body"]' | json_get - '["messages"]'; }
 }
 
 @test "Ctrl-C at the prompt gives a new prompt" {
-  pty '[{"expect":"> "},{"send":"half a li"},{"send":"\u0003"},{"expect":"> "},
+  pty '[{"expect":"> "},{"send":"half a li"},{"expect":"half a li"},{"send":"\u0003"},{"expect":"> "},
         {"send":"whole\r"},{"expect":"You said: whole"},{"expect":"> "},{"send":"\u0004"}]' -- copilot-chat
   assert_success
   assert_equal "$(chat_messages)" '[{"role":"user","content":"whole"}]'

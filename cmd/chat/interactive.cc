@@ -6,7 +6,10 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <climits>
+#include <cwchar>
 #include <histedit.h>
+#include <poll.h>
 #include <optional>
 #include <string>
 #include <sys/stat.h>
@@ -32,6 +35,41 @@ void on_sigint(int) { g_interrupted = 1; }
 
 const char* prompt_text(EditLine*) { return "> "; }
 
+// libedit's reader, with one change: it ends the line (-1, as an
+// interrupted read) when Ctrl-C has come, also when the signal came while
+// libedit was echoing rather than blocked in read(2) (its own reader would
+// go on waiting for the next key). Polled in 100 ms steps for that reason.
+int read_key(EditLine*, wchar_t* out) {
+    char buf[MB_LEN_MAX];
+    size_t n = 0;
+    for (;;) {
+        if (g_interrupted) {
+            errno = EINTR;
+            return -1;
+        }
+        pollfd p{STDIN_FILENO, POLLIN, 0};
+        const int r = ::poll(&p, 1, 100);
+        if (r <= 0) {
+            if (r < 0 && errno != EINTR) return -1;
+            continue;
+        }
+        char c;
+        const ssize_t k = ::read(STDIN_FILENO, &c, 1);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (k == 0) return 0;  // end of input
+        buf[n++] = c;
+        std::mbstate_t st{};
+        wchar_t wc = 0;
+        const size_t m = std::mbrtowc(&wc, buf, n, &st);
+        if (m == static_cast<size_t>(-2) && n < sizeof buf) continue;  // more bytes to come
+        *out = m > n ? static_cast<wchar_t>(static_cast<unsigned char>(buf[0])) : wc;
+        return 1;
+    }
+}
+
 const char* const kHelp =
     "/model ID     the model of the next answers\n"
     "/system TEXT  a system message, sent with the next question\n"
@@ -54,6 +92,7 @@ public:
         history(hist_, &ev, H_SETUNIQUE, 1);
         el_set(el_, EL_PROMPT, prompt_text);
         el_set(el_, EL_EDITOR, "emacs");
+        el_set(el_, EL_GETCFN, read_key);
         el_set(el_, EL_HIST, history, hist_);
         if (keep_history) {
             path_ = copilot::state_home() + "/copilot-utils/chat_history";

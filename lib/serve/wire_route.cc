@@ -96,20 +96,30 @@ constexpr const char* kMessagesFields[] = {
     "thinking",    "stream",      "temperature", "top_p",         "top_k",    "stop_sequences",
     "metadata",    "service_tier"};
 
-// `body` without the fields Copilot's /v1/messages refuses (unchanged, byte
-// for byte, when it has none); their names go to *dropped.
-std::string messages_passthrough_body(std::string_view body, std::vector<std::string>* dropped) {
-    rapidjson::Document doc = json_parse(body, JsonSource{"the request body", Exit::data}, false);
-    if (!doc.IsObject()) throw Error(Exit::data, "the request body must be a JSON object");
+// The names of `doc`'s top-level members not in `fields`, removed from it.
+template <size_t N>
+std::vector<std::string> drop_unknown_fields(rapidjson::Document& doc, const char* const (&fields)[N]) {
     std::vector<std::string> out;
     for (const auto& m : doc.GetObject()) {
         const std::string_view k(m.name.GetString(), m.name.GetStringLength());
-        bool known = false;
-        for (const char* f : kMessagesFields) known = known || k == f;
-        if (!known) out.emplace_back(k);
+        if (std::none_of(fields, fields + N, [&](const char* f) { return k == f; })) out.emplace_back(k);
     }
-    if (out.empty()) return std::string(body);
     for (const std::string& k : out) doc.RemoveMember(k.c_str());
+    return out;
+}
+
+rapidjson::Document request_object(std::string_view body) {
+    rapidjson::Document doc = json_parse(body, JsonSource{"the request body", Exit::data}, false);
+    if (!doc.IsObject()) throw Error(Exit::data, "the request body must be a JSON object");
+    return doc;
+}
+
+// `body` without the fields Copilot's /v1/messages refuses (unchanged, byte
+// for byte, when it has none); their names go to *dropped.
+std::string messages_passthrough_body(std::string_view body, std::vector<std::string>* dropped) {
+    rapidjson::Document doc = request_object(body);
+    std::vector<std::string> out = drop_unknown_fields(doc, kMessagesFields);
+    if (out.empty()) return std::string(body);
     *dropped = std::move(out);
     return json_dump(doc);
 }
@@ -129,24 +139,17 @@ constexpr const char* kResponsesFields[] = {
 // (unchanged, byte for byte, when it has none); their names go to *dropped
 // (a tool as "tools[TYPE]").
 std::string responses_passthrough_body(std::string_view body, std::vector<std::string>* dropped) {
-    rapidjson::Document doc = json_parse(body, JsonSource{"the request body", Exit::data}, false);
-    if (!doc.IsObject()) throw Error(Exit::data, "the request body must be a JSON object");
-    std::vector<std::string> out;
-    for (const auto& m : doc.GetObject()) {
-        const std::string_view k(m.name.GetString(), m.name.GetStringLength());
-        bool known = false;
-        for (const char* f : kResponsesFields) known = known || k == f;
-        if (!known) out.emplace_back(k);
-    }
-    for (const std::string& k : out) doc.RemoveMember(k.c_str());
+    rapidjson::Document doc = request_object(body);
+    std::vector<std::string> out = drop_unknown_fields(doc, kResponsesFields);
     bool tools_changed = false;
     auto tools = doc.FindMember("tools");
     if (tools != doc.MemberEnd() && tools->value.IsArray()) {
         auto& arr = tools->value;
         for (rapidjson::SizeType i = arr.Size(); i-- > 0;) {
             const auto& t = arr[i];
-            auto type = t.IsObject() ? t.FindMember("type") : t.MemberEnd();
-            if (!t.IsObject() || type == t.MemberEnd() || !type->value.IsString()) continue;
+            if (!t.IsObject()) continue;  // Copilot's own 400 says what is wrong with it
+            auto type = t.FindMember("type");
+            if (type == t.MemberEnd() || !type->value.IsString()) continue;
             const std::string_view ty(type->value.GetString(), type->value.GetStringLength());
             if (ty == "function") continue;
             const std::string name = "tools[" + std::string(ty) + "]";

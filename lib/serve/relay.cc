@@ -217,6 +217,10 @@ Proxy::~Proxy() {
     stopping_ = true;
     jobs_cv_.notify_all();
     cv_.wait(lk, [this] { return threads_ == 0 && running_ == 0; });
+    std::vector<std::thread> ended;
+    ended.swap(ended_);
+    lk.unlock();
+    for (std::thread& t : ended) t.join();
 }
 
 namespace {
@@ -228,30 +232,37 @@ constexpr auto kWorkerIdleLife = std::chrono::seconds(30);
 
 std::shared_ptr<Exchange> Proxy::start(ProxyRequest req) {
     auto ex = std::make_shared<Exchange>();
+    std::vector<std::thread> ended;  // joined outside the lock: they have left it
     std::unique_lock<std::mutex> lk(mu_);
+    ended.swap(ended_);
     ++running_;
     jobs_.push_back({ex, std::move(req)});
     if (idle_ >= jobs_.size()) {  // an idle worker will take it
         jobs_cv_.notify_one();
-        return ex;
+    } else {
+        auto self = workers_.emplace(workers_.end());
+        try {
+            // The worker takes mu_ first: `self` is assigned before it looks.
+            *self = std::thread([this, self] { worker(self); });
+            ++threads_;
+        } catch (const std::system_error&) {
+            workers_.erase(self);
+            jobs_.pop_back();
+            --running_;
+            cv_.notify_all();
+            lk.unlock();
+            ex->set_head(error_response(503, "the server is out of threads; try again",
+                                        "overloaded", "no thread"));
+            std::lock_guard<std::mutex> el(ex->mu_);
+            ex->done_ = true;
+        }
     }
-    try {
-        std::thread([this] { worker(); }).detach();
-        ++threads_;
-    } catch (const std::system_error&) {
-        jobs_.pop_back();
-        --running_;
-        cv_.notify_all();
-        lk.unlock();
-        ex->set_head(error_response(503, "the server is out of threads; try again", "overloaded",
-                                    "no thread"));
-        std::lock_guard<std::mutex> el(ex->mu_);
-        ex->done_ = true;
-    }
+    if (lk.owns_lock()) lk.unlock();
+    for (std::thread& t : ended) t.join();
     return ex;
 }
 
-void Proxy::worker() {
+void Proxy::worker(std::list<std::thread>::iterator self) {
     std::unique_lock<std::mutex> lk(mu_);
     for (;;) {
         ++idle_;
@@ -268,6 +279,8 @@ void Proxy::worker() {
         --running_;
         cv_.notify_all();
     }
+    ended_.push_back(std::move(*self));
+    workers_.erase(self);
     --threads_;
     cv_.notify_all();
 }

@@ -10,10 +10,13 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "auth/token_keeper.h"
 #include "net/http.h"
@@ -166,7 +169,7 @@ private:
         std::shared_ptr<Exchange> ex;
         ProxyRequest req;
     };
-    void worker();
+    void worker(std::list<std::thread>::iterator self);
     void execute(Job& job);
     // The catalogue for `tok`'s API base: cached in memory and on disk,
     // fetched when there is none (or `refresh`). nullptr when it cannot be
@@ -183,6 +186,10 @@ private:
     size_t running_ = 0;  // exchanges started and not finished
     size_t idle_ = 0;     // workers waiting for a job
     size_t threads_ = 0;  // workers alive
+    // Workers are joined, never detached: a thread still ending (freeing
+    // OpenSSL's per-thread state) while the process exits races exit().
+    std::list<std::thread> workers_;  // alive, each erasing itself as it ends
+    std::vector<std::thread> ended_;  // left by themselves, joined by the next start()
     bool stopping_ = false;
     std::mutex catalogue_mu_;  // one fetch at a time
     std::shared_ptr<const Catalogue> catalogue_;

@@ -539,6 +539,15 @@ help_entry() {
   got="$( { printf 'GET /'; head -c 100000 /dev/zero | tr '\0' a; printf ' HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'; } | raw send)"
   raw_closed "$got" 414
   assert_equal "$(upstream_count)" "$base"
+  # The limit is the 32 KiB a connection has (copilot-serve(1)): a head of
+  # 30,000 bytes is still read, one of 40,000 is not.
+  local big
+  big="$(head -c 30000 /dev/zero | tr '\0' a)"
+  got="$(printf 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: %s\r\nConnection: close\r\n\r\n' "$big" | raw send)"
+  [[ "$(jq -r .status <<<"$got")" == 200 ]] || fail "a 30,000-byte header: ${got:0:300}"
+  big="$(head -c 40000 /dev/zero | tr '\0' a)"
+  got="$(printf 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: %s\r\n\r\n' "$big" | raw send)"
+  raw_closed "$got" 431
   local sec
   sec="$(awk '/^\.SH /{on = ($0 ~ /^\.SH "?SECURITY"?$/); next} on' "$REPO/man/copilot-serve.1")"
   for v in 400 414 431 505 libmicrohttpd; do

@@ -71,15 +71,15 @@ InspectedBody inspect_request_body(std::string_view body, wire::Api api) {
     // is wrong with it), with what can be read here.
     try {
         if (api == wire::Api::responses) {
-            f.facts = wire::responses_facts(body);
+            f.facts = wire::responses_facts(doc);
             return f;
         }
         if (api == wire::Api::messages) {
-            f.facts = wire::messages_facts(body);
+            f.facts = wire::messages_facts(doc);
             return f;
         }
         if (doc.HasMember("messages")) {
-            f.facts = wire::chat_facts(body);
+            f.facts = wire::chat_facts(doc);
             return f;
         }
     } catch (const Error&) {

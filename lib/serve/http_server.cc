@@ -35,7 +35,10 @@ namespace copilot {
 namespace {
 
 constexpr size_t kStreamBlock = 16 * 1024;           // bytes per read of a stream
-constexpr size_t kConnectionMemory = 64 * 1024;      // per connection: headers, buffers
+// Per connection: the request head and the I/O buffers. 32 KiB (nginx takes
+// 4 x 8 KiB for a head) is what a slow stream keeps resident; a pool of 64 KiB
+// had half of it touched (bench/serve/README.md, 1,000 slow streams).
+constexpr size_t kConnectionMemory = 32 * 1024;
 constexpr auto kPollStep = std::chrono::milliseconds(200);  // how often a waiting thread looks up
 
 struct RequestCtx {

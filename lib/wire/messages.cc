@@ -426,7 +426,10 @@ constexpr const char* kHandled[] = {"model", "messages", "system", "tools", "too
 }  // namespace
 
 RequestFacts messages_facts(std::string_view body) {
-    const auto doc = json_parse(body, kRequest);
+    return messages_facts(json_parse(body, kRequest));
+}
+
+RequestFacts messages_facts(const JsonValue& doc) {
     RequestFacts f;
     f.model = json_string(doc, "model", kRequest);
     f.stream = opt_bool(doc, "stream", "stream").value_or(false);

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "util/json.h"
 #include "wire/wire.h"
 
 namespace copilot::wire {
@@ -36,6 +37,7 @@ namespace copilot::wire {
 // Reads a Messages request body. Throws Error(Exit::data) when it is not a
 // JSON object or `model` / `messages` are missing or mistyped.
 RequestFacts messages_facts(std::string_view body);
+RequestFacts messages_facts(const JsonValue& request);  // of a body parsed already: an object
 
 struct ChatOptions {
     bool reasoning = false;  // the upstream model takes reasoning_effort

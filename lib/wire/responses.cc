@@ -65,8 +65,9 @@ std::string text_of(const Value& content, const std::string& field,
 
 }  // namespace
 
-RequestFacts chat_facts(std::string_view body) {
-    const Document d = json_parse(body, kRequest);
+RequestFacts chat_facts(std::string_view body) { return chat_facts(json_parse(body, kRequest)); }
+
+RequestFacts chat_facts(const Value& d) {
     RequestFacts f = base_facts(d);
     const Value* msgs = array_at(d, "messages", kRequest, "");
     if (!msgs) return f;
@@ -80,7 +81,10 @@ RequestFacts chat_facts(std::string_view body) {
 }
 
 RequestFacts responses_facts(std::string_view body) {
-    const Document d = json_parse(body, kRequest);
+    return responses_facts(json_parse(body, kRequest));
+}
+
+RequestFacts responses_facts(const Value& d) {
     RequestFacts f = base_facts(d);
     const Value* input = get(d, "input");
     if (!input || !input->IsArray()) return f;  // a string is the user's own turn

@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "util/json.h"
 #include "wire/wire.h"
 
 namespace copilot::wire {
@@ -31,6 +32,10 @@ namespace copilot::wire {
 // about itself.
 RequestFacts chat_facts(std::string_view body);
 RequestFacts responses_facts(std::string_view body);
+// The same of a body parsed already, a JSON object (copilot-serve parses each
+// request once).
+RequestFacts chat_facts(const JsonValue& request);
+RequestFacts responses_facts(const JsonValue& request);
 // A Chat request's stream_options.include_usage: whether the translated
 // stream ends with a usage chunk.
 bool chat_include_usage(std::string_view body);

@@ -118,6 +118,50 @@ usage() { req GET /usage; assert_equal "$STATUS" 200; }
   assert_equal "$(fake_state | json_get - '["premium_used"]')" "3"
 }
 
+@test "a passed-through stream's own usage events are counted: Chat, Responses and Messages" {
+  # Not translated, so not parsed: copilot-serve reads only the events that
+  # carry usage (serve/stream_usage). What each stream said is what is counted.
+  serve_start
+  fake_script chat '[{"stream": {"cached_tokens": 2}}]'
+  chat gpt-4.1 true
+  assert_equal "$STATUS" 200
+  local u chat_in chat_out
+  u="$(sed -n 's/^data: //p' <<<"$BODY" | jq -cR 'fromjson? | select(.usage? != null) | .usage')"
+  chat_in="$(jq -r .prompt_tokens <<<"$u")" chat_out="$(jq -r .completion_tokens <<<"$u")"
+  [[ "$chat_in" -gt 0 && "$chat_out" -gt 0 ]] || fail "the fake's usage chunk: $u"
+
+  fake_script responses '[{"stream": {"cached_tokens": 3}}]'
+  req POST /v1/responses -H 'Content-Type: application/json' \
+    -d '{"model":"gpt-5-codex","input":"hi","stream":true}'
+  assert_equal "$STATUS" 200
+  local r_in r_out
+  u="$(sed -n 's/^data: //p' <<<"$BODY" | jq -cR 'fromjson? | select(.type == "response.completed") | .response.usage')"
+  r_in="$(jq -r .input_tokens <<<"$u")" r_out="$(jq -r .output_tokens <<<"$u")"
+  [[ "$r_in" -gt 0 && "$r_out" -gt 0 ]] || fail "the fake's response.completed usage: $u"
+
+  fake_script messages '[{"stream": {"cached_tokens": 4}}]'
+  messages claude-sonnet-4.5 true
+  assert_equal "$STATUS" 200
+  local m_in m_out
+  m_in="$(sed -n 's/^data: //p' <<<"$BODY" | jq -rR 'fromjson? | select(.type == "message_start") | .message.usage.input_tokens')"
+  m_out="$(sed -n 's/^data: //p' <<<"$BODY" | jq -rR 'fromjson? | select(.type == "message_delta") | .usage.output_tokens')"
+  [[ "$m_in" -gt 0 && "$m_out" -gt 0 ]] || fail "the fake's message_start/message_delta: $m_in $m_out"
+
+  eventually '[[ "$(log_lines | wc -l)" -ge 3 ]]'
+  run log_lines
+  [[ "${lines[0]}" == *" stream api=chat upstream=/chat/completions passthrough "*" input_tokens=$chat_in output_tokens=$chat_out "* ]] ||
+    fail "chat: ${lines[0]}"
+  [[ "${lines[1]}" == *" stream api=responses upstream=/responses passthrough "*" input_tokens=$r_in output_tokens=$r_out "* ]] ||
+    fail "responses: ${lines[1]}"
+  # Anthropic's input_tokens leave the cache reads out; copilot-serve counts every input token.
+  [[ "${lines[2]}" == *" stream api=messages upstream=/v1/messages passthrough "*" input_tokens=$((m_in + 4)) output_tokens=$m_out "* ]] ||
+    fail "messages: ${lines[2]}"
+  usage
+  assert_equal "$(json_get - '["by_model"]["gpt-4.1"]["tokens"]' <<<"$BODY")" "{\"input\":$chat_in,\"output\":$chat_out,\"cached\":2,\"reasoning\":0}"
+  assert_equal "$(json_get - '["by_model"]["gpt-5-codex"]["tokens"]["cached"]' <<<"$BODY")" "3"
+  assert_equal "$(json_get - '["by_model"]["claude-sonnet-4.5"]["tokens"]' <<<"$BODY")" "{\"input\":$((m_in + 4)),\"output\":$m_out,\"cached\":4,\"reasoning\":0}"
+}
+
 @test "GET /usage wants the API key like every route; POST is 405" {
   echo "sekret-key-1234567890" >"$BATS_TEST_TMPDIR/key"
   chmod 600 "$BATS_TEST_TMPDIR/key"

@@ -9,6 +9,7 @@
 #include "net/ascii.h"
 #include "net/endpoints.h"
 #include "net/sse.h"  // SseBoundary
+#include "serve/stream_usage.h"
 #include "api/api_error.h"
 #include "util/json.h"
 #include "wire/tokens.h"
@@ -523,6 +524,7 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
         // event) and never with half an event. What waits at a clean end goes on.
         SseBoundary boundary;
         std::string held;
+        StreamUsage passed_usage(plan ? plan->client : req.api);  // what those events report
         auto relay_events = [&](std::string_view b) -> bool {
             const size_t whole = boundary.feed(b);
             if (whole == 0) {
@@ -530,6 +532,7 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
                 return !queue->cancelled();
             }
             held.append(b.data(), whole);
+            passed_usage.scan(held);
             const bool ok = queue->push(held);
             held.assign(b.data() + whole, b.size() - whole);
             return ok;
@@ -640,6 +643,7 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
                 return;
             }
             if (started) {
+                if (auto u = passed_usage.usage()) queue->set_usage(*u);
                 queue->finish(sse_error_event(cut, "", shape), "upstream cut off");
                 return;
             }
@@ -668,7 +672,11 @@ void Proxy::run(Exchange& ex, const ProxyRequest& req) {
             return;
         }
         if (started) {
-            if (!held.empty() && !up.aborted_by_callback) queue->push(held);
+            if (!held.empty() && !up.aborted_by_callback) {
+                passed_usage.scan(held);
+                queue->push(held);
+            }
+            if (auto u = passed_usage.usage()) queue->set_usage(*u);
             queue->finish("", up.aborted_by_callback ? "client closed" : "");
             return;
         }

@@ -11,6 +11,7 @@
 #include "wire/messages.h"
 #include "wire/responses.h"
 #include "wire/tokens.h"
+#include "wire/usage.h"
 
 namespace copilot {
 
@@ -245,21 +246,8 @@ std::optional<wire::Usage> answer_usage(Api api, std::string_view answer) {
     } catch (const Error&) {
         return std::nullopt;
     }
-    if (!doc.IsObject()) return std::nullopt;
-    auto u = doc.FindMember("usage");
-    if (u == doc.MemberEnd() || !u->value.IsObject()) return std::nullopt;
-    auto num = [&u](const char* key) -> int64_t {
-        auto it = u->value.FindMember(key);
-        return it != u->value.MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : 0;
-    };
     wire::Usage out;
-    if (api == Api::chat) {
-        out.input = num("prompt_tokens");
-        out.output = num("completion_tokens");
-    } else {
-        out.input = num("input_tokens");
-        out.output = num("output_tokens");
-    }
+    if (!wire::read_usage(api, doc, &out)) return std::nullopt;
     return out;
 }
 

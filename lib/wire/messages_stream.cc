@@ -24,16 +24,6 @@ const char* stop_reason(std::string_view finish, bool tool_calls) {
     return "end_turn";
 }
 
-Usage chat_usage(const JsonValue& u) {
-    Usage r;
-    r.input = int_or_zero(u, "prompt_tokens");
-    r.output = int_or_zero(u, "completion_tokens");
-    if (const JsonValue* d = member(u, "prompt_tokens_details")) r.cached = int_or_zero(*d, "cached_tokens");
-    if (const JsonValue* d = member(u, "completion_tokens_details"))
-        r.reasoning = int_or_zero(*d, "reasoning_tokens");
-    return r;
-}
-
 void write_usage(Writer& w, const Usage& u) {
     w.StartObject();
     w.Key("input_tokens");
@@ -91,8 +81,7 @@ std::string chat_to_messages_answer(std::string_view chat_answer, const Context&
             }
         }
     }
-    Usage usage;
-    if (const JsonValue* u = member(doc, "usage"); u && u->IsObject()) usage = chat_usage(*u);
+    const Usage usage = usage_of(Api::chat, doc);
 
     rapidjson::StringBuffer buf;
     Writer w(buf);
@@ -229,7 +218,7 @@ void ChatToMessagesStream::event(std::string_view, std::string_view data) {
         return;
     }
     start();
-    if (const JsonValue* u = member(chunk, "usage"); u && u->IsObject()) usage_ = chat_usage(*u);
+    if (member(chunk, "usage")) usage_ = usage_of(Api::chat, chunk);
     const JsonValue* choices = member(chunk, "choices");
     if (!choices || !choices->IsArray()) return;
     for (const auto& c : choices->GetArray()) {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "util/json.h"
+#include "wire/usage.h"
 #include "wire/wire.h"
 
 namespace copilot::wire::docs {
@@ -118,29 +119,9 @@ inline std::string item_id(const char* prefix, const std::string& tail, size_t i
 
 // ---- answers ---------------------------------------------------------------
 
-inline Usage chat_usage(const Value& answer) {
-    Usage u;
-    if (const Value* us = get(answer, "usage")) {
-        u.input = int_at(*us, "prompt_tokens");
-        u.output = int_at(*us, "completion_tokens");
-        if (const Value* p = get(*us, "prompt_tokens_details")) u.cached = int_at(*p, "cached_tokens");
-        if (const Value* c = get(*us, "completion_tokens_details"))
-            u.reasoning = int_at(*c, "reasoning_tokens");
-    }
-    return u;
-}
-
-inline Usage responses_usage(const Value& response) {
-    Usage u;
-    if (const Value* us = get(response, "usage")) {
-        u.input = int_at(*us, "input_tokens");
-        u.output = int_at(*us, "output_tokens");
-        if (const Value* p = get(*us, "input_tokens_details")) u.cached = int_at(*p, "cached_tokens");
-        if (const Value* c = get(*us, "output_tokens_details"))
-            u.reasoning = int_at(*c, "reasoning_tokens");
-    }
-    return u;
-}
+// An answer's (or a chunk's) usage, and a Responses response object's (wire/usage).
+inline Usage chat_usage(const Value& answer) { return usage_of(Api::chat, answer); }
+inline Usage responses_usage(const Value& response) { return usage_of(Api::responses, response); }
 
 inline Value responses_usage_value(const Usage& u, Alloc& a) {
     Value v = obj();

@@ -3,7 +3,8 @@
 # COPILOT_EXIT_CODES): README.md and every man page list only codes of the
 # table, each with the table's meaning first; README.md and copilot-utils(7)
 # list all of them. The rules are in tests/helpers/manpage.py. ARCHITECTURE.md
-# names every lib module.
+# names every lib module. copilot-serve(1) lists the fields a passthrough
+# keeps as lib/serve/wire_route keeps them.
 
 setup() {
   REPO="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
@@ -75,4 +76,26 @@ check_exit() {
     grep -qi "^## $cited\$" "$REPO/ARCHITECTURE.md" || missing+=("$cited")
   done < <(grep -rhoE 'ARCHITECTURE\.md, "[^"]+"' "$REPO/lib" "$REPO/cmd" | sed -E 's/.*"([^"]+)"/\1/' | sort -u)
   [ ${#missing[@]} -eq 0 ] || { echo "cited but not a section of ARCHITECTURE.md: ${missing[*]}"; return 1; }
+}
+
+@test "copilot-serve(1) lists the fields a passthrough keeps as serve/wire_route keeps them" {
+  # Each list follows a `.\" kept-fields API` line of the page, up to its
+  # line with "and"; the code's are kResponsesFields and kMessagesFields.
+  run python3 - "$REPO/man/copilot-serve.1" "$REPO/lib/serve/wire_route.cc" <<'PY'
+import re, sys
+page, code = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+bad = []
+for api, array in (("responses", "kResponsesFields"), ("messages", "kMessagesFields")):
+    m = re.search(r'constexpr const char\* ' + array + r'\[\] = \{(.*?)\};', code, re.S)
+    want = re.findall(r'"([a-z_]+)"', m.group(1)) if m else []
+    words = []
+    for line in page.split('.\\" kept-fields ' + api, 1)[1].split("\n")[1:]:
+        words += re.findall(r"[a-z_]+", line.replace(" and ", ", "))
+        if " and " in line:  # the list's last line: "..., X and Y" then , or .
+            break
+    if not want or sorted(want) != sorted(words):
+        bad.append("%s: code %s, page %s" % (api, sorted(want), sorted(words)))
+sys.exit("\n".join(bad) if bad else 0)
+PY
+  [[ $status -eq 0 ]] || { echo "$output"; return 1; }
 }

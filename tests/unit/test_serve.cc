@@ -869,6 +869,33 @@ TEST(the_plan_passes_through_when_the_model_takes_the_client_s_api) {
                .translated());
 }
 
+TEST(a_responses_passthrough_drops_what_copilot_refuses_and_keeps_the_rest) {
+    using copilot::wire::Api;
+    const copilot::Catalogue cat = fake_catalogue();
+    // Codex's request: client_metadata and non-function tools go, in that order.
+    auto p = plan(Api::responses,
+                  R"({"model":"gpt-5-codex","input":"hi","client_metadata":{"x":1},)"
+                  R"("tools":[{"type":"function","name":"exec_command","parameters":{}},)"
+                  R"({"type":"web_search"},{"type":"namespace","name":"n"},{"type":"web_search"},7],)"
+                  R"("prompt_cache_key":"k","store":false})",
+                  &cat);
+    CHECK(!p.translated());
+    std::string dropped;
+    for (const auto& d : p.dropped) dropped += (dropped.empty() ? "" : ",") + d;
+    CHECK_EQ(dropped, "client_metadata,tools[web_search],tools[namespace]");
+    const auto body = parse(p.body);
+    CHECK(!body.HasMember("client_metadata"));
+    CHECK_EQ(body["tools"].Size(), 2u);  // the function, and what is not an object (Copilot's 400)
+    CHECK_EQ(std::string(body["tools"][0]["name"].GetString()), "exec_command");
+    CHECK_EQ(std::string(body["prompt_cache_key"].GetString()), "k");
+    CHECK(body.HasMember("store"));
+    // nothing to drop: byte for byte, and nothing said
+    const std::string clean = R"({"model":"gpt-5-codex",  "input":"hi","tools":[{"type":"function","name":"f"}]})";
+    auto q = plan(Api::responses, clean, &cat);
+    CHECK_EQ(q.body, clean);
+    CHECK(q.dropped.empty());
+}
+
 TEST(the_plan_translates_and_chains_when_the_model_needs_it) {
     using copilot::wire::Api;
     const copilot::Catalogue cat = fake_catalogue();

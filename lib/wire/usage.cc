@@ -38,30 +38,24 @@ bool read_usage(Api api, const JsonValue& doc, Usage* into) {
     if (!u && api == Api::messages)
         if (const JsonValue* m = object_at(doc, "message")) u = object_at(*m, "usage");
     if (!u) return false;
-    switch (api) {
-    case Api::chat:
-        take(count_at(u, "prompt_tokens"), &into->input);
-        take(count_at(u, "completion_tokens"), &into->output);
-        take(count_at(object_at(*u, "prompt_tokens_details"), "cached_tokens"), &into->cached);
-        take(count_at(object_at(*u, "completion_tokens_details"), "reasoning_tokens"),
-             &into->reasoning);
-        break;
-    case Api::responses:
-        take(count_at(u, "input_tokens"), &into->input);
-        take(count_at(u, "output_tokens"), &into->output);
-        take(count_at(object_at(*u, "input_tokens_details"), "cached_tokens"), &into->cached);
-        take(count_at(object_at(*u, "output_tokens_details"), "reasoning_tokens"),
-             &into->reasoning);
-        break;
-    case Api::messages: {
+    if (api == Api::messages) {
         const auto read = count_at(u, "cache_read_input_tokens");
         if (const auto in = count_at(u, "input_tokens"))
             into->input = *in + read.value_or(0) + count_at(u, "cache_creation_input_tokens").value_or(0);
         take(read, &into->cached);
         take(count_at(u, "output_tokens"), &into->output);
-        break;
+        return true;
     }
-    }
+    // Chat's names, or the Responses API's for the same four counts.
+    const bool chat = api == Api::chat;
+    take(count_at(u, chat ? "prompt_tokens" : "input_tokens"), &into->input);
+    take(count_at(u, chat ? "completion_tokens" : "output_tokens"), &into->output);
+    take(count_at(object_at(*u, chat ? "prompt_tokens_details" : "input_tokens_details"),
+                  "cached_tokens"),
+         &into->cached);
+    take(count_at(object_at(*u, chat ? "completion_tokens_details" : "output_tokens_details"),
+                  "reasoning_tokens"),
+         &into->reasoning);
     return true;
 }
 

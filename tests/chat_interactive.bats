@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # copilot-chat -i (issue 18), driven through a pseudo-terminal
 # (tests/helpers/pty_chat.py) against the fake: a question and its streamed
-# answer, the slash commands, Ctrl-C during an answer, Ctrl-D, what is saved,
-# the line history file, and the rendering on a terminal against piped output.
+# answer, the slash commands and their Tab completion, Ctrl-C during an answer,
+# Ctrl-D, what is saved, the line history file, and the rendering on a
+# terminal against piped output.
 
 load helpers/common
 
@@ -146,4 +147,16 @@ chat_messages() { fake_last chat '["body"]' | json_get - '["messages"]'; }
   pty --cols 30 '[{"expect":"> "},{"send":"x\r"},{"expect":"```\r\n> "},{"send":"\u0004"}]' -- copilot-chat
   refute_output --partial $'\e[36m'
   assert_output --partial "alpha beta gamma delta epsilon zeta"
+}
+
+@test "Tab completes a command, then the model of /model among the catalogue's chat models" {
+  pty '[{"expect":"> "},{"send":"/mo\t"},{"expect":"del"},{"send":"o3\t"},{"expect":"-mini"},
+        {"send":"\r"},{"expect":"model: o3-mini"},{"expect":"> "},
+        {"send":"/model gpt-4o\t"},{"expect":"gpt-4o  gpt-4o-mini\r?\n"},{"send":"\u0015"},
+        {"send":"/model text-emb\t"},{"sleep":0.3},{"send":"\u0015hi\r"},{"expect":"You said: hi"},
+        {"expect":"> "},{"send":"\u0004"}]' -- copilot-chat
+  assert_success
+  # the session's model was the completed one; the embeddings model was never offered
+  assert_equal "$(fake_last chat '["body"]' | json_get - '["model"]')" "o3-mini"
+  refute_output --partial "text-embedding-3-small"
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <functional>
 #include <climits>
 #include <cwchar>
 #include <histedit.h>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <sys/stat.h>
+#include <vector>
 #include <unistd.h>
 
 #include "api/catalogue.h"
@@ -70,20 +72,71 @@ int read_key(EditLine*, wchar_t* out) {
     }
 }
 
+const char* const kCommands[] = {"/model", "/system", "/clear", "/save", "/help"};
+
 const char* const kHelp =
     "/model ID     the model of the next answers\n"
     "/system TEXT  a system message, sent with the next question\n"
     "/clear        a new conversation (the old one stays saved)\n"
     "/save         save this conversation, and every turn from now on\n"
     "/help         this list\n"
+    "Tab completes a command and the model of /model.\n"
     "Ctrl-C ends an answer, Ctrl-D the session.\n";
+
+// Tab: the word before the cursor completed among `choices` (as far as they
+// agree, with a space after the only one); several left are listed.
+using Choices = std::function<std::vector<std::string>()>;
+
+unsigned char complete_word(EditLine* el, const std::string& word, const std::vector<std::string>& choices) {
+    std::vector<std::string> hits;
+    for (const std::string& c : choices)
+        if (c.compare(0, word.size(), word) == 0) hits.push_back(c);
+    if (hits.empty()) return CC_ERROR;
+    std::string common = hits[0];
+    for (const std::string& h : hits) {
+        size_t n = 0;
+        while (n < common.size() && n < h.size() && common[n] == h[n]) ++n;
+        common.resize(n);
+    }
+    std::string add = common.substr(word.size());
+    if (hits.size() == 1) add += ' ';
+    if (!add.empty()) {
+        el_insertstr(el, add.c_str());
+        return CC_REFRESH;
+    }
+    std::string list;
+    for (const std::string& h : hits) list += (list.empty() ? "\n" : "  ") + h;
+    list += '\n';
+    std::fputs(list.c_str(), stderr);
+    return CC_REDISPLAY;
+}
+
+struct Completion {
+    Choices models;  // the catalogue's chat models, fetched on the first Tab after /model
+};
+
+unsigned char on_tab(EditLine* el, int) {
+    void* data = nullptr;
+    el_get(el, EL_CLIENTDATA, &data);
+    const LineInfo* li = el_line(el);
+    const std::string before(li->buffer, static_cast<size_t>(li->cursor - li->buffer));
+    if (before.empty() || before[0] != '/') return CC_ERROR;  // a question: nothing to complete
+    const size_t sp = before.find(' ');
+    if (sp == std::string::npos)
+        return complete_word(el, before, std::vector<std::string>(std::begin(kCommands), std::end(kCommands)));
+    if (before.compare(0, sp, "/model") != 0 || !data) return CC_ERROR;
+    const size_t at = before.find_first_not_of(' ', sp);
+    const std::string word = at == std::string::npos ? "" : before.substr(at);
+    if (word.find(' ') != std::string::npos) return CC_ERROR;
+    return complete_word(el, word, static_cast<Completion*>(data)->models());
+}
 
 // The prompt: libedit on the terminal (its echo and prompt on stderr, so
 // stdout carries only answers), the line history kept in the history file
 // unless nothing may be written.
 class LineEditor {
 public:
-    LineEditor(bool keep_history) {
+    LineEditor(bool keep_history, Completion* completion) {
         el_ = el_init(tool::prog, stdin, stderr, stderr);
         if (!el_) throw copilot::Error(copilot::Exit::io, "cannot start the line editor");
         hist_ = history_init();
@@ -94,6 +147,9 @@ public:
         el_set(el_, EL_EDITOR, "emacs");
         el_set(el_, EL_GETCFN, read_key);
         el_set(el_, EL_HIST, history, hist_);
+        el_set(el_, EL_CLIENTDATA, static_cast<void*>(completion));
+        el_set(el_, EL_ADDFN, "copilot-complete", "complete a command or a model id", on_tab);
+        el_set(el_, EL_BIND, "^I", "copilot-complete", nullptr);
         if (keep_history) {
             path_ = copilot::state_home() + "/copilot-utils/chat_history";
             if (::access(path_.c_str(), F_OK) == 0) history(hist_, &ev, H_LOAD, path_.c_str());
@@ -175,6 +231,19 @@ struct Session {
         if (chats.turns()) send_system = false;  // a continued conversation has its own
     }
 
+    // The ids /model completes: the catalogue's chat models (fetched once
+    // when not cached); none when it cannot be had.
+    std::vector<std::string> model_ids() {
+        std::vector<std::string> ids;
+        try {
+            for (const auto& m : catalogue.get(std::time(nullptr)).models)
+                if (m.type == "chat") ids.push_back(m.id);
+        } catch (const copilot::Error& e) {
+            tool::debug(std::string("no model ids to complete: ") + e.what());
+        }
+        return ids;
+    }
+
     void command(const std::string& line) {
         const size_t sp = line.find(' ');
         const std::string name = line.substr(0, sp);
@@ -251,7 +320,9 @@ struct Session {
 
 int interactive(Flags& f) {
     Session s(f);
-    LineEditor editor(f.save);
+    Completion completion;
+    completion.models = [&s] { return s.model_ids(); };
+    LineEditor editor(f.save, &completion);
     // Ctrl-C sets the flag the request polls, and interrupts the prompt's read.
     struct sigaction sa {};
     sa.sa_handler = on_sigint;

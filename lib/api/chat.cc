@@ -2,6 +2,7 @@
 
 #include <exception>
 
+#include "api/answer_call.h"
 #include "api/api_call.h"
 #include "api/catalogue.h"
 #include "api/lenient_json.h"
@@ -13,14 +14,7 @@ namespace copilot {
 
 namespace {
 
-// How long an answer may be silent (no byte either way) before it is given
-// up on: a stream's chunks come often, a whole answer comes at the end.
-constexpr long kStreamSilenceTimeoutS = 300;
-constexpr long kWholeAnswerSilenceTimeoutS = 600;
-
-void note(const LogFn& log, const std::string& message) {
-    if (log) log(message);
-}
+constexpr AnswerPath kAt{"/chat/completions", "[DONE]"};
 
 }  // namespace
 
@@ -162,12 +156,9 @@ void deliver_completion(std::string_view body, const ChatIo& io, ChatResult& res
 // The state of one streamed answer, shared by the body callback and the
 // code that looks at the outcome.
 struct StreamState {
-    StreamStart start;
     SseParser parser;
     std::string pending;    // text of one read, written in one go
     bool done = false;      // [DONE] seen
-    size_t bytes = 0;
-    std::exception_ptr error;
     CompletionAssembler assembler;
     SteadyChunks steady;
 };
@@ -188,25 +179,8 @@ void throw_chat_status(ApiCredentials& auth, const HttpResponse& r, bool refresh
 ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& io) {
     const std::string body = build_chat_body(req);
     ChatResult result;
-    bool refreshed = false;
-
     if (!req.stream) {
-        auto make = [&]() {
-            HttpRequest r = api_request(auth, "POST", "/chat/completions", io.log);
-            r.headers.push_back({"Content-Type", "application/json"});
-            if (req.vision) r.headers.push_back({"Copilot-Vision-Request", "true"});
-            r.headers.push_back({"Accept", "application/json"});
-            r.body = body;
-            r.timeout_ms = 0;          // long answers take long
-            r.silence_timeout_s = kWholeAnswerSilenceTimeoutS;
-            r.max_body = kMaxWholeAnswer;
-            return r;
-        };
-        note(io.log, "POST " + auth.api_url + "/chat/completions (model " + req.model + ")");
-        HttpResponse r = send_with_refresh(auth, make, io.log, &refreshed);
-        if (r.status < 200 || r.status >= 300) throw_chat_status(auth, r, refreshed, req, io);
-        result.quota = quota_from_headers(r.headers, io.log);
-        deliver_completion(r.body, io, result, auth.token);
+        deliver_completion(post_for_answer(auth, kAt, body, req, io, result), io, result, auth.token);
         return result;
     }
 
@@ -262,64 +236,13 @@ ChatResult run_chat(ApiCredentials& auth, const ChatRequest& req, const ChatIo& 
         st.steady.learn(ev.data, c);
         take(c, c.content);
     };
-    auto on_body = [&](std::string_view bytes) -> bool {
-        // Nothing may unwind through libcurl's C frames: keep the exception
-        // and stop the transfer; it is rethrown once http_perform returns.
-        try {
-            st.bytes += bytes.size();
-            const std::string_view sse = st.start.feed(bytes);
-            if (st.start.mode() != StreamStart::Mode::sse) return true;
-            st.parser.feed_views(sse, on_event);
-            flush();
-            return !st.done;
-        } catch (...) {
-            st.error = std::current_exception();
-            try {
-                flush();  // text that came before an error chunk is still shown
-            } catch (...) {
-                st.error = std::current_exception();  // e.g. stdout closed: that wins
-            }
-            return false;
-        }
+    auto feed = [&](std::string_view sse) {
+        st.parser.feed_views(sse, on_event);
+        return st.done;
     };
-    auto make = [&]() {
-        HttpRequest r = api_request(auth, "POST", "/chat/completions", io.log);
-        r.headers.push_back({"Content-Type", "application/json"});
-        if (req.vision) r.headers.push_back({"Copilot-Vision-Request", "true"});
-        r.headers.push_back({"Accept", "text/event-stream"});
-        r.body = body;
-        r.timeout_ms = 0;          // a stream lasts as long as the answer
-        r.silence_timeout_s = kStreamSilenceTimeoutS;
-        r.on_body = on_body;
-        return r;
-    };
-
-    note(io.log, "POST " + auth.api_url + "/chat/completions (model " + req.model + ", stream)");
-    HttpResponse r;
-    try {
-        r = send_with_refresh(auth, make, io.log, &refreshed);
-    } catch (const Error& e) {
-        if (st.error) std::rethrow_exception(st.error);
-        if (st.bytes > 0)  // the text so far stays delivered; it is incomplete
-            throw Error(Exit::protocol, std::string("the answer was cut off: ") + e.what());
-        throw;
-    }
-    if (st.error) std::rethrow_exception(st.error);
-    if (r.status < 200 || r.status >= 300) throw_chat_status(auth, r, refreshed, req, io);
-    result.quota = quota_from_headers(r.headers, io.log);
-
-    if (st.start.mode() == StreamStart::Mode::json) {
-        note(io.log, "the server answered with one JSON object instead of a stream");
-        deliver_completion(st.start.json_body(), io, result, auth.token);
+    if (auto json = post_for_stream(auth, kAt, body, req, io, result, st.parser, feed, flush)) {
+        deliver_completion(*json, io, result, auth.token);
         return result;
-    }
-    if (!st.done) {
-        st.parser.finish();
-        if (st.bytes == 0) throw Error(Exit::protocol, "the server sent an empty answer");
-        if (st.parser.events() == 0)
-            throw Error(Exit::protocol, "the answer is not an event stream (Content-Type: " +
-                                            one_line(r.header("content-type"), auth.token) + ")");
-        throw Error(Exit::protocol, "the answer stream ended before [DONE]: it may be incomplete");
     }
     if (io.want_json) result.json = st.assembler.json();
     result.tool_calls = st.assembler.tool_calls();

@@ -2,6 +2,7 @@
 
 #include <exception>
 
+#include "api/answer_call.h"
 #include "api/api_call.h"
 #include "api/lenient_json.h"
 #include "net/sse.h"
@@ -16,15 +17,9 @@ using lenient::str_member;
 
 namespace {
 
-constexpr long kStreamSilenceTimeoutS = 300;
-constexpr long kWholeAnswerSilenceTimeoutS = 600;
-constexpr const char* kPath = "/responses";
+constexpr AnswerPath kAt{"/responses", "response.completed"};
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void note(const LogFn& log, const std::string& message) {
-    if (log) log(message);
-}
 
 void text(Writer& w, std::string_view s) {
     w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
@@ -322,12 +317,9 @@ void deliver_response(std::string_view body, const ChatIo& io, ChatResult& resul
 }
 
 struct StreamState {
-    StreamStart start;
     SseParser parser;
     std::string pending;
     bool done = false;  // response.completed or .incomplete seen
-    size_t bytes = 0;
-    std::exception_ptr error;
 };
 
 }  // namespace
@@ -335,25 +327,8 @@ struct StreamState {
 ChatResult run_responses(ApiCredentials& auth, const ChatRequest& req, const ChatIo& io) {
     const std::string body = build_responses_body(req);
     ChatResult result;
-    bool refreshed = false;
-
     if (!req.stream) {
-        auto make = [&]() {
-            HttpRequest r = api_request(auth, "POST", kPath, io.log);
-            r.headers.push_back({"Content-Type", "application/json"});
-            if (req.vision) r.headers.push_back({"Copilot-Vision-Request", "true"});
-            r.headers.push_back({"Accept", "application/json"});
-            r.body = body;
-            r.timeout_ms = 0;
-            r.silence_timeout_s = kWholeAnswerSilenceTimeoutS;
-            r.max_body = kMaxWholeAnswer;
-            return r;
-        };
-        note(io.log, "POST " + auth.api_url + kPath + " (model " + req.model + ")");
-        HttpResponse r = send_with_refresh(auth, make, io.log, &refreshed);
-        if (r.status < 200 || r.status >= 300) throw_chat_status(auth, r, refreshed, req, io);
-        result.quota = quota_from_headers(r.headers, io.log);
-        deliver_response(r.body, io, result, auth.token);
+        deliver_response(post_for_answer(auth, kAt, body, req, io, result), io, result, auth.token);
         return result;
     }
 
@@ -402,64 +377,12 @@ ChatResult run_responses(ApiCredentials& auth, const ChatRequest& req, const Cha
         }
         // the other events (content_part.added, output_text.done, ...) carry nothing new for us
     };
-    auto on_body = [&](std::string_view bytes) -> bool {
-        try {  // nothing may unwind through libcurl's C frames (see run_chat)
-            st.bytes += bytes.size();
-            const std::string_view sse = st.start.feed(bytes);
-            if (st.start.mode() != StreamStart::Mode::sse) return true;
-            st.parser.feed(sse, on_event);
-            flush();
-            return !st.done;
-        } catch (...) {
-            st.error = std::current_exception();
-            try {
-                flush();
-            } catch (...) {
-                st.error = std::current_exception();
-            }
-            return false;
-        }
+    auto feed = [&](std::string_view sse) {
+        st.parser.feed(sse, on_event);
+        return st.done;
     };
-    auto make = [&]() {
-        HttpRequest r = api_request(auth, "POST", kPath, io.log);
-        r.headers.push_back({"Content-Type", "application/json"});
-        if (req.vision) r.headers.push_back({"Copilot-Vision-Request", "true"});
-        r.headers.push_back({"Accept", "text/event-stream"});
-        r.body = body;
-        r.timeout_ms = 0;
-        r.silence_timeout_s = kStreamSilenceTimeoutS;
-        r.on_body = on_body;
-        return r;
-    };
-
-    note(io.log, "POST " + auth.api_url + kPath + " (model " + req.model + ", stream)");
-    HttpResponse r;
-    try {
-        r = send_with_refresh(auth, make, io.log, &refreshed);
-    } catch (const Error& e) {
-        if (st.error) std::rethrow_exception(st.error);
-        if (st.bytes > 0)
-            throw Error(Exit::protocol, std::string("the answer was cut off: ") + e.what());
-        throw;
-    }
-    if (st.error) std::rethrow_exception(st.error);
-    if (r.status < 200 || r.status >= 300) throw_chat_status(auth, r, refreshed, req, io);
-    result.quota = quota_from_headers(r.headers, io.log);
-
-    if (st.start.mode() == StreamStart::Mode::json) {
-        note(io.log, "the server answered with one JSON object instead of a stream");
-        deliver_response(st.start.json_body(), io, result, auth.token);
-        return result;
-    }
-    if (!st.done) {
-        st.parser.finish();
-        if (st.bytes == 0) throw Error(Exit::protocol, "the server sent an empty answer");
-        if (st.parser.events() == 0)
-            throw Error(Exit::protocol, "the answer is not an event stream (Content-Type: " +
-                                            one_line(r.header("content-type"), auth.token) + ")");
-        throw Error(Exit::protocol,
-                    "the answer stream ended before response.completed: it may be incomplete");
-    }
+    if (auto json = post_for_stream(auth, kAt, body, req, io, result, st.parser, feed, flush))
+        deliver_response(*json, io, result, auth.token);
     return result;
 }
 

@@ -18,9 +18,6 @@ setup_file() { fake_start; }
 teardown_file() { fake_stop; }
 
 setup() {
-  common_setup
-  export PATH="${COPILOT_UTILS_BIN:-$REPO/bin}:$PATH"
-  exec </dev/null
   serve_setup
   [[ -x "$CLAUDE" ]] || {
     echo "Claude Code is not installed: make agents-deps (npm ci --prefix tests/agents)" >&2

@@ -16,8 +16,6 @@ setup_file() { fake_start; }
 teardown_file() { fake_stop; }
 
 setup() {
-  common_setup
-  exec </dev/null
   serve_setup
   unset GITHUB_COPILOT_TOKEN
   BIN="${COPILOT_UTILS_BIN:-$REPO/bin}"

@@ -13,12 +13,7 @@ load helpers/serve
 setup_file() { fake_start; }
 teardown_file() { fake_stop; }
 
-setup() {
-  common_setup
-  export PATH="${COPILOT_UTILS_BIN:-$REPO/bin}:$PATH"
-  exec </dev/null
-  serve_setup
-}
+setup() { serve_setup; }
 
 teardown() { serve_teardown; }
 

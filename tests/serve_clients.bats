@@ -14,9 +14,6 @@ setup_file() { fake_start; }
 teardown_file() { fake_stop; }
 
 setup() {
-  common_setup
-  export PATH="${COPILOT_UTILS_BIN:-$REPO/bin}:$PATH"
-  exec </dev/null
   serve_setup
   [[ -d "$REPO/tests/node_modules/@anthropic-ai/sdk" ]] || {
     echo "tests/node_modules is missing the Anthropic SDK: make node-deps" >&2

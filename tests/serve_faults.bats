@@ -48,8 +48,6 @@ teardown_file() {
 }
 
 setup() {
-  common_setup
-  exec </dev/null
   serve_setup
   FWD_PID=
 }

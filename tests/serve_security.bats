@@ -69,8 +69,6 @@ setup_file() { fake_start; }
 teardown_file() { fake_stop; }
 
 setup() {
-  common_setup
-  exec </dev/null
   serve_setup
   BG_PIDS=()
   RAW_HTTP="$BATS_TEST_DIRNAME/helpers/raw_http.py"

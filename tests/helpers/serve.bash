@@ -2,9 +2,12 @@
 # tests/serve_faults.bats): one server per test on an ephemeral port, its
 # stderr (the log) in $SERVE_ERR, its URL in $SERVE_URL.
 
-# For setup(): the GitHub token the library exchanges (valid on the fake)
-# and the server's state variables.
+# For setup(): the test's environment (common_setup), standard input from
+# /dev/null (a server or client must never wait on Bats'), the GitHub token
+# the library exchanges (valid on the fake) and the server's state variables.
 serve_setup() {
+  common_setup
+  exec </dev/null
   export GITHUB_COPILOT_TOKEN=ghu_fake_valid
   SERVE_PID=
   SERVE_ERR="$BATS_TEST_TMPDIR/serve.err"

@@ -46,7 +46,7 @@ codex_config() {
   cat >"$CODEX_HOME/config.toml" <<TOML
 model_provider = "copilot-serve"
 check_for_update_on_startup = false
-# a hosted tool: the translation to Chat (gpt-4.1) refuses it
+# a hosted tool, which Chat (gpt-4.1) cannot take
 web_search = "disabled"
 
 [model_providers.copilot-serve]
@@ -63,7 +63,10 @@ remote_plugin = false
 apps = false
 in_app_updates = false
 api_key_model_discovery = false
-multi_agent = false
+
+# its sub-agent tools come as a "namespace" tool, which Chat cannot take
+[agents]
+enabled = false
 
 [analytics]
 enabled = false

@@ -2,11 +2,14 @@
 # OpenAI's Codex CLI (`@openai/codex`, tests/agents/, installed by
 # `make agents-deps`) run offline through copilot-serve to the fake
 # (ARCHITECTURE.md, "Wire APIs"): `codex exec` with a model provider at
-# copilot-serve's /v1 (wire_api "responses"), one plain turn and one turn
-# where the fake asks for its shell tool and the command's output comes back
-# in the next request, on a model that takes Responses upstream and on a
-# Chat-only one, and a wrong key. Every run is traced: its only network
-# connection is to copilot-serve on 127.0.0.1.
+# copilot-serve's /v1 (wire_api "responses"; Codex 0.171 refuses "chat" when
+# it loads its config, so there is nothing of it to test). On gpt-5-codex
+# (Responses upstream, passed through): one plain turn; one turn where the
+# fake calls its shell tool (exec_command), the command runs in the workdir
+# and its output comes back in the next request. On gpt-4.1 (Chat only): one
+# plain turn through the Responses -> Chat translation. A wrong key: 401
+# from copilot-serve, nothing upstream. Every run is traced: its only
+# network connection is to copilot-serve on 127.0.0.1.
 
 load helpers/common
 load helpers/serve
@@ -43,6 +46,8 @@ codex_config() {
   cat >"$CODEX_HOME/config.toml" <<TOML
 model_provider = "copilot-serve"
 check_for_update_on_startup = false
+# a hosted tool, which Chat (gpt-4.1) cannot take
+web_search = "disabled"
 
 [model_providers.copilot-serve]
 name = "copilot-serve"
@@ -52,15 +57,16 @@ wire_api = "responses"
 request_max_retries = 0
 stream_max_retries = 0
 
-web_search = "disabled"
-
 [features]
 plugins = false
 remote_plugin = false
 apps = false
 in_app_updates = false
 api_key_model_discovery = false
-multi_agent = false
+
+# its sub-agent tools come as a "namespace" tool, which Chat cannot take
+[agents]
+enabled = false
 
 [analytics]
 enabled = false
@@ -125,4 +131,69 @@ fake_body() { fake_log "$1" | jq -r --argjson n "$2" '.requests[$n].body'; }
   assert_equal "$(jq -r '[.tools[] | select(.type != "function")] | length' <<<"$body")" "0"
   assert_equal "$(jq -r '[.tools[].name] | index("exec_command") != null' <<<"$body")" "true"
   eventually 'log_lines | grep -q "POST /v1/responses model=gpt-5-codex stream api=responses upstream=/responses passthrough initiator=user status=200 .*dropped=client_metadata"'
+}
+
+@test "Codex: its shell tool runs in the workdir on a Responses model, the output goes back in the next request" {
+  serve_start --api-key-file "$BATS_TEST_TMPDIR/key"
+  codex_config
+  local seed="seed-$RANDOM$RANDOM"
+  printf '%s\n' "$seed" >"$WORK/seed.txt"
+  # the first answer calls exec_command (Codex's shell tool, whose one
+  # required argument is cmd); the second is the default "All done."
+  fake_script responses '[{"stream": {"tool_calls": [{"name": "exec_command", "id": "call_codex_1",
+    "arguments": {"cmd": "echo written-by-codex > out.txt && cat seed.txt"}}]}}]'
+  # no sandbox: Codex's (bubblewrap) needs user namespaces, which a CI
+  # runner may forbid; the command is the test's own, in its temp dir
+  codex_exec "read seed.txt" -m gpt-5-codex --dangerously-bypass-approvals-and-sandbox
+  assert_equal "$CODEX_STATUS" 0
+  assert_equal "$OUT" "All done."
+  only_loopback
+  assert_equal "$(cat "$WORK/out.txt")" "written-by-codex"
+  assert_equal "$(fake_count responses) $(fake_count chat)" "2 0"
+  assert_equal "$(fake_fields responses initiator)" "user agent"
+  local first second
+  first="$(fake_body responses 0)"
+  assert_equal "$(jq -r '.tools[] | select(.name == "exec_command") | .parameters.required | join(",")' <<<"$first")" "cmd"
+  # the call, as Codex read it from the relayed stream, then its output
+  second="$(fake_body responses 1)"
+  assert_equal "$(jq -r '[.input[] | select(.type == "function_call") | .call_id, .name] | join(" ")' <<<"$second")" \
+    "call_codex_1 exec_command"
+  assert_equal "$(jq -r '[.input[] | select(.type == "function_call_output") | .call_id] | join(" ")' <<<"$second")" \
+    "call_codex_1"
+  jq -r '.input[] | select(.type == "function_call_output") | .output' <<<"$second" | grep -qx "$seed"
+  eventually 'log_lines | grep -q "POST /v1/responses model=gpt-5-codex stream api=responses upstream=/responses passthrough initiator=agent status=200 "'
+  log_lines | grep -q "POST /v1/responses model=gpt-5-codex stream api=responses upstream=/responses passthrough initiator=user status=200 "
+  assert_equal "$(log_lines | grep -c ' POST ')" 2
+}
+
+@test "Codex: a plain turn on a Chat-only model goes to /chat/completions through the translation" {
+  serve_start --api-key-file "$BATS_TEST_TMPDIR/key"
+  codex_config
+  codex_exec "say hello" -m gpt-4.1
+  assert_equal "$CODEX_STATUS" 0
+  assert_equal "$OUT" "All done."
+  only_loopback
+  assert_equal "$(fake_count responses) $(fake_count chat)" "0 1"
+  assert_equal "$(fake_fields chat initiator)" "user"
+  # the Chat shape: the prompt as the last user message, Codex's tools as
+  # Chat function tools
+  local body
+  body="$(fake_body chat 0)"
+  assert_equal "$(jq -r '.messages[-1] | "\(.role): \(.content)"' <<<"$body")" "user: say hello"
+  assert_equal "$(jq -r '[.tools[].function.name] | index("exec_command") != null' <<<"$body")" "true"
+  assert_equal "$(jq -r 'has("client_metadata") or has("input")' <<<"$body")" "false"
+  eventually 'log_lines | grep -q "POST /v1/responses model=gpt-4.1 stream api=responses upstream=/chat/completions translated initiator=user status=200 "'
+}
+
+@test "Codex: a wrong key gets copilot-serve's 401, and nothing goes upstream" {
+  serve_start --api-key-file "$BATS_TEST_TMPDIR/key"
+  codex_config
+  CODEX_KEY="sk-wrong-codex-key-42" codex_exec "say hello" -m gpt-5-codex
+  assert_not_equal "$CODEX_STATUS" 0
+  # Codex shows the status and copilot-serve's message
+  grep -q "unexpected status 401 Unauthorized: missing or wrong API key" <<<"$ERR"
+  only_loopback
+  assert_equal "$(fake_count responses) $(fake_count chat)" "0 0"
+  eventually 'log_lines | grep -q "POST /v1/responses model=- status=401 .*note=\"invalid_api_key\""'
+  run -1 grep -q "sk-wrong-codex-key-42" "$SERVE_ERR"
 }

@@ -259,8 +259,8 @@ std::string responses_request_to_chat(std::string_view body, const RequestOption
         const Value& v = m.value;
         if (k == "model" || k == "input" || k == "instructions") continue;
         if (k == "store" || k == "service_tier" || k == "truncation" || k == "include" ||
-            k == "metadata" || k == "prompt_cache_key" || k == "safety_identifier" ||
-            k == "stream_options")
+            k == "metadata" || k == "client_metadata" || k == "prompt_cache_key" ||
+            k == "safety_identifier" || k == "stream_options")
             continue;
         if (v.IsNull()) continue;
         if (k == "temperature" || k == "top_p" || k == "parallel_tool_calls" || k == "user") {

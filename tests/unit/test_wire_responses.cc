@@ -94,6 +94,7 @@ TEST(responses_request_to_chat_full) {
     const std::string got = responses_request_to_chat(R"({
         "model":"gpt-4o","instructions":"be brief","stream":true,"store":false,
         "service_tier":"auto","truncation":"auto","include":[],"max_output_tokens":100,
+        "client_metadata":{"x-codex-installation-id":"i1"},
         "temperature":0.5,"top_p":1,"parallel_tool_calls":true,"user":"u1",
         "reasoning":{"effort":"high","summary":"auto"},
         "text":{"format":{"type":"json_schema","name":"x","schema":{"type":"object"},"strict":true}},

@@ -21,9 +21,6 @@ setup_file() { fake_start; }
 teardown_file() { fake_stop; }
 
 setup() {
-  common_setup
-  export PATH="${COPILOT_UTILS_BIN:-$REPO/bin}:$PATH"
-  exec </dev/null
   serve_setup
   [[ -x "$CODEX" ]] || {
     echo "Codex is not installed: make agents-deps (npm ci --prefix tests/agents)" >&2

@@ -886,7 +886,7 @@ EOF
   eventually '[ "$(log_lines | wc -l)" -eq 4 ]'
   run log_lines
   assert_line --index 0 --regexp '^copilot-serve: 127\.0\.0\.1 POST /v1/chat/completions model=gpt-4\.1 api=chat upstream=/chat/completions passthrough initiator=user status=200 bytes=[0-9]+ ms=[0-9]+\.[0-9] input_tokens=[0-9]+ output_tokens=[0-9]+ multiplier=0 premium=0$'
-  assert_line --index 1 --regexp '^copilot-serve: 127\.0\.0\.1 POST /chat/completions model=gpt-4\.1 stream api=chat upstream=/chat/completions passthrough initiator=user status=200 bytes=[0-9]+ ms=[0-9.]+ multiplier=0 premium=0$'
+  assert_line --index 1 --regexp '^copilot-serve: 127\.0\.0\.1 POST /chat/completions model=gpt-4\.1 stream api=chat upstream=/chat/completions passthrough initiator=user status=200 bytes=[0-9]+ ms=[0-9.]+ input_tokens=[0-9]+ output_tokens=[0-9]+ multiplier=0 premium=0$'
   assert_line --index 2 --regexp '^copilot-serve: 127\.0\.0\.1 GET /v1/models model=- status=200 bytes=[0-9]+ ms=[0-9.]+$'
   assert_line --index 3 --regexp '^copilot-serve: 127\.0\.0\.1 GET /v1/nothing model=- status=404 bytes=[0-9]+ ms=[0-9.]+ note="unknown_route"$'
   run cat "$SERVE_ERR"

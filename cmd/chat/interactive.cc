@@ -166,6 +166,11 @@ public:
     // interrupted: g_interrupted says which).
     std::optional<std::string> read() {
         int n = 0;
+        // The terminal is the editor's before the prompt shows (el_gets
+        // prints it first, then takes the terminal): a Ctrl-D typed on
+        // seeing it met the cooked terminal and was lost, the session
+        // waiting on (1 in 30 under load, tests/chat_interactive.bats).
+        el_set(el_, EL_PREP_TERM, 1);
         const char* line = el_gets(el_, &n);
         if (!line || n <= 0) return std::nullopt;
         std::string s(line, static_cast<size_t>(n));

@@ -17,18 +17,16 @@
 #include <cstdio>
 #include <cstring>
 #include <netinet/in.h>
-#include <map>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <thread>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "net/ascii.h"
 #include "net/sse.h"  // SseBoundary
+#include "serve/head_deadline.h"
+#include "serve/mhd_connection.h"
 
 namespace copilot {
 
@@ -53,80 +51,6 @@ struct RequestCtx {
     std::shared_ptr<RelayQueue> stream;
 };
 
-std::string client_ip(MHD_Connection* c) {
-    const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (!ci || !ci->client_addr) return "";
-    const sockaddr* sa = ci->client_addr;
-    char buf[INET6_ADDRSTRLEN] = "";
-    if (sa->sa_family == AF_INET) {
-        sockaddr_in in{};
-        std::memcpy(&in, sa, sizeof in);
-        ::inet_ntop(AF_INET, &in.sin_addr, buf, sizeof buf);
-    } else if (sa->sa_family == AF_INET6) {
-        sockaddr_in6 in6{};
-        std::memcpy(&in6, sa, sizeof in6);
-        ::inet_ntop(AF_INET6, &in6.sin6_addr, buf, sizeof buf);
-    }
-    return buf;
-}
-
-int connection_fd(MHD_Connection* c) {
-    const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    return ci ? ci->connect_fd : -1;
-}
-
-// Restarts the connection's idle clock. libmicrohttpd resets it only when
-// the timeout goes from 0 to a value, hence the two calls.
-void restart_idle_clock(MHD_Connection* c, unsigned int idle_s) {
-    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
-    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, idle_s);
-}
-
-// Whether the client has closed its end (or the socket failed). Bytes it
-// may have sent (a pipelined request) do not count.
-bool peer_gone(int fd) {
-    if (fd < 0) return false;
-    pollfd p{};
-    p.fd = fd;
-    p.events = POLLRDHUP;
-    if (::poll(&p, 1, 0) <= 0) return false;
-    return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// libmicrohttpd's own unescaping writes into its C string, where %00 ends
-// the path (GET /v1/models/gpt-4o%00junk would ask for gpt-4o): it is left
-// undone here, and on_access decodes the path into a std::string, which
-// holds any byte (control bytes then show as '?' wherever they are echoed).
-size_t keep_escaped(void* /*cls*/, MHD_Connection* /*c*/, char* s) { return std::strlen(s); }
-
-std::string percent_decoded(const char* in) {
-    std::string out;
-    for (; *in; ++in) {
-        if (in[0] == '%' && hex_value(in[1]) >= 0 && hex_value(in[2]) >= 0) {
-            out += static_cast<char>(hex_value(in[1]) * 16 + hex_value(in[2]));
-            in += 2;
-        } else {
-            out += *in;
-        }
-    }
-    return out;
-}
-
-// A connection whose request head is awaited, and until when.
-struct HeadWatch {
-    int fd = -1;  // -1 once it was cut
-    bool in_head = true;
-    std::chrono::steady_clock::time_point deadline;
-    std::string client;
-};
-
 }  // namespace
 
 struct HttpServer::Impl {
@@ -145,48 +69,13 @@ struct HttpServer::Impl {
     bool starting = false;
     std::string start_message;  // libmicrohttpd's last word while starting
 
-    // The header deadline (ServeOptions::header_timeout_s), kept by a
-    // watchdog thread: libmicrohttpd's own timeout restarts on every byte.
-    std::mutex watch_mu;
-    std::condition_variable watch_cv;
-    std::map<MHD_Connection*, HeadWatch> watched;
-    bool watch_stop = false;
-    std::thread watchdog;
+    // The header deadline (ServeOptions::header_timeout_s).
+    HeadDeadlines heads{[this](const std::string& m) { log(LogKind::note, m); }};
 
     uint64_t streams_open = 0;  // under mu
     int unix_fd = -1;           // the listening Unix socket, until the daemon has it
     dev_t unix_dev = 0;
     ino_t unix_ino = 0;
-
-    void watch_head(MHD_Connection* c, std::chrono::seconds within) {
-        std::lock_guard<std::mutex> lk(watch_mu);
-        auto it = watched.find(c);
-        if (it == watched.end()) return;
-        it->second.in_head = true;
-        it->second.deadline = std::chrono::steady_clock::now() + within;
-    }
-    void head_in(MHD_Connection* c) {
-        std::lock_guard<std::mutex> lk(watch_mu);
-        auto it = watched.find(c);
-        if (it != watched.end()) it->second.in_head = false;
-    }
-    void run_watchdog() {
-        std::unique_lock<std::mutex> lk(watch_mu);
-        while (!watch_stop) {
-            watch_cv.wait_for(lk, std::chrono::milliseconds(100));
-            const auto now = std::chrono::steady_clock::now();
-            for (auto& [c, w] : watched) {
-                if (!w.in_head || w.fd < 0 || now < w.deadline) continue;
-                // The connection's thread sees the end of the stream and
-                // closes it; the descriptor stays libmicrohttpd's.
-                ::shutdown(w.fd, SHUT_RDWR);
-                w.fd = -1;
-                log(LogKind::note, "closing a connection from " +
-                                       (w.client.empty() ? std::string("a Unix socket") : w.client) +
-                                       ": no complete request head within the --header-timeout");
-            }
-        }
-    }
 
     void log(LogKind kind, const std::string& m) const {
         if (opts.log) opts.log(kind, m);
@@ -467,7 +356,7 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
         ctx->log.path = path;
         ctx->log.client = client_ip(c);
         impl->request_started();
-        impl->head_in(c);
+        impl->heads.head_in(c);
         RequestHead head;
         head.method = method;
         head.path = path;
@@ -520,17 +409,11 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
 void on_connection(void* cls, MHD_Connection* c, void** /*socket_context*/,
                    MHD_ConnectionNotificationCode code) {
     auto* impl = static_cast<Impl*>(cls);
-    std::lock_guard<std::mutex> lk(impl->watch_mu);
-    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        HeadWatch w;
-        w.fd = connection_fd(c);
-        w.deadline = std::chrono::steady_clock::now() +
-                     std::chrono::seconds(impl->opts.header_timeout_s);
-        w.client = client_ip(c);
-        impl->watched[c] = w;
-    } else {
-        impl->watched.erase(c);
-    }
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        impl->heads.opened(c, connection_fd(c), client_ip(c),
+                           std::chrono::seconds(impl->opts.header_timeout_s));
+    else
+        impl->heads.closed(c);
 }
 
 void on_completed(void* cls, MHD_Connection* c, void** con_cls,
@@ -538,7 +421,7 @@ void on_completed(void* cls, MHD_Connection* c, void** con_cls,
     auto* impl = static_cast<Impl*>(cls);
     // The next request head on a kept-alive connection: the client may
     // wait up to the idle timeout to begin it, then has the header timeout.
-    impl->watch_head(c, std::chrono::seconds(impl->opts.idle_timeout_s + impl->opts.header_timeout_s));
+    impl->heads.expect_head(c, std::chrono::seconds(impl->opts.idle_timeout_s + impl->opts.header_timeout_s));
     auto* ctx = static_cast<RequestCtx*>(*con_cls);
     if (!ctx) return;
     *con_cls = nullptr;
@@ -603,49 +486,6 @@ HttpServer::HttpServer(ServeOptions opts, std::shared_ptr<TokenKeeper> keeper,
 
 HttpServer::~HttpServer() { stop(); }
 
-namespace {
-
-// A Unix socket at `path`, mode 0600, listening. An old socket there is
-// replaced only when nobody answers on it; anything else was refused by
-// parse_listen (and is refused again here, should it have appeared since).
-int listen_unix(const std::string& path, dev_t* dev, ino_t* ino) {
-    auto fail = [&](const std::string& why) {
-        return Error(Exit::unavailable, "cannot listen on unix:" + path + ": " + why);
-    };
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);  // length checked by parse_listen
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) == 0) {
-        if (!S_ISSOCK(st.st_mode))
-            throw Error(Exit::usage, "--listen unix:" + path + ": it exists and is not a socket (it is not replaced)");
-        const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        const bool live = probe >= 0 &&
-                          ::connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-        if (probe >= 0) ::close(probe);
-        if (live) throw fail("another server is listening there");
-        ::unlink(path.c_str());
-    }
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw fail(std::strerror(errno));
-    // The socket file's mode comes from the umask alone (Linux ignores a
-    // fchmod before bind): 0600 whatever the caller's umask.
-    const mode_t old = ::umask(0177);
-    const int bound = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-    const int bind_errno = errno;
-    ::umask(old);
-    if (bound != 0 || ::listen(fd, 64) != 0 || ::lstat(path.c_str(), &st) != 0) {
-        const std::string why = std::strerror(bound != 0 ? bind_errno : errno);
-        ::close(fd);
-        throw fail(why);
-    }
-    *dev = st.st_dev;
-    *ino = st.st_ino;
-    return fd;
-}
-
-}  // namespace
-
 int HttpServer::start() {
     const ListenAddress& l = impl_->opts.listen;
     if (!l.unix_path.empty())
@@ -709,7 +549,7 @@ int HttpServer::start() {
                                            (why.empty() ? std::string() : ": " + why));
     }
     impl_->unix_fd = -1;  // the daemon's now
-    impl_->watchdog = std::thread([impl = impl_.get()] { impl->run_watchdog(); });
+    impl_->heads.start();
     if (on_unix) return 0;
     const MHD_DaemonInfo* info = MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_BIND_PORT);
     return info && info->port ? info->port : l.port;
@@ -751,14 +591,7 @@ void HttpServer::stop() {
             st.st_ino == impl_->unix_ino)
             ::unlink(path.c_str());
     }
-    if (impl_->watchdog.joinable()) {
-        {
-            std::lock_guard<std::mutex> lk(impl_->watch_mu);
-            impl_->watch_stop = true;
-        }
-        impl_->watch_cv.notify_all();
-        impl_->watchdog.join();
-    }
+    impl_->heads.stop();
 }
 
 }  // namespace copilot

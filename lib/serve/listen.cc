@@ -1,10 +1,14 @@
 #include "serve/listen.h"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "net/ascii.h"
 #include "net/url_policy.h"
@@ -93,6 +97,45 @@ size_t parse_size(const std::string& text, const std::string& flag) {
         throw bad();
     if (n == 0 || n > (1ull << 40) / mult) throw bad();  // 1 TiB is plenty
     return static_cast<size_t>(n * mult);
+}
+
+// A Unix socket at `path`, mode 0600, listening. An old socket there is
+// replaced only when nobody answers on it; anything else was refused by
+// parse_listen (and is refused again here, should it have appeared since).
+int listen_unix(const std::string& path, dev_t* dev, ino_t* ino) {
+    auto fail = [&](const std::string& why) {
+        return Error(Exit::unavailable, "cannot listen on unix:" + path + ": " + why);
+    };
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);  // length checked by parse_listen
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            throw Error(Exit::usage, "--listen unix:" + path + ": it exists and is not a socket (it is not replaced)");
+        const int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const bool live = probe >= 0 &&
+                          ::connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+        if (probe >= 0) ::close(probe);
+        if (live) throw fail("another server is listening there");
+        ::unlink(path.c_str());
+    }
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw fail(std::strerror(errno));
+    // The socket file's mode comes from the umask alone (Linux ignores a
+    // fchmod before bind): 0600 whatever the caller's umask.
+    const mode_t old = ::umask(0177);
+    const int bound = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    const int bind_errno = errno;
+    ::umask(old);
+    if (bound != 0 || ::listen(fd, 64) != 0 || ::lstat(path.c_str(), &st) != 0) {
+        const std::string why = std::strerror(bound != 0 ? bind_errno : errno);
+        ::close(fd);
+        throw fail(why);
+    }
+    *dev = st.st_dev;
+    *ino = st.st_ino;
+    return fd;
 }
 
 }  // namespace copilot

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <string>
+#include <sys/types.h>
 
 namespace copilot {
 
@@ -27,6 +28,12 @@ struct ListenAddress {
 ListenAddress parse_listen(const std::string& text);
 // "http://HOST:PORT" ("unix:PATH"), for the "listening on" line.
 std::string listen_url(const ListenAddress& a, int port);
+
+// A Unix socket at `path` (mode 0600), listening; its device and inode go
+// to *dev and *ino, so that the server removes only its own socket at the
+// end. An old socket there is replaced only when nobody answers on it.
+// Error(usage) when something else is there, Error(unavailable) otherwise.
+int listen_unix(const std::string& path, dev_t* dev, ino_t* ino);
 
 // "16M", "512K", "1048576": a byte count with an optional K/M/G suffix
 // (powers of 1024). Error(usage) naming `flag` otherwise.

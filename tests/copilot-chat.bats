@@ -522,7 +522,7 @@ EOF
 }
 
 @test "a 50 MB answer streams with flat memory" {
-  [[ -x /usr/bin/time ]] || skip "needs /usr/bin/time"
+  [[ -x /usr/bin/time ]] || fail "needs /usr/bin/time (make deps installs it)"
   # Under ASan freed memory sits in a quarantine; keep it small so RSS tells.
   export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1"
   local line

@@ -206,7 +206,7 @@ no_secret_in() {
 # --------------------------------------------------------------- no secrets
 
 @test "processes the tools start never get a secret in argv (all execve calls traced)" {
-  command -v strace >/dev/null || skip "strace is not installed (make deps installs it)"
+  command -v strace >/dev/null || fail "strace is not installed (make deps installs it)"
   store_auth
   mkdir -p "$OUT/bin"
   printf '#!/bin/sh\nexit 0\n' >"$OUT/bin/xdg-open"
@@ -431,7 +431,7 @@ peak_kb() { tail -n 1 "$OUT/kb"; }
 
 @test "100 MB on stdin is refused at each reader's cap with 65 and bounded memory" {
   store_auth  # and no cache: plain copilot-token then reads auth state from stdin
-  [[ -x /usr/bin/time ]] || skip "/usr/bin/time is not installed"
+  [[ -x /usr/bin/time ]] || fail "/usr/bin/time is not installed (make deps installs it)"
   for cmd in "copilot-token --auth -" "copilot-token" "copilot-token --check" \
     "copilot-login --poll" "copilot-login --with-token" "copilot-chat" \
     "copilot-chat --messages - hi" "copilot-chat --token-file - hi"; do
@@ -469,7 +469,7 @@ peak_kb() { tail -n 1 "$OUT/kb"; }
 }
 
 @test "deeply nested JSON on stdin is refused with 65 and bounded memory, never a crash" {
-  [[ -x /usr/bin/time ]] || skip "/usr/bin/time is not installed"
+  [[ -x /usr/bin/time ]] || fail "/usr/bin/time is not installed (make deps installs it)"
   head -c 1000000 /dev/zero | tr '\0' '[' >"$OUT/deep1m"
   head -c 8000000 /dev/zero | tr '\0' '{' >"$OUT/deep8m"
   for cmd in "copilot-token --auth -" "copilot-token --check" "copilot-login --poll" \

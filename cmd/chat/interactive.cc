@@ -148,7 +148,8 @@ public:
         el_set(el_, EL_GETCFN, read_key);
         el_set(el_, EL_HIST, history, hist_);
         el_set(el_, EL_CLIENTDATA, static_cast<void*>(completion));
-        el_set(el_, EL_ADDFN, "copilot-complete", "complete a command or a model id", on_tab);
+        // The wide form: the narrow one copies the two strings and never frees them.
+        el_wset(el_, EL_ADDFN, L"copilot-complete", L"complete a command or a model id", on_tab);
         el_set(el_, EL_BIND, "^I", "copilot-complete", nullptr);
         if (keep_history) {
             path_ = copilot::state_home() + "/copilot-utils/chat_history";

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "api/catalogue.h"
+#include "api/models.h"  // select_models
 #include "api/routed_chat.h"
 #include "output.h"
 #include "store/chat_session.h"
@@ -242,8 +243,8 @@ struct Session {
     std::vector<std::string> model_ids() {
         std::vector<std::string> ids;
         try {
-            for (const auto& m : catalogue.get(std::time(nullptr)).models)
-                if (m.type == "chat") ids.push_back(m.id);
+            for (const auto& m : copilot::select_models(catalogue.get(std::time(nullptr)).models, false))
+                ids.push_back(m.id);
         } catch (const copilot::Error& e) {
             tool::debug(std::string("no model ids to complete: ") + e.what());
         }

@@ -716,7 +716,7 @@ EOF
   assert_output "000"
   [[ "$stderr" == *"Empty reply from server"* || "$stderr" == *"Connection reset by peer"* ]]
   # --verbose names the cause; neither attempt became a request: no request line
-  eventually '[ "$(grep -c "^copilot-serve: libmicrohttpd: Server reached connection limit. Closing inbound connection.$" "$SERVE_ERR")" -eq 2 ]'
+  eventually '[ "$(grep -c "^copilot-serve: closing a connection from 127.0.0.1: --max-connections (2) reached$" "$SERVE_ERR")" -eq 2 ]'
   assert_equal "$(log_lines)" ""
   # once the held connections are gone, clients are served again
   touch "$BATS_TEST_TMPDIR/release"

@@ -46,6 +46,18 @@ void load_curl_once() {
     else if (!resolve(lib, "curl_slist_append", api.slist_append)) missing = "curl_slist_append";
     else if (!resolve(lib, "curl_slist_free_all", api.slist_free_all))
         missing = "curl_slist_free_all";
+    else if (!resolve(lib, "curl_easy_pause", api.easy_pause)) missing = "curl_easy_pause";
+    else if (!resolve(lib, "curl_multi_init", api.multi_init)) missing = "curl_multi_init";
+    else if (!resolve(lib, "curl_multi_setopt", api.multi_setopt)) missing = "curl_multi_setopt";
+    else if (!resolve(lib, "curl_multi_add_handle", api.multi_add_handle))
+        missing = "curl_multi_add_handle";
+    else if (!resolve(lib, "curl_multi_remove_handle", api.multi_remove_handle))
+        missing = "curl_multi_remove_handle";
+    else if (!resolve(lib, "curl_multi_socket_action", api.multi_socket_action))
+        missing = "curl_multi_socket_action";
+    else if (!resolve(lib, "curl_multi_info_read", api.multi_info_read))
+        missing = "curl_multi_info_read";
+    else if (!resolve(lib, "curl_multi_cleanup", api.multi_cleanup)) missing = "curl_multi_cleanup";
     if (missing) {
         g_curl_error = std::string("cannot load libcurl (libcurl.so.4): missing ") + missing;
         return;  // the library stays loaded; harmless

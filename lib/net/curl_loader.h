@@ -20,6 +20,15 @@ struct CurlApi {
     const char* (*strerror)(CURLcode);
     curl_slist* (*slist_append)(curl_slist*, const char*);
     void (*slist_free_all)(curl_slist*);
+    CURLcode (*easy_pause)(CURL*, int bitmask);
+    // The multi interface (net/http_loop: copilot-serve's transfers).
+    CURLM* (*multi_init)();
+    CURLMcode (*multi_setopt)(CURLM*, CURLMoption, ...);
+    CURLMcode (*multi_add_handle)(CURLM*, CURL*);
+    CURLMcode (*multi_remove_handle)(CURLM*, CURL*);
+    CURLMcode (*multi_socket_action)(CURLM*, curl_socket_t, int ev_bitmask, int* running);
+    CURLMsg* (*multi_info_read)(CURLM*, int* msgs_in_queue);
+    CURLMcode (*multi_cleanup)(CURLM*);
 };
 
 // libcurl, loaded and initialised once per process. Error(io) naming what

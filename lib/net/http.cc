@@ -14,6 +14,7 @@
 
 #include "net/ascii.h"
 #include "net/curl_loader.h"
+#include "net/http_transfer.h"
 #include "net/retry.h"
 #include "net/timeouts.h"
 #include "net/url_policy.h"
@@ -26,29 +27,6 @@ namespace {
 
 // ---------------------------------------------------------------------------
 // One transfer
-
-constexpr size_t kMaxHeaderBytes = 1 << 20;
-
-struct Transfer {
-    const HttpRequest* req = nullptr;
-    HttpResponse resp;
-    long status_seen = 0;         // from the last status line
-    size_t header_bytes = 0;
-    size_t streamed_bytes = 0;    // bytes handed to on_body
-    bool head_reported = false;   // on_head called
-    bool too_large = false;
-    bool too_many_headers = false;
-    bool stopped_by_callback = false;
-    bool cancelled = false;        // HttpRequest::cancelled said so
-    bool refused_address = false;  // plain-http connect to a non-loopback address
-    bool http_only_loopback = false;
-    std::exception_ptr callback_error;
-    // The silence limit (Timeouts::silence_s): when a byte last went either way.
-    long silence_ms = 0;
-    bool silence_timed_out = false;
-    std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
-    curl_off_t seen_down = 0, seen_up = 0;
-};
 
 size_t on_header(char* data, size_t size, size_t n, void* userp) {
     auto* t = static_cast<Transfer*>(userp);
@@ -100,7 +78,20 @@ size_t on_write(char* data, size_t size, size_t n, void* userp) {
     size_t len = size * n;
     if (len == 0) return 0;
     try {
+        t->last_activity = std::chrono::steady_clock::now();
         long status = t->status_seen;
+        if (t->take_body && status >= 200 && status < 300) {
+            if (!t->head_reported) {
+                t->head_reported = true;
+                if (t->req->on_head) t->req->on_head(status, t->resp.headers);
+            }
+            t->resp.body_streamed = true;
+            switch (t->take_body(std::string_view(data, len))) {
+            case BodyTake::all: t->streamed_bytes += len; return len;
+            case BodyTake::pause: t->paused = true; return CURL_WRITEFUNC_PAUSE;
+            case BodyTake::stop: t->stopped_by_callback = true; return 0;
+            }
+        }
         if (t->req->on_body && status >= 200 && status < 300) {
             if (!t->head_reported) {
                 t->head_reported = true;
@@ -218,11 +209,6 @@ struct EasyHandle {
     throw Error(Exit::io, "cannot set up the HTTP request: " + what);
 }
 
-struct Outcome {
-    CURLcode code = CURLE_OK;
-    std::string detail;  // curl's error buffer or strerror
-};
-
 bool is_2xx(long s) { return s >= 200 && s < 300; }
 
 bool is_connection_failure(CURLcode c) {
@@ -251,6 +237,8 @@ bool is_cut_off(CURLcode c, const Transfer& t) {
            c == CURLE_HTTP2;
 }
 
+}  // namespace
+
 Error transfer_error(CURLcode c, const Transfer& t, const std::string& host,
                      const std::string& detail) {
     if (c == CURLE_OPERATION_TIMEDOUT) {
@@ -265,23 +253,25 @@ Error transfer_error(CURLcode c, const Transfer& t, const std::string& host,
     return Error(Exit::temp, "cannot reach " + host + ": " + detail);
 }
 
-void set_long(const EasyHandle& e, CURLoption o, long v, const char* name) {
+namespace {
+
+// What the option setters need of a handle: the handle and the API.
+struct Easy {
+    const CurlApi& api;
+    CURL* h;
+};
+
+void set_long(const Easy& e, CURLoption o, long v, const char* name) {
     if (e.api.setopt(e.h, o, v) != CURLE_OK) setup_failed(name);
 }
-void set_str(const EasyHandle& e, CURLoption o, const char* v, const char* name) {
+void set_str(const Easy& e, CURLoption o, const char* v, const char* name) {
     if (e.api.setopt(e.h, o, v) != CURLE_OK) setup_failed(name);
 }
-void set_ptr(const EasyHandle& e, CURLoption o, void* v, const char* name) {
+void set_ptr(const Easy& e, CURLoption o, void* v, const char* name) {
     if (e.api.setopt(e.h, o, v) != CURLE_OK) setup_failed(name);
 }
 
-// How long one attempt may take: the request's own limits, or COPILOT_TIMEOUT's.
-struct Timeouts {
-    long connect_ms;
-    long total_ms;  // 0 = no limit
-    long silence_s; // give up after this long without a byte (0 = off)
-    long deadline_ms; // the whole operation, tries and waits (0 = none)
-};
+}  // namespace
 
 // COPILOT_TIMEOUT=SECONDS (copilot-utils(7)) replaces the per-request
 // defaults, so that a user, a CI job or a test can bound how long a silent
@@ -301,10 +291,10 @@ Timeouts timeouts_for(const HttpRequest& req) {
     return t;
 }
 
-Outcome run_once(const CurlApi& api, const HttpRequest& req, const Timeouts& limits,
-                 bool plain_http, Transfer& t) {
-    EasyHandle e(api);
-    if (!e.h) setup_failed("curl_easy_init failed");
+void configure_transfer(const CurlApi& api, CURL* h, curl_slist** headers, char* errbuf,
+                        const HttpRequest& req, const Timeouts& limits, bool plain_http,
+                        Transfer& t) {
+    const Easy e{api, h};
 
     for (const auto& [name, value] : req.headers) {
         if (name.empty() || name.find_first_of(":\r\n") != std::string::npos ||
@@ -316,14 +306,12 @@ Outcome run_once(const CurlApi& api, const HttpRequest& req, const Timeouts& lim
                                          "')");
         // "Name:" would make curl drop the header; "Name;" sends it empty.
         std::string line = value.empty() ? name + ";" : name + ": " + value;
-        curl_slist* n = api.slist_append(e.headers, line.c_str());
+        curl_slist* n = api.slist_append(*headers, line.c_str());
         if (!n) setup_failed("out of memory");
-        e.headers = n;
+        *headers = n;
     }
 
-    char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
-
     set_str(e, CURLOPT_URL, req.url.c_str(), "URL");
     set_ptr(e, CURLOPT_ERRORBUFFER, errbuf, "error buffer");
     set_long(e, CURLOPT_NOSIGNAL, 1L, "NOSIGNAL");
@@ -358,8 +346,8 @@ Outcome run_once(const CurlApi& api, const HttpRequest& req, const Timeouts& lim
     }
     set_long(e, CURLOPT_CONNECTTIMEOUT_MS, limits.connect_ms, "CONNECTTIMEOUT_MS");
     set_long(e, CURLOPT_TIMEOUT_MS, limits.total_ms, "TIMEOUT_MS");
+    t.silence_ms = limits.silence_s * 1000;
     if (limits.silence_s > 0 || req.cancelled) {
-        t.silence_ms = limits.silence_s * 1000;
         curl_xferinfo_callback progress_cb = on_progress;
         if (api.setopt(e.h, CURLOPT_XFERINFOFUNCTION, progress_cb) != CURLE_OK)
             setup_failed("XFERINFOFUNCTION");
@@ -373,7 +361,7 @@ Outcome run_once(const CurlApi& api, const HttpRequest& req, const Timeouts& lim
         set_long(e, CURLOPT_BUFFERSIZE, 100L * 1024, "BUFFERSIZE");
     }
     set_str(e, CURLOPT_ACCEPT_ENCODING, "", "ACCEPT_ENCODING");
-    if (e.headers) set_ptr(e, CURLOPT_HTTPHEADER, e.headers, "HTTPHEADER");
+    if (*headers) set_ptr(e, CURLOPT_HTTPHEADER, *headers, "HTTPHEADER");
 
     if (req.method == "GET") {
         set_long(e, CURLOPT_HTTPGET, 1L, "HTTPGET");
@@ -412,11 +400,14 @@ Outcome run_once(const CurlApi& api, const HttpRequest& req, const Timeouts& lim
     if (api.setopt(e.h, CURLOPT_HEADERFUNCTION, header_cb) != CURLE_OK)
         setup_failed("HEADERFUNCTION");
     set_ptr(e, CURLOPT_HEADERDATA, &t, "HEADERDATA");
+}
 
+Outcome transfer_outcome(const CurlApi& api, CURL* h, CURLcode code, const char* errbuf,
+                         Transfer& t) {
     Outcome out;
-    out.code = api.perform(e.h);
+    out.code = code;
     long status = 0;
-    if (api.getinfo(e.h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status > 0)
+    if (api.getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status > 0)
         t.resp.status = status;
     else
         t.resp.status = t.status_seen;
@@ -426,7 +417,35 @@ Outcome run_once(const CurlApi& api, const HttpRequest& req, const Timeouts& lim
         while (!out.detail.empty() && (out.detail.back() == '\n' || out.detail.back() == '\r'))
             out.detail.pop_back();
     }
+    if (t.silence_timed_out) {  // reported and retried like libcurl's own timeouts
+        out.code = CURLE_OPERATION_TIMEDOUT;
+        out.detail = "timed out: no data for " + std::to_string(t.silence_ms / 1000) + " s";
+    }
     return out;
+}
+
+void check_transfer(const Transfer& t, const HttpRequest& req, const std::string& host) {
+    if (t.callback_error) std::rethrow_exception(t.callback_error);
+    if (t.refused_address)
+        throw Error(Exit::usage, "refusing to connect to " + req.url +
+                                     ": plain http is only allowed to loopback addresses");
+    if (t.too_large)
+        throw Error(Exit::protocol, host + " sent an answer larger than " +
+                                        std::to_string(req.max_body) + " bytes");
+    if (t.too_many_headers)
+        throw Error(Exit::protocol, host + " sent more than " + std::to_string(kMaxHeaderBytes) +
+                                        " bytes of headers");
+}
+
+namespace {
+
+Outcome run_once(const CurlApi& api, const HttpRequest& req, const Timeouts& limits,
+                 bool plain_http, Transfer& t) {
+    EasyHandle e(api);
+    if (!e.h) setup_failed("curl_easy_init failed");
+    char errbuf[CURL_ERROR_SIZE];
+    configure_transfer(api, e.h, &e.headers, errbuf, req, limits, plain_http, t);
+    return transfer_outcome(api, e.h, api.perform(e.h), errbuf, t);
 }
 
 // Sleeps `ms` before a retry, in short steps when the request can be
@@ -496,21 +515,7 @@ HttpResponse http_perform(const HttpRequest& req) {
         Transfer t;
         t.req = &req;
         Outcome o = run_once(api, req, limits, plain_http, t);
-        if (t.callback_error) std::rethrow_exception(t.callback_error);
-        if (t.silence_timed_out) {  // reported and retried like libcurl's own timeouts
-            o.code = CURLE_OPERATION_TIMEDOUT;
-            o.detail = "timed out: no data for " + std::to_string(limits.silence_s) + " s";
-        }
-        if (t.refused_address)
-            throw Error(Exit::usage, "refusing to connect to " + req.url +
-                                         ": plain http is only allowed to loopback addresses");
-        if (t.too_large)
-            throw Error(Exit::protocol, host + " sent an answer larger than " +
-                                            std::to_string(req.max_body) + " bytes");
-        if (t.too_many_headers)
-            throw Error(Exit::protocol, host + " sent more than " +
-                                            std::to_string(kMaxHeaderBytes) +
-                                            " bytes of headers");
+        check_transfer(t, req, host);
         HttpResponse& r = t.resp;
         if (req.on_body && is_2xx(r.status) && o.code == CURLE_OK) r.body_streamed = true;
         if (t.stopped_by_callback || t.cancelled) {

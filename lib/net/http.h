@@ -69,6 +69,11 @@ struct HttpRequest {
     std::function<void(int attempt, long wait_ms, const std::string& reason)> on_retry;
 };
 
+// What a pausing body sink (net/http_loop) does with the bytes it is given:
+// takes them all, leaves them with libcurl until it is resumed, or ends the
+// transfer.
+enum class BodyTake { all, pause, stop };
+
 struct HttpResponse {
     long status = 0;
     HeaderList headers;  // names lower-cased

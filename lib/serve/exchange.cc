@@ -6,25 +6,37 @@
 namespace copilot {
 
 bool RelayQueue::push(std::string_view bytes) {
-    std::unique_lock<std::mutex> lk(mu_);
-    cv_.wait(lk, [this] { return cancelled_ || queued_ < capacity_; });
-    if (cancelled_) return false;
-    if (bytes.empty()) return true;
-    chunks_.emplace_back(bytes);
-    queued_ += bytes.size();
-    cv_.notify_all();
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (cancelled_) return false;
+        if (bytes.empty()) return true;
+        chunks_.emplace_back(bytes);
+        queued_ += bytes.size();
+        cv_.notify_all();
+    }
+    changed();
+    return true;
+}
+
+bool RelayQueue::pause_if_full(std::function<void()> resume) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (cancelled_ || queued_ < capacity_) return false;
+    resume_ = std::move(resume);
     return true;
 }
 
 void RelayQueue::finish(std::string tail, std::string note) {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (!cancelled_ && !tail.empty()) {
-        queued_ += tail.size();
-        chunks_.push_back(std::move(tail));
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!cancelled_ && !tail.empty()) {
+            queued_ += tail.size();
+            chunks_.push_back(std::move(tail));
+        }
+        finished_ = true;
+        if (note_.empty()) note_ = std::move(note);
+        cv_.notify_all();
     }
-    finished_ = true;
-    if (note_.empty()) note_ = std::move(note);
-    cv_.notify_all();
+    changed();
 }
 
 RelayQueue::Pull RelayQueue::pull(char* buf, size_t max, size_t* n,
@@ -50,16 +62,33 @@ RelayQueue::Pull RelayQueue::pull(char* buf, size_t max, size_t* n,
     queued_ -= copied;
     bytes_out_ += copied;
     *n = copied;
-    cv_.notify_all();  // room for the producer
+    // Room for a paused producer: half the queue, so that it does not
+    // pause again after every read.
+    std::function<void()> resume;
+    if (resume_ && queued_ <= capacity_ / 2) resume.swap(resume_);
+    lk.unlock();
+    if (resume) resume();
     return Pull::data;
 }
 
-void RelayQueue::cancel() {
+bool RelayQueue::ready() const {
     std::lock_guard<std::mutex> lk(mu_);
-    cancelled_ = true;
-    chunks_.clear();
-    queued_ = 0;
-    cv_.notify_all();
+    return cancelled_ || queued_ > 0 || finished_;
+}
+
+void RelayQueue::cancel() {
+    std::function<void()> resume;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (cancelled_) return;
+        cancelled_ = true;
+        chunks_.clear();
+        queued_ = 0;
+        resume.swap(resume_);
+        cv_.notify_all();
+    }
+    if (resume) resume();  // the producer then finds the queue cancelled and stops
+    changed();
 }
 
 bool RelayQueue::cancelled() const {
@@ -113,11 +142,8 @@ void Exchange::cancel() {
 }
 
 bool Exchange::cancelled() const {
-    {
-        std::lock_guard<std::mutex> lk(mu_);
-        if (cancelled_) return true;
-    }
-    return gone_ && gone_();
+    std::lock_guard<std::mutex> lk(mu_);
+    return cancelled_;
 }
 
 bool Exchange::done() const {
@@ -126,11 +152,22 @@ bool Exchange::done() const {
 }
 
 void Exchange::set_head(ProxyResponse r) {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (has_head_) return;
-    head_ = std::move(r);
-    has_head_ = true;
-    cv_.notify_all();
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (has_head_) return;
+        head_ = std::move(r);
+        has_head_ = true;
+        cv_.notify_all();
+    }
+    if (notify_) notify_();
+}
+
+void Exchange::set_done() {
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        done_ = true;
+    }
+    if (notify_) notify_();
 }
 
 }  // namespace copilot

@@ -24,17 +24,22 @@
 
 namespace copilot {
 
-// The bytes of one streamed answer on their way from the upstream thread to
-// the client's connection. Bounded: the producer waits while `capacity`
-// bytes are queued, so a slow client slows the upstream instead of growing
-// memory. Cancelling (the client left) wakes the producer, whose push then
-// returns false, which stops the upstream transfer.
+// The bytes of one streamed answer on their way from the relay's loop to
+// the client's connection. Bounded without blocking anyone: once `capacity`
+// bytes wait, the producer pauses its transfer (pause_if_full) and the
+// consumer resumes it when it has taken half; so a slow client slows the
+// upstream instead of growing memory. Every change (bytes, the end, a
+// cancel) calls the listener: the connection's wake-up.
 class RelayQueue {
 public:
-    explicit RelayQueue(size_t capacity = 64 * 1024) : capacity_(capacity) {}
+    explicit RelayQueue(size_t capacity = 64 * 1024, std::function<void()> listener = {})
+        : capacity_(capacity), listener_(std::move(listener)) {}
 
-    // Producer. False once cancelled (the bytes are dropped).
+    // Producer. False once cancelled (the bytes are dropped). Never waits.
     bool push(std::string_view bytes);
+    // Producer: true when `capacity` bytes wait; `resume` is then called
+    // (once, from the consumer's thread) when there is room again, or on a cancel.
+    bool pause_if_full(std::function<void()> resume);
     // Producer: no more bytes; `tail` (e.g. an SSE error event) comes last.
     void finish(std::string tail = "", std::string note = "");
     // Producer: the tokens the answer reported (a translated stream knows).
@@ -42,8 +47,10 @@ public:
 
     enum class Pull { data, timeout, end, cancelled };
     // Consumer: copies up to `max` bytes into `buf` (*n) when there are any;
-    // waits up to `wait` for them.
+    // waits up to `wait` for them (0: looks only).
     Pull pull(char* buf, size_t max, size_t* n, std::chrono::milliseconds wait);
+    // Consumer: whether a pull would not come back with `timeout`.
+    bool ready() const;
 
     void cancel();
     bool cancelled() const;
@@ -54,7 +61,11 @@ public:
     size_t queued() const;
 
 private:
+    void changed() const {
+        if (listener_) listener_();
+    }
     const size_t capacity_;
+    const std::function<void()> listener_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
     std::deque<std::string> chunks_;
@@ -62,6 +73,7 @@ private:
     size_t queued_ = 0;
     bool finished_ = false;
     bool cancelled_ = false;
+    std::function<void()> resume_;  // the paused producer's
     std::string note_;
     std::optional<wire::Usage> usage_;
     std::atomic<uint64_t> bytes_out_{0};
@@ -91,31 +103,34 @@ struct ProxyResponse {
     std::string model;   // the model it went upstream as (mapped)
 };
 
-// One upstream exchange, run in a worker thread so that the connection's
-// thread can wait for the head and then relay the body while the upstream
-// keeps writing. Shared by the worker and the server; whichever is last
-// frees it.
+// One upstream exchange as both sides see it: the relay sets its head (and
+// a stream's queue), the connection waits for it. Shared by the relay and
+// the server; whichever is last frees it.
 class Exchange {
 public:
-    // Waits up to `wait`; true once the head is known.
+    // Called (from the relay's threads) whenever there is something new for
+    // the connection: the head, a stream's bytes, its end.
+    explicit Exchange(std::function<void()> notify = {}) : notify_(std::move(notify)) {}
+    // Waits up to `wait` (0: looks only); true once the head is known.
     bool wait_head(std::chrono::milliseconds wait);
     ProxyResponse head() const;  // after wait_head returned true
     // The client is gone or the server stops: the upstream is let go (the
-    // transfer polls cancelled() and ends within a second, even when the
-    // upstream sends nothing).
+    // relay looks at least five times a second, even when the upstream
+    // sends nothing).
     void cancel();
     bool cancelled() const;
-    bool done() const;  // the worker has finished with it
+    bool done() const;  // the relay has finished with it
 
 private:
     friend class Proxy;
     void set_head(ProxyResponse r);
+    void set_done();
+    const std::function<void()> notify_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
     bool has_head_ = false;
     bool cancelled_ = false;
     bool done_ = false;
-    std::function<bool()> gone_;  // Proxy::answer: set before the exchange runs
     ProxyResponse head_;
     std::shared_ptr<RelayQueue> queue_;
 };

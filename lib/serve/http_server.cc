@@ -3,11 +3,12 @@
 // exchange into an HTTP answer. Kept apart so that only copilot-serve links
 // libmicrohttpd (a unit test of the proxy logic never pulls this file in).
 //
-// Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION), so
-// a connection may block while it waits for its upstream: for the head in
-// the access handler, for stream bytes in the content reader. The upstream
-// transfer runs in a thread of its own (Proxy::start) and hands bytes over
-// through a bounded RelayQueue.
+// Threading (ARCHITECTURE.md, "Relay threading"): libmicrohttpd polls every
+// connection from one epoll thread, and nothing here blocks. A connection
+// that waits for its upstream (the head in the access handler, a stream's
+// next bytes in the content reader) is parked (serve/parking) and resumed
+// by the exchange, which runs on the relay's loop (Proxy::start) and hands
+// a stream's bytes over through a bounded RelayQueue.
 #include "serve/http_server.h"
 
 #include <arpa/inet.h>
@@ -27,6 +28,7 @@
 #include "net/sse.h"  // SseBoundary
 #include "serve/head_deadline.h"
 #include "serve/mhd_connection.h"
+#include "serve/parking.h"
 
 namespace copilot {
 
@@ -37,7 +39,7 @@ constexpr size_t kStreamBlock = 16 * 1024;           // bytes per read of a stre
 // 4 x 8 KiB for a head) is what a slow stream keeps resident; a pool of 64 KiB
 // had half of it touched (bench/serve/README.md, 1,000 slow streams).
 constexpr size_t kConnectionMemory = 32 * 1024;
-constexpr auto kPollStep = std::chrono::milliseconds(200);  // how often a waiting thread looks up
+constexpr auto kStopEventWait = std::chrono::seconds(1);  // for the end of the event in flight
 
 struct RequestCtx {
     std::chrono::steady_clock::time_point start;
@@ -47,6 +49,8 @@ struct RequestCtx {
     bool too_large = false;
     bool answered = false;
     HeaderList cors;  // an allowed Origin's headers, on every answer
+    bool dispatched = false;  // the exchange started: later calls wait for its head
+    std::shared_ptr<Parked> parked;
     std::shared_ptr<Exchange> exchange;
     std::shared_ptr<RelayQueue> stream;
 };
@@ -71,8 +75,10 @@ struct HttpServer::Impl {
 
     // The header deadline (ServeOptions::header_timeout_s).
     HeadDeadlines heads{[this](const std::string& m) { log(LogKind::note, m); }};
+    Parking parking;  // connections waiting for their upstream
 
     uint64_t streams_open = 0;  // under mu
+    std::atomic<unsigned> connections{0};  // open (--max-connections)
     int unix_fd = -1;           // the listening Unix socket, until the daemon has it
     dev_t unix_dev = 0;
     ino_t unix_ino = 0;
@@ -139,8 +145,7 @@ void free_stream(void* cls);
 struct StreamCtx {
     std::shared_ptr<RelayQueue> queue;
     Impl* impl = nullptr;
-    MHD_Connection* connection = nullptr;  // valid while its response is: the reader runs in its thread
-    int fd = -1;
+    std::shared_ptr<Parked> parked;
     bool sse = false;          // an event stream: a stop ends it with an error event
     wire::Api api = wire::Api::chat;  // the client's: the shape of that event
     SseBoundary boundary;      // where the bytes sent so far stand
@@ -160,8 +165,6 @@ ssize_t send_stop_event(StreamCtx* sc, char* buf, size_t max) {
     return static_cast<ssize_t>(event.size());
 }
 
-constexpr auto kStopEventWait = std::chrono::seconds(1);  // for the end of the event in flight
-
 ssize_t read_stream(void* cls, uint64_t, char* buf, size_t max) {
     auto* sc = static_cast<StreamCtx*>(cls);
     if (sc->last_sent) return MHD_CONTENT_READER_END_OF_STREAM;
@@ -177,7 +180,7 @@ ssize_t read_stream(void* cls, uint64_t, char* buf, size_t max) {
             }
         }
         size_t n = 0;
-        switch (sc->queue->pull(buf, max, &n, kPollStep)) {
+        switch (sc->queue->pull(buf, max, &n, std::chrono::milliseconds(0))) {
         case RelayQueue::Pull::data: {
             // Stopping: up to the end of the event in flight; the rest is dropped.
             const size_t whole = sc->boundary.feed(std::string_view(buf, n), stopping && sc->sse);
@@ -190,16 +193,15 @@ ssize_t read_stream(void* cls, uint64_t, char* buf, size_t max) {
             return MHD_CONTENT_READER_END_WITH_ERROR;
         case RelayQueue::Pull::timeout: break;
         }
-        // Nothing from the upstream for a while: make sure someone still
-        // listens, so that a client that left frees its upstream now.
-        if ((stopping && !sc->sse) || peer_gone(sc->fd)) {
+        // Nothing from the upstream yet: parked until there is (a silent
+        // upstream, a model thinking, is no idle client: a parked
+        // connection does not time out), unless the client left.
+        if ((stopping && !sc->sse) || sc->parked->peer_left) {
             sc->queue->cancel();
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
-        if (stopping) continue;
-        // A silent upstream (a model thinking) is not an idle client: only
-        // a client that stops reading should run into the idle timeout.
-        restart_idle_clock(sc->connection, static_cast<unsigned int>(sc->impl->opts.idle_timeout_s));
+        if (sc->impl->parking.park(*sc->parked, [sc] { return sc->queue->ready(); }, true))
+            return 0;  // called again once woken
     }
 }
 
@@ -230,8 +232,10 @@ void take_wire_log(RequestCtx* ctx, const ProxyResponse& r) {
     if (!r.wire.asked.empty()) ctx->log.model = r.model;
 }
 
-// Runs the exchange and queues its answer; the connection's thread waits
-// for the head (the upstream's status) here.
+// Starts the exchange; its answer is queued once its head (the upstream's
+// status) is in.
+MHD_Result await_head(Impl* impl, MHD_Connection* c, RequestCtx* ctx);
+
 MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const InspectedBody& facts) {
     if (ctx->route.route == Route::healthz) {
         const std::string body = health_json(impl->keeper->status(), impl->opts.host,
@@ -264,54 +268,47 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Inspec
         pr.body = std::move(ctx->body);
     }
     ctx->body = std::string();
-    const int fd = connection_fd(c);
+    ctx->parked = impl->parking.enter(c, connection_fd(c));
+    ctx->dispatched = true;
+    std::shared_ptr<Parked> parked = ctx->parked;
+    ctx->exchange = impl->proxy->start(std::move(pr),
+                                       [impl, parked] { impl->parking.wake(*parked); });
+    parked->exchange = ctx->exchange;
+    return await_head(impl, c, ctx);
+}
 
-    if (!pr.streams()) {
-        // A buffered answer: the upstream exchange runs right here.
-        auto checked = std::chrono::steady_clock::now();
-        ProxyResponse whole = impl->proxy->answer(pr, [&]() -> bool {
-            if (impl->stopping.load()) return true;
-            // libcurl polls many times a second: look at the socket now and then.
-            const auto now = std::chrono::steady_clock::now();
-            if (now - checked < kPollStep) return false;
-            checked = now;
-            return peer_gone(fd);
-        });
-        if (whole.note == "cancelled") {  // an answer that came in time is still given
-            if (impl->stopping.load())
-                return refuse(c, ctx, refuse_shutting_down());
-            if (peer_gone(fd)) return MHD_NO;  // nobody to answer
-        }
-        if (ctx->log.note.empty()) ctx->log.note = whole.note;
-        take_wire_log(ctx, whole);
-        restart_idle_clock(c, static_cast<unsigned int>(impl->opts.idle_timeout_s));
-        return answer(c, ctx, whole.status, whole.body, whole.headers);
-    }
-
-    std::shared_ptr<Exchange> ex = impl->proxy->start(std::move(pr));
-    ctx->exchange = ex;
-    while (!ex->wait_head(kPollStep)) {
+// The exchange's head, once it is there: the answer, or a stream's start.
+// Until then the connection is parked, and this is called again on wake.
+MHD_Result await_head(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
+    const std::shared_ptr<Exchange>& ex = ctx->exchange;
+    const std::shared_ptr<Parked>& parked = ctx->parked;
+    for (;;) {
+        if (ex->wait_head(std::chrono::milliseconds(0))) break;
         if (impl->stopping.load()) {
             ex->cancel();
             return refuse(c, ctx, refuse_shutting_down());
         }
-        if (peer_gone(fd)) {  // nobody to answer: let the upstream go, close
+        if (parked->peer_left) {  // nobody to answer: the upstream is let go, the connection closed
             ex->cancel();
             return MHD_NO;
         }
+        if (impl->parking.park(*parked, [&] { return ex->wait_head(std::chrono::milliseconds(0)); },
+                               false))
+            return MHD_YES;
     }
     ProxyResponse head = ex->head();
+    if (head.note == "cancelled") {  // an answer that came in time is still given
+        if (impl->stopping.load()) return refuse(c, ctx, refuse_shutting_down());
+        if (parked->peer_left) return MHD_NO;  // nobody to answer
+    }
     if (ctx->log.note.empty()) ctx->log.note = head.note;
     take_wire_log(ctx, head);
-    // The wait for the upstream was not idleness: start the idle clock again.
-    restart_idle_clock(c, static_cast<unsigned int>(impl->opts.idle_timeout_s));
     if (!head.stream) return answer(c, ctx, head.status, head.body, head.headers);
 
     auto* sc = new StreamCtx;
     sc->queue = head.stream;
     sc->impl = impl;
-    sc->connection = c;
-    sc->fd = fd;
+    sc->parked = parked;
     sc->api = ctx->route.api;
     for (const auto& [name, value] : head.headers)
         if (ascii_iequals(name, "Content-Type"))
@@ -383,6 +380,14 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
         *upload_size = 0;
         return MHD_YES;
     }
+    if (ctx->dispatched) {  // woken: the head may be in
+        try {
+            return await_head(impl, c, ctx);
+        } catch (const std::exception& e) {
+            ctx->exchange->cancel();
+            return refuse(c, ctx, refuse_internal_error(e.what()));
+        }
+    }
     if (*upload_size > 0) {
         // A chunked body has no Content-Length: the cap is enforced here, the
         // excess is read and dropped, and 413 comes at the end.
@@ -409,11 +414,27 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
 void on_connection(void* cls, MHD_Connection* c, void** /*socket_context*/,
                    MHD_ConnectionNotificationCode code) {
     auto* impl = static_cast<Impl*>(cls);
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
-        impl->heads.opened(c, connection_fd(c), client_ip(c),
-                           std::chrono::seconds(impl->opts.header_timeout_s));
-    else
+    if (code != MHD_CONNECTION_NOTIFY_STARTED) {
         impl->heads.closed(c);
+        --impl->connections;
+        return;
+    }
+    // --max-connections is counted here, not by libmicrohttpd: at its own
+    // limit its epoll loop stops accepting, and a client would wait unseen
+    // in the listen queue instead of being told at once.
+    if (++impl->connections > impl->opts.max_connections) {
+        const int fd = connection_fd(c);
+        if (fd >= 0) ::shutdown(fd, SHUT_RDWR);  // it then closes, unanswered
+        const std::string who = client_ip(c);
+        impl->log(LogKind::note, "closing a connection from " +
+                                     (who.empty() ? std::string("a Unix socket") : who) +
+                                     ": --max-connections (" +
+                                     std::to_string(impl->opts.max_connections) + ") reached");
+        impl->heads.opened(c, -1, who, std::chrono::seconds(0));
+        return;
+    }
+    impl->heads.opened(c, connection_fd(c), client_ip(c),
+                       std::chrono::seconds(impl->opts.header_timeout_s));
 }
 
 void on_completed(void* cls, MHD_Connection* c, void** con_cls,
@@ -425,6 +446,7 @@ void on_completed(void* cls, MHD_Connection* c, void** con_cls,
     auto* ctx = static_cast<RequestCtx*>(*con_cls);
     if (!ctx) return;
     *con_cls = nullptr;
+    if (ctx->parked) impl->parking.leave(ctx->parked);
     if (ctx->stream) {
         ctx->log.bytes = ctx->stream->bytes_out();
         if (auto u = ctx->stream->usage()) ctx->log.wire.usage = u;
@@ -504,8 +526,10 @@ int HttpServer::start() {
         ::inet_pton(AF_INET, l.ip.c_str(), &in.sin_addr);
         std::memcpy(&ss, &in, sizeof in);
     }
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                         MHD_USE_ITC | MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    // One epoll thread for every connection; a connection waiting for its
+    // upstream is suspended (serve/parking), so nothing blocks it.
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (l.ipv6 && l.unix_path.empty()) flags |= MHD_USE_IPv6;
     {
         std::lock_guard<std::mutex> lk(impl_->start_mu);
@@ -521,7 +545,8 @@ int HttpServer::start() {
     impl_->daemon = MHD_start_daemon(
         flags, static_cast<uint16_t>(l.port), nullptr, nullptr, &on_access, impl_.get(),
         MHD_OPTION_ARRAY, where,
-        MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(impl_->opts.max_connections),
+        // Room past --max-connections for those closed at once (on_connection).
+        MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(impl_->opts.max_connections + 64),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         static_cast<unsigned int>(impl_->opts.max_connections_per_client),
         MHD_OPTION_NOTIFY_CONNECTION, &on_connection, impl_.get(),
@@ -550,6 +575,7 @@ int HttpServer::start() {
     }
     impl_->unix_fd = -1;  // the daemon's now
     impl_->heads.start();
+    impl_->parking.start();
     if (on_unix) return 0;
     const MHD_DaemonInfo* info = MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_BIND_PORT);
     return info && info->port ? info->port : l.port;
@@ -576,12 +602,26 @@ void HttpServer::stop() {
     impl_->draining = true;
     impl_->stopping = true;
     if (impl_->daemon) {
-        {
-            // Open streams end themselves first, with their error event
-            // (read_stream), while their connections still work.
-            std::unique_lock<std::mutex> lk(impl_->mu);
-            impl_->cv.wait_for(lk, kStopEventWait + 2 * kPollStep,
-                               [this] { return impl_->streams_open == 0; });
+        // Every parked connection is woken: one waiting for its head gets
+        // 503, an open stream ends itself with its error event (read_stream)
+        // while its connection still works; one in the middle of an event
+        // waits for its end, and is woken now and then to look at the clock.
+        impl_->parking.stopping();
+        const auto until = std::chrono::steady_clock::now() + kStopEventWait +
+                           std::chrono::milliseconds(400);
+        std::unique_lock<std::mutex> lk(impl_->mu);
+        while ((impl_->streams_open > 0 || impl_->parking.parked() > 0) &&
+               std::chrono::steady_clock::now() < until) {
+            impl_->cv.wait_for(lk, std::chrono::milliseconds(50));
+            lk.unlock();
+            impl_->parking.wake_all();
+            lk.lock();
+        }
+        lk.unlock();
+        // libmicrohttpd must not be stopped with a connection suspended.
+        for (int i = 0; i < 100 && impl_->parking.parked() > 0; ++i) {
+            impl_->parking.wake_all();
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         MHD_stop_daemon(impl_->daemon);
         impl_->daemon = nullptr;
@@ -591,6 +631,7 @@ void HttpServer::stop() {
             st.st_ino == impl_->unix_ino)
             ::unlink(path.c_str());
     }
+    impl_->parking.stop();
     impl_->heads.stop();
 }
 

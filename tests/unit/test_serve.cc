@@ -578,38 +578,40 @@ TEST(the_queue_waits_for_bytes_then_times_out) {
     CHECK_EQ(n, size_t{0});
 }
 
-TEST(a_full_queue_holds_the_producer_until_the_consumer_reads) {
-    copilot::RelayQueue q(10);
-    CHECK(q.push("0123456789"));  // full now
-    std::atomic<bool> pushed{false};
-    std::thread producer([&] {
-        q.push("abc");
-        pushed = true;
-    });
-    std::this_thread::sleep_for(50ms);
-    CHECK(!pushed.load());  // still blocked: nothing was read
-    CHECK(q.queued() == 10);
+TEST(a_full_queue_pauses_the_producer_until_the_consumer_has_taken_half) {
+    int changes = 0;
+    copilot::RelayQueue q(10, [&] { ++changes; });
+    int resumed = 0;
+    CHECK(!q.pause_if_full([&] { ++resumed; }));  // empty: no pause
+    CHECK(q.push("0123456789"));                  // full now
+    CHECK_EQ(changes, 1);                         // the consumer was told
+    CHECK(q.pause_if_full([&] { ++resumed; }));
     char buf[16];
     size_t n = 0;
     CHECK(q.pull(buf, 4, &n, 0ms) == copilot::RelayQueue::Pull::data);
     CHECK_EQ(n, size_t{4});
-    producer.join();
-    CHECK(pushed.load());
-    CHECK_EQ(q.queued(), size_t{9});
+    CHECK_EQ(resumed, 0);  // 6 bytes still wait: more than half
+    CHECK(q.pull(buf, 1, &n, 0ms) == copilot::RelayQueue::Pull::data);
+    CHECK_EQ(resumed, 1);  // 5 left: the producer goes on, once
+    CHECK(q.pull(buf, 1, &n, 0ms) == copilot::RelayQueue::Pull::data);
+    CHECK_EQ(resumed, 1);
+    CHECK_EQ(q.queued(), size_t{4});
 }
 
-TEST(cancelling_the_queue_stops_a_blocked_producer) {
-    copilot::RelayQueue q(4);
+TEST(cancelling_the_queue_resumes_a_paused_producer_which_then_stops) {
+    int changes = 0;
+    copilot::RelayQueue q(4, [&] { ++changes; });
     CHECK(q.push("full"));
-    std::atomic<int> result{-1};
-    std::thread producer([&] { result = q.push("more") ? 1 : 0; });
-    std::this_thread::sleep_for(20ms);
+    int resumed = 0;
+    CHECK(q.pause_if_full([&] { ++resumed; }));
     q.cancel();
-    producer.join();
-    CHECK_EQ(result.load(), 0);
+    CHECK_EQ(resumed, 1);
+    CHECK_EQ(changes, 2);  // the push, the cancel
+    CHECK(!q.pause_if_full([&] { ++resumed; }));  // cancelled: push, and be told no
     CHECK(!q.push("again"));
     char buf[8];
     size_t n = 0;
+    CHECK(q.ready());
     CHECK(q.pull(buf, sizeof buf, &n, 0ms) == copilot::RelayQueue::Pull::cancelled);
 }
 

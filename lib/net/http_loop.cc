@@ -1,0 +1,345 @@
+#include "net/http_loop.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <thread>
+#include <unistd.h>
+#include <unordered_map>
+#include <vector>
+
+#include "net/curl_loader.h"
+#include "net/http_transfer.h"
+#include "net/url_policy.h"
+#include "util/errors.h"
+
+namespace copilot {
+
+namespace {
+
+constexpr auto kTick = std::chrono::milliseconds(200);
+
+struct Job {
+    HttpLoop::Id id = 0;
+    HttpRequest req;
+    HttpLoop::Calls calls;
+    Transfer t;
+    CURL* h = nullptr;
+    curl_slist* headers = nullptr;
+    char errbuf[CURL_ERROR_SIZE] = {};
+    std::string host;
+    long silence_ms = 0;  // checked by the loop: libcurl's progress calls need traffic
+};
+
+enum class Command { add, resume, stop };
+
+}  // namespace
+
+struct HttpLoop::Impl {
+    const CurlApi* api = nullptr;
+    CURLM* multi = nullptr;
+    int epoll_fd = -1;
+    int wake_fd = -1;
+    std::thread thread;
+
+    mutable std::mutex mu;  // the commands, next_id, count
+    std::vector<std::pair<Command, Id>> commands;
+    std::vector<std::unique_ptr<Job>> added;  // with their add commands
+    Id next_id = 1;
+    size_t count = 0;  // started and not done
+    bool stopping = false;
+
+    // The loop thread's own.
+    std::unordered_map<Id, std::unique_ptr<Job>> jobs;
+    std::chrono::steady_clock::time_point curl_deadline{};
+    bool curl_timer = false;
+
+    void wake() const {
+        const uint64_t one = 1;
+        [[maybe_unused]] ssize_t n = ::write(wake_fd, &one, sizeof one);
+    }
+    void post(Command c, Id id, std::unique_ptr<Job> job = nullptr) {
+        {
+            std::lock_guard<std::mutex> lk(mu);
+            commands.push_back({c, id});
+            if (job) added.push_back(std::move(job));
+        }
+        wake();
+    }
+
+    void run();
+    void take_commands();
+    void finish(Job& job, CURLcode code);
+    void sweep();
+    void read_done();
+};
+
+namespace {
+
+int on_socket(CURL*, curl_socket_t s, int what, void* userp, void*) {
+    auto* impl = static_cast<HttpLoop::Impl*>(userp);
+    if (what == CURL_POLL_REMOVE) {
+        ::epoll_ctl(impl->epoll_fd, EPOLL_CTL_DEL, s, nullptr);
+        return 0;
+    }
+    epoll_event ev{};
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+    ev.data.fd = s;
+    if (::epoll_ctl(impl->epoll_fd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT)
+        ::epoll_ctl(impl->epoll_fd, EPOLL_CTL_ADD, s, &ev);
+    return 0;
+}
+
+int on_timer(CURLM*, long timeout_ms, void* userp) {
+    auto* impl = static_cast<HttpLoop::Impl*>(userp);
+    impl->curl_timer = timeout_ms >= 0;
+    if (impl->curl_timer)
+        impl->curl_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    return 0;
+}
+
+}  // namespace
+
+void HttpLoop::Impl::finish(Job& job, CURLcode code) {
+    api->multi_remove_handle(multi, job.h);
+    Outcome o = transfer_outcome(*api, job.h, code, job.errbuf, job.t);
+    HttpResponse resp;
+    std::exception_ptr err;
+    try {
+        check_transfer(job.t, job.req, job.host);
+        if (job.t.stopped_by_callback || job.t.cancelled) {
+            job.t.resp.aborted_by_callback = true;
+        } else if (o.code != CURLE_OK) {
+            throw transfer_error(o.code, job.t, job.host, o.detail);
+        } else if (job.calls.on_body && job.t.resp.status >= 200 && job.t.resp.status < 300) {
+            job.t.resp.body_streamed = true;
+        }
+        resp = std::move(job.t.resp);
+    } catch (...) {
+        err = std::current_exception();
+    }
+    api->cleanup(job.h);
+    job.h = nullptr;
+    if (job.headers) api->slist_free_all(job.headers);
+    job.headers = nullptr;
+    std::unique_ptr<Job> gone = std::move(jobs[job.id]);
+    jobs.erase(gone->id);
+    {
+        std::lock_guard<std::mutex> lk(mu);
+        --count;
+    }
+    try {
+        if (gone->calls.on_done) gone->calls.on_done(std::move(resp), err);
+    } catch (...) {
+        // on_done is the caller's: nothing of it may stop the loop.
+    }
+}
+
+void HttpLoop::Impl::take_commands() {
+    std::vector<std::pair<Command, Id>> cmds;
+    std::vector<std::unique_ptr<Job>> fresh;
+    {
+        std::lock_guard<std::mutex> lk(mu);
+        cmds.swap(commands);
+        fresh.swap(added);
+    }
+    for (auto& job : fresh) {
+        Job& j = *job;
+        jobs[j.id] = std::move(job);
+        if (api->multi_add_handle(multi, j.h) != CURLM_OK) finish(j, CURLE_OUT_OF_MEMORY);
+    }
+    for (const auto& [cmd, id] : cmds) {
+        auto it = jobs.find(id);
+        if (it == jobs.end()) continue;  // done already
+        Job& j = *it->second;
+        if (cmd == Command::stop) {
+            j.t.cancelled = true;
+            finish(j, CURLE_ABORTED_BY_CALLBACK);
+        } else if (cmd == Command::resume && j.t.paused) {
+            j.t.paused = false;
+            j.t.last_activity = std::chrono::steady_clock::now();
+            api->easy_pause(j.h, CURLPAUSE_CONT);  // may hand bytes over (and pause) at once
+        }
+    }
+}
+
+void HttpLoop::Impl::sweep() {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<Id> ids;
+    ids.reserve(jobs.size());
+    for (const auto& kv : jobs) ids.push_back(kv.first);
+    for (Id id : ids) {
+        auto it = jobs.find(id);
+        if (it == jobs.end()) continue;
+        Job& j = *it->second;
+        // A paused transfer waits for its client, whose idle timeout holds.
+        if (!j.t.paused && j.silence_ms > 0 &&
+            now - j.t.last_activity > std::chrono::milliseconds(j.silence_ms)) {
+            j.t.silence_timed_out = true;
+            finish(j, CURLE_OPERATION_TIMEDOUT);
+            continue;
+        }
+        bool stop = false;
+        try {
+            stop = j.calls.on_tick && j.calls.on_tick();
+        } catch (...) {
+            j.t.callback_error = std::current_exception();
+            stop = true;
+        }
+        if (stop) {
+            j.t.cancelled = true;
+            finish(j, CURLE_ABORTED_BY_CALLBACK);
+        }
+    }
+}
+
+void HttpLoop::Impl::read_done() {
+    int left = 0;
+    while (CURLMsg* m = api->multi_info_read(multi, &left)) {
+        if (m->msg != CURLMSG_DONE) continue;
+        Job* job = nullptr;
+        api->getinfo(m->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&job));
+        if (job) finish(*job, m->data.result);
+    }
+}
+
+void HttpLoop::Impl::run() {
+    auto next_sweep = std::chrono::steady_clock::now() + kTick;
+    epoll_event evs[64];
+    for (;;) {
+        {
+            std::lock_guard<std::mutex> lk(mu);
+            if (stopping) break;
+        }
+        auto now = std::chrono::steady_clock::now();
+        auto until = next_sweep;
+        if (curl_timer) until = std::min(until, curl_deadline);
+        const int wait = until <= now ? 0
+                                      : static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                             until - now).count() + 1);
+        const int n = ::epoll_wait(epoll_fd, evs, 64, wait);
+        int running = 0;
+        for (int i = 0; i < n; ++i) {
+            if (evs[i].data.fd == wake_fd) {
+                uint64_t v;
+                [[maybe_unused]] ssize_t r = ::read(wake_fd, &v, sizeof v);
+                take_commands();
+                continue;
+            }
+            int flags = 0;
+            if (evs[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
+            if (evs[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+            if (evs[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
+            api->multi_socket_action(multi, evs[i].data.fd, flags, &running);
+        }
+        now = std::chrono::steady_clock::now();
+        if (curl_timer && now >= curl_deadline) {
+            curl_timer = false;
+            api->multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+        read_done();
+        if (now >= next_sweep) {
+            sweep();
+            next_sweep = now + kTick;
+        }
+    }
+    // Stopping: what still runs ends, each with its on_done.
+    take_commands();
+    while (!jobs.empty()) {
+        Job& j = *jobs.begin()->second;
+        j.t.cancelled = true;
+        finish(j, CURLE_ABORTED_BY_CALLBACK);
+    }
+}
+
+HttpLoop::HttpLoop() : impl_(std::make_unique<Impl>()) {}
+
+HttpLoop::~HttpLoop() {
+    {
+        std::lock_guard<std::mutex> lk(impl_->mu);
+        impl_->stopping = true;
+    }
+    if (impl_->thread.joinable()) {
+        impl_->wake();
+        impl_->thread.join();
+    }
+    if (impl_->multi) impl_->api->multi_cleanup(impl_->multi);
+    if (impl_->epoll_fd >= 0) ::close(impl_->epoll_fd);
+    if (impl_->wake_fd >= 0) ::close(impl_->wake_fd);
+}
+
+HttpLoop::Id HttpLoop::start(HttpRequest req, Calls calls) {
+    check_url_policy(req.url);  // before anything touches the network
+    const CurlApi& api = curl_api();
+    {
+        std::lock_guard<std::mutex> lk(impl_->mu);
+        if (!impl_->thread.joinable()) {  // the first transfer starts the loop
+            impl_->api = &api;
+            impl_->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+            impl_->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+            impl_->multi = api.multi_init();
+            if (impl_->epoll_fd < 0 || impl_->wake_fd < 0 || !impl_->multi)
+                throw Error(Exit::io, std::string("cannot set up the HTTP loop: ") +
+                                          std::strerror(errno));
+            curl_socket_callback sock_cb = on_socket;
+            curl_multi_timer_callback timer_cb = on_timer;
+            api.multi_setopt(impl_->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+            api.multi_setopt(impl_->multi, CURLMOPT_SOCKETDATA, impl_.get());
+            api.multi_setopt(impl_->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+            api.multi_setopt(impl_->multi, CURLMOPT_TIMERDATA, impl_.get());
+            epoll_event ev{};
+            ev.events = EPOLLIN;
+            ev.data.fd = impl_->wake_fd;
+            ::epoll_ctl(impl_->epoll_fd, EPOLL_CTL_ADD, impl_->wake_fd, &ev);
+            impl_->thread = std::thread([this] { impl_->run(); });
+        }
+    }
+    auto job = std::make_unique<Job>();
+    job->req = std::move(req);
+    job->calls = std::move(calls);
+    job->t.req = &job->req;
+    job->host = url_host(job->req.url);
+    job->req.on_body = nullptr;
+    job->req.cancelled = nullptr;  // the loop stops transfers itself
+    Timeouts limits = timeouts_for(job->req);
+    job->silence_ms = limits.silence_s * 1000;
+    limits.silence_s = 0;  // no progress callback: see Job::silence_ms
+    job->h = api.easy_init();
+    if (!job->h) throw Error(Exit::io, "cannot set up the HTTP request: curl_easy_init failed");
+    try {
+        configure_transfer(api, job->h, &job->headers, job->errbuf, job->req, limits,
+                           url_scheme(job->req.url) == "http", job->t);
+        if (job->calls.on_body) {
+            job->t.take_body = job->calls.on_body;
+        }
+        api.setopt(job->h, CURLOPT_PRIVATE, job.get());
+    } catch (...) {
+        api.cleanup(job->h);
+        if (job->headers) api.slist_free_all(job->headers);
+        throw;
+    }
+    job->t.silence_ms = job->silence_ms;  // for the timeout's message
+    Id id;
+    {
+        std::lock_guard<std::mutex> lk(impl_->mu);
+        id = impl_->next_id++;
+        ++impl_->count;
+    }
+    job->id = id;
+    impl_->post(Command::add, id, std::move(job));
+    return id;
+}
+
+void HttpLoop::resume(Id id) { impl_->post(Command::resume, id); }
+
+void HttpLoop::stop(Id id) { impl_->post(Command::stop, id); }
+
+size_t HttpLoop::running() const {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    return impl_->count;
+}
+
+}  // namespace copilot

@@ -1,6 +1,8 @@
 #include "net/http_loop.h"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 #include <unordered_map>
 #include <vector>
+#include <cstdio>
 
 #include "net/curl_loader.h"
 #include "net/http_transfer.h"
@@ -34,7 +37,7 @@ struct Job {
     long silence_ms = 0;  // checked by the loop: libcurl's progress calls need traffic
 };
 
-enum class Command { add, resume, stop };
+enum class Command { add, resume, stop, call };
 
 }  // namespace
 
@@ -48,11 +51,17 @@ struct HttpLoop::Impl {
     mutable std::mutex mu;  // the commands, next_id, count
     std::vector<std::pair<Command, Id>> commands;
     std::vector<std::unique_ptr<Job>> added;  // with their add commands
+    std::vector<std::function<void()>> calls;  // run_sync's
     Id next_id = 1;
     size_t count = 0;  // started and not done
     bool stopping = false;
 
     // The loop thread's own.
+    std::thread::id loop_id;
+    int attached_fd = -1;
+    std::function<void()> attached_ready;
+    std::function<long()> attached_next;
+    std::atomic<bool> kicked{false};
     std::unordered_map<Id, std::unique_ptr<Job>> jobs;
     std::chrono::steady_clock::time_point curl_deadline{};
     bool curl_timer = false;
@@ -70,6 +79,8 @@ struct HttpLoop::Impl {
         wake();
     }
 
+    void ensure_started(const CurlApi& api);
+    void add(std::unique_ptr<Job> job);
     void run();
     void take_commands();
     void finish(Job& job, CURLcode code);
@@ -141,16 +152,15 @@ void HttpLoop::Impl::finish(Job& job, CURLcode code) {
 void HttpLoop::Impl::take_commands() {
     std::vector<std::pair<Command, Id>> cmds;
     std::vector<std::unique_ptr<Job>> fresh;
+    std::vector<std::function<void()>> fns;
     {
         std::lock_guard<std::mutex> lk(mu);
         cmds.swap(commands);
         fresh.swap(added);
+        fns.swap(calls);
     }
-    for (auto& job : fresh) {
-        Job& j = *job;
-        jobs[j.id] = std::move(job);
-        if (api->multi_add_handle(multi, j.h) != CURLM_OK) finish(j, CURLE_OUT_OF_MEMORY);
-    }
+    for (auto& job : fresh) add(std::move(job));
+    for (auto& f : fns) f();
     for (const auto& [cmd, id] : cmds) {
         auto it = jobs.find(id);
         if (it == jobs.end()) continue;  // done already
@@ -164,6 +174,12 @@ void HttpLoop::Impl::take_commands() {
             api->easy_pause(j.h, CURLPAUSE_CONT);  // may hand bytes over (and pause) at once
         }
     }
+}
+
+void HttpLoop::Impl::add(std::unique_ptr<Job> job) {
+    Job& j = *job;
+    jobs[j.id] = std::move(job);
+    if (api->multi_add_handle(multi, j.h) != CURLM_OK) finish(j, CURLE_OUT_OF_MEMORY);
 }
 
 void HttpLoop::Impl::sweep() {
@@ -217,6 +233,16 @@ void HttpLoop::Impl::run() {
         auto now = std::chrono::steady_clock::now();
         auto until = next_sweep;
         if (curl_timer) until = std::min(until, curl_deadline);
+        std::chrono::steady_clock::time_point attached_due{};
+        if (kicked.load()) {
+            until = now;
+        } else if (attached_next) {
+            const long ms = attached_next();
+            if (ms >= 0) {
+                attached_due = now + std::chrono::milliseconds(ms);
+                until = std::min(until, attached_due);
+            }
+        }
         const int wait = until <= now ? 0
                                       : static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                              until - now).count() + 1);
@@ -227,6 +253,11 @@ void HttpLoop::Impl::run() {
                 uint64_t v;
                 [[maybe_unused]] ssize_t r = ::read(wake_fd, &v, sizeof v);
                 take_commands();
+                continue;
+            }
+            if (evs[i].data.fd == attached_fd) {
+                attached_ready();
+                attached_due = {};
                 continue;
             }
             int flags = 0;
@@ -241,6 +272,10 @@ void HttpLoop::Impl::run() {
             api->multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
         read_done();
+        if (kicked.exchange(false) ||
+            (attached_due != std::chrono::steady_clock::time_point{} && now >= attached_due)) {
+            if (attached_ready) attached_ready();
+        }
         if (now >= next_sweep) {
             sweep();
             next_sweep = now + kTick;
@@ -274,29 +309,7 @@ HttpLoop::~HttpLoop() {
 HttpLoop::Id HttpLoop::start(HttpRequest req, Calls calls) {
     check_url_policy(req.url);  // before anything touches the network
     const CurlApi& api = curl_api();
-    {
-        std::lock_guard<std::mutex> lk(impl_->mu);
-        if (!impl_->thread.joinable()) {  // the first transfer starts the loop
-            impl_->api = &api;
-            impl_->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
-            impl_->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-            impl_->multi = api.multi_init();
-            if (impl_->epoll_fd < 0 || impl_->wake_fd < 0 || !impl_->multi)
-                throw Error(Exit::io, std::string("cannot set up the HTTP loop: ") +
-                                          std::strerror(errno));
-            curl_socket_callback sock_cb = on_socket;
-            curl_multi_timer_callback timer_cb = on_timer;
-            api.multi_setopt(impl_->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-            api.multi_setopt(impl_->multi, CURLMOPT_SOCKETDATA, impl_.get());
-            api.multi_setopt(impl_->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-            api.multi_setopt(impl_->multi, CURLMOPT_TIMERDATA, impl_.get());
-            epoll_event ev{};
-            ev.events = EPOLLIN;
-            ev.data.fd = impl_->wake_fd;
-            ::epoll_ctl(impl_->epoll_fd, EPOLL_CTL_ADD, impl_->wake_fd, &ev);
-            impl_->thread = std::thread([this] { impl_->run(); });
-        }
-    }
+    impl_->ensure_started(api);
     auto job = std::make_unique<Job>();
     job->req = std::move(req);
     job->calls = std::move(calls);
@@ -329,8 +342,93 @@ HttpLoop::Id HttpLoop::start(HttpRequest req, Calls calls) {
         ++impl_->count;
     }
     job->id = id;
-    impl_->post(Command::add, id, std::move(job));
+    if (in_loop())
+        impl_->add(std::move(job));  // no hand-over: the loop itself asks
+    else
+        impl_->post(Command::add, id, std::move(job));
     return id;
+}
+
+void HttpLoop::Impl::ensure_started(const CurlApi& a) {
+    std::lock_guard<std::mutex> lk(mu);
+    if (thread.joinable()) return;
+    api = &a;
+    epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+    wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    multi = a.multi_init();
+    if (epoll_fd < 0 || wake_fd < 0 || !multi)
+        throw Error(Exit::io, std::string("cannot set up the HTTP loop: ") + std::strerror(errno));
+    curl_socket_callback sock_cb = on_socket;
+    curl_multi_timer_callback timer_cb = on_timer;
+    a.multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+    a.multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+    a.multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+    a.multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wake_fd;
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev);
+    thread = std::thread([this] {
+        { std::lock_guard<std::mutex> started(mu); }  // loop_id is set
+        run();
+    });
+    loop_id = thread.get_id();
+}
+
+void HttpLoop::attach(int fd, std::function<void()> ready, std::function<long()> next) {
+    impl_->ensure_started(curl_api());
+    run_sync([&] {
+        impl_->attached_fd = fd;
+        impl_->attached_ready = std::move(ready);
+        impl_->attached_next = std::move(next);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        ::epoll_ctl(impl_->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+    });
+}
+
+void HttpLoop::run_sync(const std::function<void()>& f) {
+    if (in_loop() || !impl_->thread.joinable()) return f();
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    std::exception_ptr err;
+    {
+        std::lock_guard<std::mutex> lk(impl_->mu);
+        impl_->calls.push_back([&] {
+            try {
+                f();
+            } catch (...) {
+                err = std::current_exception();
+            }
+            std::lock_guard<std::mutex> dl(m);
+            done = true;
+            cv.notify_all();
+        });
+    }
+    impl_->wake();
+    std::unique_lock<std::mutex> lk(m);
+    cv.wait(lk, [&] { return done; });
+    if (err) std::rethrow_exception(err);
+}
+
+void HttpLoop::kick() {
+    if (impl_->kicked.exchange(true)) return;  // already due
+    if (!in_loop()) impl_->wake();
+}
+
+void HttpLoop::detach() {
+    run_sync([&] {
+        if (impl_->attached_fd >= 0) ::epoll_ctl(impl_->epoll_fd, EPOLL_CTL_DEL, impl_->attached_fd, nullptr);
+        impl_->attached_fd = -1;
+        impl_->attached_ready = nullptr;
+        impl_->attached_next = nullptr;
+    });
+}
+
+bool HttpLoop::in_loop() const {
+    return impl_->thread.joinable() && std::this_thread::get_id() == impl_->loop_id;
 }
 
 void HttpLoop::resume(Id id) { impl_->post(Command::resume, id); }

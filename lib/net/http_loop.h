@@ -48,6 +48,21 @@ public:
     // Transfers started and not done.
     size_t running() const;
 
+    // Someone else's descriptor on this loop (copilot-serve's libmicrohttpd
+    // epoll set): `ready` runs on the loop when it is readable, and when
+    // the time `next` asks for (ms; -1: none) is up. Before anything runs
+    // on the loop; one at a time.
+    void attach(int fd, std::function<void()> ready, std::function<long()> next);
+    void detach();
+    // Any thread: `ready` is run soon whether or not the descriptor is
+    // readable (a connection libmicrohttpd must see was resumed).
+    void kick();
+    // Runs `f` on the loop's thread and waits for it (at once when called
+    // there): what `ready` drives may only be touched from that thread.
+    void run_sync(const std::function<void()>& f);
+    // Whether the calling thread is the loop's.
+    bool in_loop() const;
+
     struct Impl;
 
 private:

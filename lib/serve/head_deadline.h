@@ -1,8 +1,8 @@
 // copilot-serve's --header-timeout: a connection that has not sent a whole
 // request head in time is cut. libmicrohttpd's own timeout restarts on every
 // byte, so a client dripping a head would otherwise hold its connection (and
-// its thread) for as long as it likes. A watchdog thread looks ten times a
-// second and shuts the socket down; the connection's thread then sees the
+// its memory) for as long as it likes. A watchdog thread looks ten times a
+// second and shuts the socket down; libmicrohttpd then sees the
 // end and closes it (the descriptor stays libmicrohttpd's).
 #pragma once
 

@@ -268,7 +268,9 @@ MHD_Result dispatch(Impl* impl, MHD_Connection* c, RequestCtx* ctx, const Inspec
         pr.body = std::move(ctx->body);
     }
     ctx->body = std::string();
-    ctx->parked = impl->parking.enter(c, connection_fd(c));
+    const MHD_ConnectionInfo* sock = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (!sock || !sock->socket_context) return refuse(c, ctx, refuse_internal_error("no connection state"));
+    ctx->parked = *static_cast<std::shared_ptr<Parked>*>(sock->socket_context);
     ctx->dispatched = true;
     std::shared_ptr<Parked> parked = ctx->parked;
     ctx->exchange = impl->proxy->start(std::move(pr),
@@ -411,14 +413,20 @@ MHD_Result on_access(void* cls, MHD_Connection* c, const char* url, const char* 
     }
 }
 
-void on_connection(void* cls, MHD_Connection* c, void** /*socket_context*/,
+void on_connection(void* cls, MHD_Connection* c, void** socket_context,
                    MHD_ConnectionNotificationCode code) {
     auto* impl = static_cast<Impl*>(cls);
     if (code != MHD_CONNECTION_NOTIFY_STARTED) {
         impl->heads.closed(c);
         --impl->connections;
+        if (auto* parked = static_cast<std::shared_ptr<Parked>*>(*socket_context)) {
+            impl->parking.leave(*parked);
+            delete parked;
+            *socket_context = nullptr;
+        }
         return;
     }
+    *socket_context = new std::shared_ptr<Parked>(impl->parking.enter(c, connection_fd(c)));
     // --max-connections is counted here, not by libmicrohttpd: at its own
     // limit its epoll loop stops accepting, and a client would wait unseen
     // in the listen queue instead of being told at once.
@@ -446,7 +454,6 @@ void on_completed(void* cls, MHD_Connection* c, void** con_cls,
     auto* ctx = static_cast<RequestCtx*>(*con_cls);
     if (!ctx) return;
     *con_cls = nullptr;
-    if (ctx->parked) impl->parking.leave(ctx->parked);
     if (ctx->stream) {
         ctx->log.bytes = ctx->stream->bytes_out();
         if (auto u = ctx->stream->usage()) ctx->log.wire.usage = u;
@@ -526,10 +533,10 @@ int HttpServer::start() {
         ::inet_pton(AF_INET, l.ip.c_str(), &in.sin_addr);
         std::memcpy(&ss, &in, sizeof in);
     }
-    // One epoll thread for every connection; a connection waiting for its
-    // upstream is suspended (serve/parking), so nothing blocks it.
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    // libmicrohttpd's epoll set is polled by the relay's loop: one thread
+    // for every connection and every upstream transfer; a connection
+    // waiting for its upstream is suspended (serve/parking).
+    unsigned int flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (l.ipv6 && l.unix_path.empty()) flags |= MHD_USE_IPv6;
     {
         std::lock_guard<std::mutex> lk(impl_->start_mu);
@@ -575,7 +582,17 @@ int HttpServer::start() {
     }
     impl_->unix_fd = -1;  // the daemon's now
     impl_->heads.start();
-    impl_->parking.start();
+    HttpLoop& loop = impl_->proxy->loop();
+    impl_->parking.start([&loop] { loop.kick(); });
+    const MHD_DaemonInfo* ep = MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    MHD_Daemon* d = impl_->daemon;
+    loop.attach(
+        ep ? ep->epoll_fd : -1, [d] { MHD_run(d); },
+        [d]() -> long {
+            MHD_UNSIGNED_LONG_LONG ms = 0;
+            if (MHD_get_timeout(d, &ms) != MHD_YES) return -1;
+            return ms > 60000 ? 60000 : static_cast<long>(ms);
+        });
     if (on_unix) return 0;
     const MHD_DaemonInfo* info = MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_BIND_PORT);
     return info && info->port ? info->port : l.port;
@@ -584,8 +601,10 @@ int HttpServer::start() {
 void HttpServer::quiesce() {
     impl_->draining = true;
     if (!impl_->daemon) return;
-    const MHD_socket fd = MHD_quiesce_daemon(impl_->daemon);
-    if (fd != MHD_INVALID_SOCKET) ::close(fd);
+    impl_->proxy->loop().run_sync([this] {  // libmicrohttpd is the loop's
+        const MHD_socket fd = MHD_quiesce_daemon(impl_->daemon);
+        if (fd != MHD_INVALID_SOCKET) ::close(fd);
+    });
 }
 
 uint64_t HttpServer::in_flight() const {
@@ -623,7 +642,8 @@ void HttpServer::stop() {
             impl_->parking.wake_all();
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        MHD_stop_daemon(impl_->daemon);
+        impl_->proxy->loop().detach();
+        impl_->proxy->loop().run_sync([this] { MHD_stop_daemon(impl_->daemon); });
         impl_->daemon = nullptr;
         const std::string& path = impl_->opts.listen.unix_path;
         struct stat st {};

@@ -4,10 +4,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <vector>
+#include <cstdio>
 
 namespace copilot {
 
-void Parking::start() {
+void Parking::start(std::function<void()> resumed) {
+    resumed_ = std::move(resumed);
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     epoll_event ev{};
@@ -43,12 +45,9 @@ void Parking::run() {
                 auto it = by_fd_.find(fd);
                 if (it == by_fd_.end()) continue;
                 p = it->second.lock();
-                by_fd_.erase(it);
-                // Level-triggered: out of the set, or it would fire again and again.
-                ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+                // EPOLLONESHOT: the socket stays in the set, disarmed, until leave().
                 if (p) {
                     std::lock_guard<std::mutex> pl(p->mu);
-                    p->watched = false;
                     p->peer_left = true;
                 }
             }
@@ -99,7 +98,9 @@ bool Parking::park(Parked& p, const std::function<bool()>& ready, bool while_sto
         if (self) {
             by_fd_[p.fd] = self;
             epoll_event ev{};
-            ev.events = EPOLLRDHUP;  // not EPOLLIN: a pipelined request is no departure
+            // Not EPOLLIN: a pipelined request is no departure. Once per
+            // connection: its requests park again and again.
+            ev.events = EPOLLRDHUP | EPOLLONESHOT;
             ev.data.fd = p.fd;
             ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, p.fd, &ev);
         }
@@ -108,11 +109,14 @@ bool Parking::park(Parked& p, const std::function<bool()>& ready, bool while_sto
 }
 
 void Parking::wake(Parked& p) {
-    std::lock_guard<std::mutex> pl(p.mu);
-    if (!p.parked) return;
-    p.parked = false;
-    --parked_count_;
-    MHD_resume_connection(p.connection);
+    {
+        std::lock_guard<std::mutex> pl(p.mu);
+        if (!p.parked) return;
+        p.parked = false;
+        --parked_count_;
+        MHD_resume_connection(p.connection);
+    }
+    if (resumed_) resumed_();
 }
 
 void Parking::stopping() {

@@ -21,7 +21,8 @@
 
 namespace copilot {
 
-// One request's place in the car park: its connection and what it waits for.
+// One connection's place in the car park, from its start to its close: its
+// socket, and the exchange its request waits for.
 struct Parked {
     MHD_Connection* connection = nullptr;
     int fd = -1;
@@ -39,11 +40,13 @@ public:
     Parking(const Parking&) = delete;
     Parking& operator=(const Parking&) = delete;
 
-    void start();  // the watch thread
+    // The watch thread; `resumed` is called after each connection is
+    // resumed (libmicrohttpd polled from outside must then be run).
+    void start(std::function<void()> resumed);
     void stop();   // joins it
 
-    std::shared_ptr<Parked> enter(MHD_Connection* c, int fd);
-    void leave(const std::shared_ptr<Parked>& p);  // the request ended (before its socket closes)
+    std::shared_ptr<Parked> enter(MHD_Connection* c, int fd);  // a connection opened
+    void leave(const std::shared_ptr<Parked>& p);  // it closes (before its socket does)
 
     // Suspends the connection unless `ready()` says there is something
     // already, the client left, or the server stops (`while_stopping`: a
@@ -59,6 +62,7 @@ public:
 
 private:
     void run();
+    std::function<void()> resumed_;
     mutable std::mutex mu_;
     std::unordered_map<Parked*, std::weak_ptr<Parked>> all_;   // entered, not left
     std::unordered_map<int, std::weak_ptr<Parked>> by_fd_;     // watched sockets

@@ -63,6 +63,8 @@ public:
     size_t running() const;
     // Waits up to `wait` for them to end; true when none is left.
     bool wait_idle(std::chrono::milliseconds wait);
+    // The loop the exchanges run on: copilot-serve's HTTP server runs on it too.
+    HttpLoop& loop() { return loop_; }
 
 private:
     struct Call;  // one exchange, from its request to its end, across tries

@@ -34,7 +34,11 @@ namespace copilot {
 
 namespace {
 
-constexpr size_t kStreamBlock = 16 * 1024;           // bytes per read of a stream
+// Bytes per read of a stream. libmicrohttpd allocates (and zeroes) a block
+// this size with each streamed response, so it is resident for as long as
+// the stream lasts: 1,000 slow streams took 65.8 MiB with 16 KiB, 62.1 with
+// 4 KiB (bench/serve/README.md). A stream's bytes still go out as fast.
+constexpr size_t kStreamBlock = 4 * 1024;
 // Per connection: the request head and the I/O buffers. 32 KiB (nginx takes
 // 4 x 8 KiB for a head) is what a slow stream keeps resident; a pool of 64 KiB
 // had half of it touched (bench/serve/README.md, 1,000 slow streams).

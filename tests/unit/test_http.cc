@@ -1,8 +1,11 @@
-// Unit tests for lib/net/http.cc: form encoding and http_perform against the
+// Unit tests for lib/net/http.cc and http_loop.cc: form encoding, http_perform
+// and the loop's transfers against the
 // fake GitHub server
 // (tests/fake-github/server.py), which this binary starts and stops itself.
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <climits>
 #include <csignal>
@@ -21,6 +24,7 @@
 
 #include "check.h"
 #include "net/http.h"
+#include "net/http_loop.h"
 #include "util/json.h"
 
 using copilot::Exit;
@@ -806,4 +810,184 @@ TEST(on_head_comes_once_before_the_body) {
     resp = copilot::http_perform(r);
     CHECK_EQ(resp.status, 404L);
     CHECK_EQ(heads, 0);
+}
+
+// --- the loop (net/http_loop): copilot-serve's transfers --------------------------------
+
+namespace {
+
+// What one loop transfer ended with, waited for from the test's thread.
+struct LoopResult {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    HttpResponse resp;
+    std::string error;  // the Error's message, if one came
+    std::string body;   // the bytes on_body took
+    int bodies = 0;
+
+    copilot::HttpLoop::Calls calls(bool streamed) {
+        copilot::HttpLoop::Calls c;
+        if (streamed)
+            c.on_body = [this](std::string_view b) {
+                std::lock_guard<std::mutex> lk(mu);
+                body.append(b.data(), b.size());
+                ++bodies;
+                return copilot::BodyTake::all;
+            };
+        c.on_done = [this](HttpResponse r, std::exception_ptr e) {
+            std::lock_guard<std::mutex> lk(mu);
+            resp = std::move(r);
+            if (e) try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& x) {
+                    error = x.what();
+                }
+            done = true;
+            cv.notify_all();
+        };
+        return c;
+    }
+    bool wait(std::chrono::milliseconds within = std::chrono::milliseconds(10000)) {
+        std::unique_lock<std::mutex> lk(mu);
+        return cv.wait_for(lk, within, [this] { return done; });
+    }
+};
+
+}  // namespace
+
+TEST(loop_buffers_an_answer_and_reuses_its_connection) {
+    NEED_SERVER();
+    copilot::HttpLoop loop;
+    for (int i = 0; i < 3; ++i) {
+        LoopResult res;
+        loop.start(user_request(), res.calls(false));
+        CHECK(res.wait());
+        CHECK_EQ(res.resp.status, 200L);
+        CHECK(res.resp.body.find("\"login\"") != std::string::npos);
+        CHECK(res.error.empty());
+    }
+    CHECK_EQ(loop.running(), size_t{0});
+    rapidjson::Document log = request_log("user");
+    CHECK_EQ(log["requests"].Size(), 3u);
+    CHECK_EQ(peer_port(log["requests"][2]), peer_port(log["requests"][0]));
+}
+
+TEST(loop_pauses_a_stream_until_resumed_and_loses_nothing) {
+    NEED_SERVER();
+    script("user", R"([{"big_body":300000}])");
+    copilot::HttpLoop loop;
+    LoopResult res;
+    copilot::HttpLoop::Calls calls = res.calls(true);
+    std::atomic<int> paused{0};
+    std::atomic<bool> hold{true};
+    auto take = calls.on_body;
+    calls.on_body = [&](std::string_view b) {
+        if (hold.exchange(false)) {  // the first bytes: left with libcurl for now
+            ++paused;
+            return copilot::BodyTake::pause;
+        }
+        return take(b);
+    };
+    const copilot::HttpLoop::Id id = loop.start(user_request(), std::move(calls));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    CHECK_EQ(paused.load(), 1);
+    {
+        std::lock_guard<std::mutex> lk(res.mu);
+        CHECK(!res.done);  // paused: not a byte taken, and it waits
+        CHECK(res.body.empty());
+    }
+    loop.resume(id);
+    CHECK(res.wait());
+    CHECK_EQ(res.resp.status, 200L);
+    CHECK(res.resp.body_streamed);
+    CHECK_EQ(res.body.size(), size_t{300000});
+    CHECK_EQ(res.body.substr(0, 12), std::string("{\"filler\": \""));
+}
+
+TEST(loop_stop_ends_a_silent_transfer_at_once) {
+    NEED_SERVER();
+    script("user", R"([{"hang":true}])");
+    copilot::HttpLoop loop;
+    LoopResult res;
+    HttpRequest r = user_request();
+    r.timeout_ms = 0;
+    const copilot::HttpLoop::Id id = loop.start(r, res.calls(false));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const auto t0 = Clock::now();
+    loop.stop(id);
+    CHECK(res.wait(std::chrono::milliseconds(2000)));
+    CHECK(ms_since(t0) < 1000);
+    CHECK(res.resp.aborted_by_callback);
+    CHECK(res.error.empty());
+}
+
+TEST(loop_tick_can_stop_a_transfer) {
+    NEED_SERVER();
+    script("user", R"([{"hang":true}])");
+    copilot::HttpLoop loop;
+    LoopResult res;
+    HttpRequest r = user_request();
+    r.timeout_ms = 0;
+    copilot::HttpLoop::Calls calls = res.calls(false);
+    std::atomic<int> ticks{0};
+    calls.on_tick = [&] { return ++ticks >= 3; };
+    const auto t0 = Clock::now();
+    loop.start(r, std::move(calls));
+    CHECK(res.wait(std::chrono::milliseconds(5000)));
+    CHECK_EQ(ticks.load(), 3);
+    const long took = ms_since(t0);
+    CHECK(took >= 300 && took < 2000);  // three ticks, ~200 ms apart
+    CHECK(res.resp.aborted_by_callback);
+}
+
+TEST(loop_gives_up_on_a_silent_upstream) {
+    NEED_SERVER();
+    script("user", R"([{"hang":true}])");
+    copilot::HttpLoop loop;
+    LoopResult res;
+    HttpRequest r = user_request();
+    r.timeout_ms = 0;
+    r.silence_timeout_s = 1;
+    const auto t0 = Clock::now();
+    loop.start(r, res.calls(false));
+    CHECK(res.wait(std::chrono::milliseconds(5000)));
+    CHECK(ms_since(t0) >= 900);
+    CHECK(res.error.find("timed out: no data for 1 s") != std::string::npos);
+}
+
+TEST(loop_refuses_a_url_before_connecting) {
+    copilot::HttpLoop loop;
+    HttpRequest r;
+    r.url = "http://example.com/x";  // plain http off loopback
+    LoopResult res;
+    CHECK_THROWS_MSG(loop.start(r, res.calls(false)), Exit::usage, "http");
+    CHECK_EQ(loop.running(), size_t{0});
+}
+
+TEST(loop_ends_what_still_runs_when_it_is_destroyed) {
+    NEED_SERVER();
+    script("user", R"([{"hang":true}])");
+    LoopResult res;
+    {
+        copilot::HttpLoop loop;
+        HttpRequest r = user_request();
+        r.timeout_ms = 0;
+        loop.start(r, res.calls(false));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(res.wait(std::chrono::milliseconds(0)));  // on_done came before the loop was gone
+    CHECK(res.resp.aborted_by_callback);
+}
+
+TEST(loop_runs_a_call_on_its_thread) {
+    copilot::HttpLoop loop;
+    NEED_SERVER();
+    LoopResult res;
+    loop.start(user_request(), res.calls(false));  // the loop runs
+    CHECK(res.wait());
+    bool inside = false;
+    loop.run_sync([&] { inside = loop.in_loop(); });
+    CHECK(inside);
+    CHECK(!loop.in_loop());
 }

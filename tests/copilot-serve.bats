@@ -782,6 +782,38 @@ EOF
   eventually 'grep -q " stream .*status=200 .*note=\"client closed\"" "$SERVE_ERR"'
 }
 
+@test "a client that stops reading holds its stream's upstream back: memory stays bounded, --idle-timeout ends it" {
+  # 40 MB on offer, far more than the socket buffers on the way can take
+  local rep
+  rep="$(printf 'x%.0s' {1..1000})"
+  fake_script chat "[{\"stream\": {\"repeat_chunk\": \"$rep\", \"count\": 40000}}]"
+  serve_start --idle-timeout 3
+  local idle_kb
+  idle_kb="$(awk '/^VmRSS/ {print $2}' "/proc/$SERVE_PID/status")"
+  python3 - "$SERVE_PORT" "$BATS_TEST_TMPDIR" <<'PY' 3>&- &
+import os, socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+body = b'{"model":"gpt-4.1","messages":[{"role":"user","content":"x"}],"stream":true}'
+s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+          b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+s.recv(4096)
+open(os.path.join(sys.argv[2], "reading"), "w").close()
+time.sleep(30)  # and reads nothing more
+PY
+  BG_PIDS=($!)
+  eventually '[ -e "$BATS_TEST_TMPDIR/reading" ]'
+  sleep 1.5
+  # paused, not buffered: the queue's 64 KiB and libcurl's buffer, not 40 MB
+  local hwm
+  hwm="$(awk '/^VmHWM/ {print $2}' "/proc/$SERVE_PID/status")"
+  (( hwm - idle_kb < 16384 )) || fail "copilot-serve grew by $((hwm - idle_kb)) KiB"
+  # the client that reads nothing is closed by --idle-timeout, and its upstream let go
+  eventually 'log_lines | grep -q " stream .*note=\"idle timeout\""'
+  eventually '[ "$(upstream_in_flight)" = 0 ]'
+}
+
 @test "a client that leaves before the answer begins is logged as 499 and frees the upstream" {
   fake_script chat '[{"delay": 2}]'
   serve_start

@@ -3,8 +3,9 @@
 // exchange into an HTTP answer. Kept apart so that only copilot-serve links
 // libmicrohttpd (a unit test of the proxy logic never pulls this file in).
 //
-// Threading (ARCHITECTURE.md, "Relay threading"): libmicrohttpd polls every
-// connection from one epoll thread, and nothing here blocks. A connection
+// Threading (ARCHITECTURE.md, "Relay threading"): libmicrohttpd's epoll set
+// is polled by the relay's loop, so these callbacks run on that one thread,
+// and nothing here blocks. A connection
 // that waits for its upstream (the head in the access handler, a stream's
 // next bytes in the content reader) is parked (serve/parking) and resumed
 // by the exchange, which runs on the relay's loop (Proxy::start) and hands

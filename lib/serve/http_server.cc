@@ -30,21 +30,16 @@
 #include "serve/head_deadline.h"
 #include "serve/mhd_connection.h"
 #include "serve/parking.h"
+#include "serve/stream_response.h"
 
 namespace copilot {
 
 namespace {
 
-// Bytes per read of a stream. libmicrohttpd allocates (and zeroes) a block
-// this size with each streamed response, so it is resident for as long as
-// the stream lasts: 1,000 slow streams took 65.8 MiB with 16 KiB, 62.1 with
-// 4 KiB (bench/serve/README.md). A stream's bytes still go out as fast.
-constexpr size_t kStreamBlock = 4 * 1024;
 // Per connection: the request head and the I/O buffers. 32 KiB (nginx takes
 // 4 x 8 KiB for a head) is what a slow stream keeps resident; a pool of 64 KiB
 // had half of it touched (bench/serve/README.md, 1,000 slow streams).
 constexpr size_t kConnectionMemory = 32 * 1024;
-constexpr auto kStopEventWait = std::chrono::seconds(1);  // for the end of the event in flight
 
 struct RequestCtx {
     std::chrono::steady_clock::time_point start;
@@ -144,83 +139,6 @@ MHD_Result refuse(MHD_Connection* c, RequestCtx* ctx, const Refusal& r) {
     return answer(c, ctx, r.status, r.body(ctx->route.api), headers);
 }
 
-ssize_t read_stream(void* cls, uint64_t /*pos*/, char* buf, size_t max);
-void free_stream(void* cls);
-
-struct StreamCtx {
-    std::shared_ptr<RelayQueue> queue;
-    Impl* impl = nullptr;
-    std::shared_ptr<Parked> parked;
-    bool sse = false;          // an event stream: a stop ends it with an error event
-    wire::Api api = wire::Api::chat;  // the client's: the shape of that event
-    SseBoundary boundary;      // where the bytes sent so far stand
-    bool last_sent = false;    // the error event went out
-    std::chrono::steady_clock::time_point stop_seen{};
-};
-
-// The server stops while a stream is open: the event it is in the middle
-// of is finished, then the shutting_down error event ends the stream.
-ssize_t send_stop_event(StreamCtx* sc, char* buf, size_t max) {
-    sc->queue->cancel();
-    sc->last_sent = true;
-    const std::string event = std::string(sc->api == wire::Api::messages ? "event: error\n" : "") +
-                              "data: " + refuse_shutting_down().body(sc->api) + "\n\n";
-    if (event.size() > max) return MHD_CONTENT_READER_END_WITH_ERROR;
-    std::memcpy(buf, event.data(), event.size());
-    return static_cast<ssize_t>(event.size());
-}
-
-ssize_t read_stream(void* cls, uint64_t, char* buf, size_t max) {
-    auto* sc = static_cast<StreamCtx*>(cls);
-    if (sc->last_sent) return MHD_CONTENT_READER_END_OF_STREAM;
-    for (;;) {
-        const bool stopping = sc->impl->stopping.load();
-        if (stopping && sc->sse) {
-            const auto now = std::chrono::steady_clock::now();
-            if (sc->stop_seen == std::chrono::steady_clock::time_point{}) sc->stop_seen = now;
-            if (sc->boundary.at_event_end()) return send_stop_event(sc, buf, max);
-            if (now - sc->stop_seen > kStopEventWait) {
-                sc->queue->cancel();
-                return MHD_CONTENT_READER_END_WITH_ERROR;
-            }
-        }
-        size_t n = 0;
-        switch (sc->queue->pull(buf, max, &n, std::chrono::milliseconds(0))) {
-        case RelayQueue::Pull::data: {
-            // Stopping: up to the end of the event in flight; the rest is dropped.
-            const size_t whole = sc->boundary.feed(std::string_view(buf, n), stopping && sc->sse);
-            if (stopping && sc->sse && whole > 0) n = whole;
-            return static_cast<ssize_t>(n);
-        }
-        case RelayQueue::Pull::end: return MHD_CONTENT_READER_END_OF_STREAM;
-        case RelayQueue::Pull::cancelled:
-            if (stopping && sc->sse && sc->boundary.at_event_end()) return send_stop_event(sc, buf, max);
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        case RelayQueue::Pull::timeout: break;
-        }
-        // Nothing from the upstream yet: parked until there is (a silent
-        // upstream, a model thinking, is no idle client: a parked
-        // connection does not time out), unless the client left.
-        if ((stopping && !sc->sse) || sc->parked->peer_left) {
-            sc->queue->cancel();
-            return MHD_CONTENT_READER_END_WITH_ERROR;
-        }
-        if (sc->impl->parking.park(*sc->parked, [sc] { return sc->queue->ready(); }, true))
-            return 0;  // called again once woken
-    }
-}
-
-void free_stream(void* cls) {
-    auto* sc = static_cast<StreamCtx*>(cls);
-    sc->queue->cancel();  // a no-op after a complete stream; stops the upstream otherwise
-    {
-        std::lock_guard<std::mutex> lk(sc->impl->mu);
-        --sc->impl->streams_open;
-        sc->impl->cv.notify_all();
-    }
-    delete sc;
-}
-
 // The client's headers that go on upstream (a Messages passthrough's
 // anthropic-version and anthropic-beta; serve/wire_route filters them).
 HeaderList forwarded_client_headers(MHD_Connection* c) {
@@ -312,24 +230,21 @@ MHD_Result await_head(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
     take_wire_log(ctx, head);
     if (!head.stream) return answer(c, ctx, head.status, head.body, head.headers);
 
-    auto* sc = new StreamCtx;
-    sc->queue = head.stream;
-    sc->impl = impl;
-    sc->parked = parked;
-    sc->api = ctx->route.api;
+    bool sse = false;
     for (const auto& [name, value] : head.headers)
         if (ascii_iequals(name, "Content-Type"))
-            sc->sse = ascii_iequals(value.substr(0, value.find(';')), "text/event-stream");
+            sse = ascii_iequals(value.substr(0, value.find(';')), "text/event-stream");
     {
         std::lock_guard<std::mutex> lk(impl->mu);
         ++impl->streams_open;
     }
-    MHD_Response* r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, kStreamBlock,
-                                                        &read_stream, sc, &free_stream);
-    if (!r) {
-        free_stream(sc);
-        return MHD_NO;
-    }
+    MHD_Response* r = stream_response(head.stream, parked, sse, ctx->route.api,
+                                      {&impl->stopping, &impl->parking, [impl] {
+                                           std::lock_guard<std::mutex> lk(impl->mu);
+                                           --impl->streams_open;
+                                           impl->cv.notify_all();
+                                       }});
+    if (!r) return MHD_NO;
     ctx->answered = true;
     ctx->stream = head.stream;
     ctx->log.status = head.status;

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <cstring>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 
 namespace copilot {
@@ -28,24 +27,6 @@ std::string client_ip(MHD_Connection* c) {
 int connection_fd(MHD_Connection* c) {
     const MHD_ConnectionInfo* ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     return ci ? ci->connect_fd : -1;
-}
-
-// Restarts the connection's idle clock. libmicrohttpd resets it only when
-// the timeout goes from 0 to a value, hence the two calls.
-void restart_idle_clock(MHD_Connection* c, unsigned int idle_s) {
-    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
-    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, idle_s);
-}
-
-// Whether the client has closed its end (or the socket failed). Bytes it
-// may have sent (a pipelined request) do not count.
-bool peer_gone(int fd) {
-    if (fd < 0) return false;
-    pollfd p{};
-    p.fd = fd;
-    p.events = POLLRDHUP;
-    if (::poll(&p, 1, 0) <= 0) return false;
-    return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
 namespace {

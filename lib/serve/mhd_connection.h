@@ -1,6 +1,6 @@
 // What copilot-serve asks of a libmicrohttpd connection beyond the library's
-// own calls (serve/http_server): who the client is, its socket, its idle
-// clock, whether it is still there, and the request path as sent.
+// own calls (serve/http_server): who the client is, its socket, and the
+// request path as sent (serve/parking watches whether the client is still there).
 #pragma once
 
 #include <cstddef>
@@ -14,11 +14,6 @@ namespace copilot {
 std::string client_ip(MHD_Connection* c);
 // The connection's socket, -1 when libmicrohttpd does not say.
 int connection_fd(MHD_Connection* c);
-// Restarts the connection's idle clock (at `idle_s`).
-void restart_idle_clock(MHD_Connection* c, unsigned int idle_s);
-// Whether the client has closed its end (or the socket failed); bytes it
-// may have sent (a pipelined request) do not count.
-bool peer_gone(int fd);
 // MHD_OPTION_UNESCAPE_CALLBACK: the path is left as sent (see percent_decoded).
 size_t keep_escaped(void* cls, MHD_Connection* c, char* s);
 // The path with its %XX escapes decoded, every byte kept (%00 too).

@@ -905,13 +905,20 @@ TEST(loop_pauses_a_stream_until_resumed_and_loses_nothing) {
     CHECK_EQ(res.body.substr(0, 12), std::string("{\"filler\": \""));
 }
 
-TEST(loop_stop_ends_a_silent_transfer_at_once) {
-    NEED_SERVER();
+// A request to a route scripted to accept and never answer, with no total
+// limit (as copilot-serve's): only a stop, a tick or the silence limit ends it.
+HttpRequest silent_request() {
     script("user", R"([{"hang":true}])");
-    copilot::HttpLoop loop;
-    LoopResult res;
     HttpRequest r = user_request();
     r.timeout_ms = 0;
+    return r;
+}
+
+TEST(loop_stop_ends_a_silent_transfer_at_once) {
+    NEED_SERVER();
+    copilot::HttpLoop loop;
+    LoopResult res;
+    HttpRequest r = silent_request();
     const copilot::HttpLoop::Id id = loop.start(r, res.calls(false));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const auto t0 = Clock::now();
@@ -924,11 +931,9 @@ TEST(loop_stop_ends_a_silent_transfer_at_once) {
 
 TEST(loop_tick_can_stop_a_transfer) {
     NEED_SERVER();
-    script("user", R"([{"hang":true}])");
     copilot::HttpLoop loop;
     LoopResult res;
-    HttpRequest r = user_request();
-    r.timeout_ms = 0;
+    HttpRequest r = silent_request();
     copilot::HttpLoop::Calls calls = res.calls(false);
     std::atomic<int> ticks{0};
     calls.on_tick = [&] { return ++ticks >= 3; };
@@ -943,11 +948,9 @@ TEST(loop_tick_can_stop_a_transfer) {
 
 TEST(loop_gives_up_on_a_silent_upstream) {
     NEED_SERVER();
-    script("user", R"([{"hang":true}])");
     copilot::HttpLoop loop;
     LoopResult res;
-    HttpRequest r = user_request();
-    r.timeout_ms = 0;
+    HttpRequest r = silent_request();
     r.silence_timeout_s = 1;
     const auto t0 = Clock::now();
     loop.start(r, res.calls(false));
@@ -967,12 +970,10 @@ TEST(loop_refuses_a_url_before_connecting) {
 
 TEST(loop_ends_what_still_runs_when_it_is_destroyed) {
     NEED_SERVER();
-    script("user", R"([{"hang":true}])");
     LoopResult res;
     {
         copilot::HttpLoop loop;
-        HttpRequest r = user_request();
-        r.timeout_ms = 0;
+        HttpRequest r = silent_request();
         loop.start(r, res.calls(false));
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

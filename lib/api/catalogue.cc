@@ -67,6 +67,11 @@ bool says_unsupported(long status, const ApiError& e) {
            (e.code == "unsupported_api_for_model" || e.code == "model_not_supported");
 }
 
+bool says_unsupported(long status, std::string_view body, const std::string& secret) {
+    // Every answer passes here: only a 400's body is worth parsing.
+    return status == 400 && says_unsupported(status, parse_api_error(body, secret));
+}
+
 const Catalogue* CatalogueSource::cached(int64_t now) {
     if (!looked_) {
         looked_ = true;

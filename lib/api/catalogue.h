@@ -51,6 +51,8 @@ Catalogue catalogue_from_body(std::string_view body, int64_t now, const LogFn& l
 // supported (unsupported_api_for_model, model_not_supported): the catalogue
 // may be out of date, and the request may belong on another endpoint.
 bool says_unsupported(long status, const ApiError& e);
+// The same for an answer's body, parsed only when the status can say it.
+bool says_unsupported(long status, std::string_view body, const std::string& secret);
 
 // The catalogue of one API base for one process: read from the cache, fetched
 // (and cached: the catalogue file and models.txt) when asked to.

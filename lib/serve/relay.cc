@@ -562,7 +562,7 @@ void Proxy::retry_or_conclude(const std::shared_ptr<Call>& c, std::shared_ptr<Ht
             });
         }
         if (k.client && !k.catalogue_refreshed &&
-            says_unsupported(up->status, parse_api_error(up->body, k.tok.token))) {
+            says_unsupported(up->status, up->body, k.tok.token)) {
             // The catalogue may be out of date: fetched again, and the
             // request sent once more when the model now belongs elsewhere.
             k.catalogue_refreshed = true;

@@ -22,13 +22,8 @@ void StreamUsage::scan(std::string_view events) {
 
 void StreamUsage::take(std::string_view data) {
     if (data.find(kUsageKey) == std::string_view::npos) return;
-    try {
-        const rapidjson::Document doc =
-            json_parse(data, JsonSource{"upstream stream event", Exit::protocol});
-        if (wire::read_usage(api_, doc, &usage_)) seen_ = true;
-    } catch (const Error&) {
-        // Not JSON: passed on as it is, and it reports nothing.
-    }
+    // Not JSON: passed on as it is, and it reports nothing.
+    if (wire::read_usage(api_, data, &usage_)) seen_ = true;
 }
 
 std::optional<wire::Usage> StreamUsage::usage() const {

@@ -240,14 +240,8 @@ std::string translate_answer(const WirePlan& p, std::string_view answer) {
 }
 
 std::optional<wire::Usage> answer_usage(Api api, std::string_view answer) {
-    rapidjson::Document doc;
-    try {
-        doc = json_parse(answer, JsonSource{"answer", Exit::protocol}, false);
-    } catch (const Error&) {
-        return std::nullopt;
-    }
     wire::Usage out;
-    if (!wire::read_usage(api, doc, &out)) return std::nullopt;
+    if (!wire::read_usage(api, answer, &out)) return std::nullopt;
     return out;
 }
 

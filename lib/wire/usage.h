@@ -4,6 +4,8 @@
 // answer was translated or passed through (ARCHITECTURE.md, "Usage and quota").
 #pragma once
 
+#include <string_view>
+
 #include "util/json.h"
 #include "wire/wire.h"
 
@@ -20,6 +22,11 @@ namespace copilot::wire {
 // input_tokens (which leave the cache out) plus its cache_read and
 // cache_creation input tokens.
 bool read_usage(Api api, const JsonValue& doc, Usage* into);
+
+// The same from JSON text, read without building a document (an answer
+// passed through is never parsed otherwise): false also when `json` is not
+// JSON, or when a name repeats where the counts are (which would they be?).
+bool read_usage(Api api, std::string_view json, Usage* into);
 
 // The same, for a caller that wants the counts alone (zeros when none).
 inline Usage usage_of(Api api, const JsonValue& doc) {

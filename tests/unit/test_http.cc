@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "net/endpoints.h"
 #include "net/http.h"
 #include "net/http_loop.h"
 #include "util/json.h"
@@ -873,6 +874,30 @@ TEST(loop_buffers_an_answer_and_reuses_its_connection) {
     CHECK_EQ(peer_port(log["requests"][2]), peer_port(log["requests"][0]));
 }
 
+TEST(loop_reuses_a_handle_with_nothing_of_its_last_request) {
+    NEED_SERVER();
+    copilot::HttpLoop loop;
+    LoopResult first;
+    HttpRequest r = user_request();
+    r.method = "PUT";  // CURLOPT_CUSTOMREQUEST: a GET does not set it back
+    r.headers.push_back({"X-First-Only", "yes"});
+    loop.start(r, first.calls(true));  // streamed: on_body set on the handle
+    CHECK(first.wait());
+    CHECK_EQ(first.resp.status, 405L);  // /api/user takes GET only: answered all the same
+    LoopResult second;
+    loop.start(user_request(), second.calls(false));
+    CHECK(second.wait());
+    CHECK_EQ(second.resp.status, 200L);
+    CHECK(!second.resp.body_streamed);  // buffered: the last sink is gone
+    CHECK(second.resp.body.find("\"login\"") != std::string::npos);
+    rapidjson::Document log = request_log("user");
+    CHECK_EQ(log["requests"].Size(), 2u);
+    CHECK(log["requests"][0]["headers"].HasMember("x-first-only"));
+    CHECK(!log["requests"][1]["headers"].HasMember("x-first-only"));
+    CHECK_EQ(std::string(log["requests"][0]["method"].GetString()), "PUT");
+    CHECK_EQ(std::string(log["requests"][1]["method"].GetString()), "GET");
+}
+
 TEST(loop_pauses_a_stream_until_resumed_and_loses_nothing) {
     NEED_SERVER();
     script("user", R"([{"big_body":300000}])");
@@ -991,4 +1016,20 @@ TEST(loop_runs_a_call_on_its_thread) {
     loop.run_sync([&] { inside = loop.in_loop(); });
     CHECK(inside);
     CHECK(!loop.in_loop());
+}
+
+TEST(uuid_v4_is_a_random_rfc4122_version_4_uuid) {
+    const std::string a = copilot::uuid_v4(), b = copilot::uuid_v4();
+    CHECK(a != b);
+    for (const std::string& u : {a, b}) {
+        CHECK_EQ(u.size(), std::size_t{36});
+        for (std::size_t i = 0; i < u.size(); ++i) {
+            if (i == 8 || i == 13 || i == 18 || i == 23)
+                CHECK_EQ(u[i], '-');
+            else
+                CHECK(std::strchr("0123456789abcdef", u[i]) && u[i] != '\0');
+        }
+        CHECK_EQ(u[14], '4');                        // the version
+        CHECK(std::strchr("89ab", u[19]) != nullptr);  // the variant
+    }
 }

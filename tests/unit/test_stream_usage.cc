@@ -19,10 +19,21 @@ std::string counts(const wire::Usage& u) {
            std::to_string(u.cached) + "/" + std::to_string(u.reasoning);
 }
 
+// Both readers, the document's and the text's: each case is checked to
+// read the same from either.
 std::string read(Api api, const std::string& json) {
     const auto doc = json_parse(json, JsonSource{"test", Exit::data}, false);
     wire::Usage u;
-    return wire::read_usage(api, doc, &u) ? counts(u) : "none";
+    const std::string from_doc = wire::read_usage(api, doc, &u) ? counts(u) : "none";
+    wire::Usage t;
+    const std::string from_text = wire::read_usage(api, std::string_view(json), &t) ? counts(t) : "none";
+    CHECK_EQ(from_text, from_doc);
+    return from_doc;
+}
+
+std::string read_text(Api api, std::string_view json) {
+    wire::Usage u;
+    return wire::read_usage(api, json, &u) ? counts(u) : "none";
 }
 
 std::string scanned(Api api, const std::string& stream) {
@@ -59,6 +70,32 @@ TEST(no_usage_and_counts_that_are_not_counts) {
     CHECK_EQ(read(Api::chat, "[1]"), "none");
     CHECK_EQ(read(Api::chat, R"({"usage":{"prompt_tokens":"7","completion_tokens":-3}})"), "0/0/0/0");
     CHECK_EQ(read(Api::chat, R"({"usage":{"prompt_tokens":7.0,"completion_tokens":1e300}})"), "7/0/0/0");
+}
+
+TEST(the_text_reader_follows_only_the_path_to_the_counts) {
+    // Counts elsewhere, in arrays and in other objects, are not the answer's.
+    CHECK_EQ(read(Api::chat, R"({"choices":[{"usage":{"prompt_tokens":1}}],"x":{"usage":{"prompt_tokens":2}},"usage":{"prompt_tokens":3,"extra":{"prompt_tokens":4},"prompt_tokens_details":{"cached_tokens":[5],"x":{"cached_tokens":6}}}})"),
+             "3/0/0/0");
+    // The answer's own usage wins over its holder's, wherever it comes.
+    CHECK_EQ(read(Api::responses, R"({"response":{"usage":{"input_tokens":1}},"usage":{"input_tokens":2}})"), "2/0/0/0");
+    CHECK_EQ(read(Api::responses, R"({"usage":7,"response":{"usage":{"input_tokens":1}}})"), "1/0/0/0");
+    CHECK_EQ(read(Api::chat, R"({"usage":{"prompt_tokens":9223372036854775807,"completion_tokens":9223372036854775808}})"),
+             "9223372036854775807/0/0/0");
+    CHECK_EQ(read(Api::chat, R"([[[[[[{"usage":{"prompt_tokens":1}}]]]]]])"), "none");
+    CHECK_EQ(read(Api::messages, R"({"message":{"message":{"usage":{"input_tokens":1}}}})"), "none");
+}
+
+TEST(the_text_reader_refuses_what_is_not_json_or_is_ambiguous) {
+    CHECK_EQ(read_text(Api::chat, R"({"usage":{"prompt_tokens":1})"), "none");  // cut short
+    CHECK_EQ(read_text(Api::chat, R"({"usage":{"prompt_tokens":1}} x)"), "none");
+    CHECK_EQ(read_text(Api::chat, ""), "none");
+    CHECK_EQ(read_text(Api::chat, R"({"usage":{"prompt_tokens":1,"prompt_tokens":2}})"), "none");
+    CHECK_EQ(read_text(Api::chat, R"({"usage":{"prompt_tokens":1},"usage":{}})"), "none");
+    // A repeated name elsewhere does not matter to the counts.
+    CHECK_EQ(read_text(Api::chat, R"({"id":"a","id":"b","usage":{"prompt_tokens":1}})"), "1/0/0/0");
+    // Deep nesting is walked without recursion.
+    std::string deep(100000, '[');
+    CHECK_EQ(read_text(Api::chat, deep + std::string(100000, ']')), "none");
 }
 
 TEST(a_messages_stream_tells_the_input_first_and_the_output_last) {

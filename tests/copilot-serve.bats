@@ -199,6 +199,27 @@ EOF
   grep -qi '^transfer-encoding: chunked' "$BATS_TEST_TMPDIR/h"
 }
 
+@test "a stream that came whole before its head went out is sent in one piece, with its length" {
+  # The split stream above is still arriving when its head goes out: it
+  # is relayed chunked, event by event. This one is read all at once.
+  fake_script chat '[{"stream": {"chunks": ["one ", "two"]}, "one_write": true}]'
+  serve_start
+  curl -sS -N --noproxy '*' -m 30 -D "$BATS_TEST_TMPDIR/h" -o "$BATS_TEST_TMPDIR/got" \
+    -H 'Content-Type: application/json' -d "$(chat_json "x" true)" "$SERVE_URL/v1/chat/completions"
+  assert_equal "$(stream_text <"$BATS_TEST_TMPDIR/got")" "one two"
+  ends_with_done "$BATS_TEST_TMPDIR/got"
+  local len
+  len=$(wc -c <"$BATS_TEST_TMPDIR/got")
+  grep -qi "^content-length: $len"$'\r$' "$BATS_TEST_TMPDIR/h"
+  run ! grep -qi '^transfer-encoding' "$BATS_TEST_TMPDIR/h"
+  grep -qi '^content-type: text/event-stream' "$BATS_TEST_TMPDIR/h"
+  grep -qi '^x-accel-buffering: no' "$BATS_TEST_TMPDIR/h"
+  # logged as the stream it is, with its bytes and the usage its events gave
+  eventually '[ "$(log_lines | wc -l)" -eq 1 ]'
+  run log_lines
+  assert_output --regexp " stream api=chat .* status=200 bytes=$len ms=[0-9.]+ input_tokens=[0-9]+ output_tokens=[0-9]+ multiplier=0 premium=0$"
+}
+
 @test "a generated stream comes out as it does straight from the upstream" {
   fake_config '{"reply": "one two three four five six seven eight nine ten eleven twelve"}'
   serve_start

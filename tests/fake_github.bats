@@ -868,6 +868,28 @@ EOF2
   assert_output '50 True True True'
 }
 
+@test "one_write sends a stream's head and whole body in one write" {
+  fake_script chat '[{"stream": {"chunks": ["a", "b", "c"]}, "one_write": true}]'
+  tok="$(fake_copilot_token)"
+  # The first read that finds anything finds it all: the head, every
+  # event and the last chunk (written separately, the head comes alone).
+  run python3 - "${FAKE_URL#http://}" "$tok" "$STREAM_REQ" <<'EOF2'
+import select, socket, sys
+host, port = sys.argv[1].split(":")
+s = socket.create_connection((host, int(port)))
+body = sys.argv[3].encode()
+s.sendall(b"POST /chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + sys.argv[2].encode() +
+          b"\r\nEditor-Version: vscode/1.104.3\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+select.select([s], [], [], 10)
+first = s.recv(1 << 20)
+print(first.startswith(b"HTTP/1.1 200"), b"data: [DONE]" in first, first.endswith(b"\r\n0\r\n\r\n"))
+EOF2
+  assert_output 'True True True'
+  run fake_ctl POST /_control/script '{"route": "chat", "responses": [{"one_write": true, "split": 5}]}'
+  assert_failure
+  assert_output --partial 'one_write goes without drip, split and cut'
+}
+
 @test "stream repeat_chunk with count sends that many identical deltas" {
   fake_script chat '[{"stream": {"repeat_chunk": "xyz", "count": 5000, "no_empty_first": true, "no_usage": true}}]'
   chat "$(fake_copilot_token)" "$STREAM_REQ"

@@ -57,6 +57,7 @@ void load_curl_once() {
         missing = "curl_multi_socket_action";
     else if (!resolve(lib, "curl_multi_info_read", api.multi_info_read))
         missing = "curl_multi_info_read";
+    else if (!resolve(lib, "curl_multi_assign", api.multi_assign)) missing = "curl_multi_assign";
     else if (!resolve(lib, "curl_multi_cleanup", api.multi_cleanup)) missing = "curl_multi_cleanup";
     if (missing) {
         g_curl_error = std::string("cannot load libcurl (libcurl.so.4): missing ") + missing;

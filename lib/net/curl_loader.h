@@ -28,6 +28,7 @@ struct CurlApi {
     CURLMcode (*multi_remove_handle)(CURLM*, CURL*);
     CURLMcode (*multi_socket_action)(CURLM*, curl_socket_t, int ev_bitmask, int* running);
     CURLMsg* (*multi_info_read)(CURLM*, int* msgs_in_queue);
+    CURLMcode (*multi_assign)(CURLM*, curl_socket_t, void* socketp);
     CURLMcode (*multi_cleanup)(CURLM*);
 };
 

@@ -96,17 +96,21 @@ struct HttpLoop::Impl {
 
 namespace {
 
-int on_socket(CURL*, curl_socket_t s, int what, void* userp, void*) {
+int on_socket(CURL*, curl_socket_t s, int what, void* userp, void* socketp) {
     auto* impl = static_cast<HttpLoop::Impl*>(userp);
-    if (what == CURL_POLL_REMOVE) {
+    if (what == CURL_POLL_REMOVE) {  // libcurl forgets the socket's pointer with it
         ::epoll_ctl(impl->epoll_fd, EPOLL_CTL_DEL, s, nullptr);
         return 0;
     }
     epoll_event ev{};
     ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
     ev.data.fd = s;
-    if (::epoll_ctl(impl->epoll_fd, EPOLL_CTL_MOD, s, &ev) != 0 && errno == ENOENT)
-        ::epoll_ctl(impl->epoll_fd, EPOLL_CTL_ADD, s, &ev);
+    // A socket libcurl has not assigned a pointer to is not in the set yet:
+    // added at once, not after a MOD that fails (one call per request).
+    const bool known = socketp != nullptr;
+    if (::epoll_ctl(impl->epoll_fd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev) != 0)
+        ::epoll_ctl(impl->epoll_fd, known ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s, &ev);
+    if (!known) impl->api->multi_assign(impl->multi, s, impl);
     return 0;
 }
 

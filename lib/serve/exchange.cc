@@ -73,6 +73,22 @@ RelayQueue::Pull RelayQueue::pull(char* buf, size_t max, size_t* n,
     return Pull::data;
 }
 
+std::optional<std::string> RelayQueue::take_whole() {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (!finished_ || cancelled_ || bytes_out_.load() != 0) return std::nullopt;
+    std::string all;
+    if (chunks_.size() == 1) {
+        all.swap(chunks_.front());
+    } else {
+        all.reserve(queued_);
+        for (const std::string& c : chunks_) all += c;
+    }
+    chunks_.clear();
+    queued_ = 0;
+    bytes_out_ += all.size();
+    return all;
+}
+
 bool RelayQueue::ready() const {
     std::lock_guard<std::mutex> lk(mu_);
     return cancelled_ || queued_ > 0 || finished_;

@@ -51,6 +51,10 @@ public:
     Pull pull(char* buf, size_t max, size_t* n, std::chrono::milliseconds wait);
     // Consumer: whether a pull would not come back with `timeout`.
     bool ready() const;
+    // Consumer: every byte at once when the producer has already finished
+    // and nothing was pulled or cancelled (an answer that came whole before
+    // its head went out); nullopt otherwise, and nothing is taken.
+    std::optional<std::string> take_whole();
 
     void cancel();
     bool cancelled() const;

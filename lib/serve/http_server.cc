@@ -234,6 +234,16 @@ MHD_Result await_head(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
     for (const auto& [name, value] : head.headers)
         if (ascii_iequals(name, "Content-Type"))
             sse = ascii_iequals(value.substr(0, value.find(';')), "text/event-stream");
+    // Proxies in front of us must not buffer an event stream either.
+    HeaderList headers = head.headers;
+    headers.push_back({"X-Accel-Buffering", "no"});
+    // A stream that came whole before its head went out is sent in one
+    // write, as nginx would: libmicrohttpd sends a callback's head alone,
+    // then each chunk, then the last one (three sends, three wake-ups).
+    if (std::optional<std::string> whole = head.stream->take_whole()) {
+        ctx->stream = head.stream;
+        return answer(c, ctx, head.status, *whole, headers);
+    }
     {
         std::lock_guard<std::mutex> lk(impl->mu);
         ++impl->streams_open;
@@ -248,12 +258,10 @@ MHD_Result await_head(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
     ctx->answered = true;
     ctx->stream = head.stream;
     ctx->log.status = head.status;
-    for (const auto& [name, value] : head.headers)
+    for (const auto& [name, value] : headers)
         MHD_add_response_header(r, name.c_str(), value.c_str());
     for (const auto& [name, value] : ctx->cors)
         MHD_add_response_header(r, name.c_str(), value.c_str());
-    // Proxies in front of us must not buffer an event stream either.
-    MHD_add_response_header(r, "X-Accel-Buffering", "no");
     const MHD_Result ret = MHD_queue_response(c, static_cast<unsigned>(head.status), r);
     MHD_destroy_response(r);
     return ret;

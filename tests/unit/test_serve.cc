@@ -570,6 +570,36 @@ TEST(the_queue_keeps_order_and_ends) {
     CHECK_EQ(q.note(), "note");
 }
 
+TEST(a_finished_queue_is_taken_whole_only_before_any_pull_or_cancel) {
+    copilot::RelayQueue q(1024);
+    CHECK(q.push("hello "));
+    CHECK(!q.take_whole());  // still coming: nothing taken
+    CHECK_EQ(q.queued(), size_t{6});
+    CHECK(q.push("world"));
+    q.finish("!");
+    auto all = q.take_whole();
+    CHECK(all.has_value());
+    CHECK_EQ(all.value_or(""), "hello world!");
+    CHECK_EQ(q.bytes_out(), uint64_t{12});
+    CHECK_EQ(q.queued(), size_t{0});
+    char buf[4];
+    size_t n = 0;
+    CHECK(q.pull(buf, sizeof buf, &n, 0ms) == copilot::RelayQueue::Pull::end);
+
+    copilot::RelayQueue pulled(1024);  // a reader has begun: the rest is its
+    CHECK(pulled.push("abcdef"));
+    pulled.finish();
+    CHECK(pulled.pull(buf, 2, &n, 0ms) == copilot::RelayQueue::Pull::data);
+    CHECK(!pulled.take_whole());
+    CHECK_EQ(pulled.queued(), size_t{4});
+
+    copilot::RelayQueue cancelled(1024);
+    CHECK(cancelled.push("x"));
+    cancelled.finish();
+    cancelled.cancel();
+    CHECK(!cancelled.take_whole());
+}
+
 TEST(the_queue_waits_for_bytes_then_times_out) {
     copilot::RelayQueue q(1024);
     char buf[8];

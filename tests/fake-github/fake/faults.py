@@ -16,7 +16,7 @@ from . import github
 R_FIELDS = {"repeat", "status", "headers", "body", "content_type", "chunked",
             "error", "error_description", "error_uri", "interval",
             "retry_after", "delay", "hang", "reset", "cut", "drip", "split",
-            "big_body", "stream"}
+            "one_write", "big_body", "stream"}
 STREAM_FIELDS = {"chunks", "no_done", "error_after", "error_message", "error_code",
                  "crlf", "cr", "bom", "split", "comments", "repeat_chunk", "count",
                  "no_usage", "no_empty_first", "finish_reason",
@@ -51,7 +51,7 @@ def validate_r(r):
     for k in ("content_type", "error", "error_description", "error_uri"):
         if k in r and not isinstance(r[k], str):
             return "%s must be a string" % k
-    for k in ("hang", "reset", "chunked"):
+    for k in ("hang", "reset", "chunked", "one_write"):
         if k in r and not isinstance(r[k], bool):
             return "%s must be true or false" % k
     if "retry_after" in r and not (is_num(r["retry_after"]) or isinstance(r["retry_after"], str)):
@@ -64,6 +64,8 @@ def validate_r(r):
     for k in ("cut", "big_body", "split"):
         if k in r and not (isinstance(r[k], int) and r[k] >= 0):
             return "%s must be a non-negative integer" % k
+    if r.get("one_write") and any(r.get(k) for k in ("drip", "split", "cut")):
+        return "one_write goes without drip, split and cut"
     if "stream" in r:
         return validate_stream(r["stream"])
     return None

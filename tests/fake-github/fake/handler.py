@@ -2,6 +2,7 @@
 finding its route and scripted answer, and sending the status line and headers."""
 
 import http.server
+import io
 import sys
 import time
 import traceback
@@ -139,6 +140,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         head_only = self.command == "HEAD"
         chunked = resp.length is None
         user_names = {k.lower() for k, _ in resp.headers}
+        # one_write: the head and the whole body gathered, then one send, so
+        # that the client reads them all at once.
+        sock_file = self.wfile
+        if r.get("one_write"):
+            self.wfile = io.BytesIO()
         try:
             self.send_response(resp.status)
             if "content-type" not in user_names and resp.content_type:
@@ -157,5 +163,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             STATE.set_status(entry, resp.status)
             if not head_only:
                 faults.write_body(self, resp, r)
+            if sock_file is not self.wfile:
+                sock_file.write(self.wfile.getvalue())
         except (ConnectionError, BrokenPipeError, OSError):
             self.close_connection = True
+        finally:
+            self.wfile = sock_file

@@ -264,6 +264,10 @@ void HttpLoop::Impl::run() {
                                                              until - now).count() + 1);
         const int n = ::epoll_wait(epoll_fd, evs, 64, wait);
         int running = 0;
+        // The attached set runs after the transfers' events and their ends:
+        // a connection resumed by an answer then finds it whole, and a
+        // stream that has ended goes out in one write (serve/http_server).
+        bool attached_hit = false;
         for (int i = 0; i < n; ++i) {
             if (evs[i].data.fd == wake_fd) {
                 uint64_t v;
@@ -272,8 +276,7 @@ void HttpLoop::Impl::run() {
                 continue;
             }
             if (evs[i].data.fd == attached_fd) {
-                attached_ready();
-                attached_due = {};
+                attached_hit = true;
                 continue;
             }
             int flags = 0;
@@ -288,7 +291,8 @@ void HttpLoop::Impl::run() {
             api->multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
         read_done();
-        if (kicked.exchange(false) ||
+        const bool kick = kicked.exchange(false);
+        if (attached_hit || kick ||
             (attached_due != std::chrono::steady_clock::time_point{} && now >= attached_due)) {
             if (attached_ready) attached_ready();
         }

@@ -1018,6 +1018,48 @@ TEST(loop_runs_a_call_on_its_thread) {
     CHECK(!loop.in_loop());
 }
 
+TEST(loop_runs_the_attached_set_after_the_transfers_that_ended_in_the_same_turn) {
+    // The answer and the attached descriptor both become ready while the
+    // loop is busy; when it looks again, the transfer's end must already
+    // be known to `ready` (a resumed connection finds its answer whole).
+    NEED_SERVER();
+    script("user", R"([{"delay":0.4}])");
+    copilot::HttpLoop loop;
+    int p[2];
+    CHECK_EQ(::pipe(p), 0);
+    LoopResult res;
+    std::atomic<int> readies{0};
+    std::atomic<bool> done_at_ready{false};
+    loop.attach(
+        p[0],
+        [&] {
+            char b[8];
+            if (::read(p[0], b, sizeof b) <= 0) return;
+            std::lock_guard<std::mutex> lk(res.mu);
+            done_at_ready = res.done;
+            ++readies;
+        },
+        [] { return -1L; });
+    loop.start(user_request(), res.calls(false));
+    // The request is out and libcurl's 200 ms connect timer gone (on a
+    // timer libcurl reads the socket itself): the answer comes at ~400 ms,
+    // while the loop is busy from 300 to 1300 ms, and the descriptor at 800.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::thread busy([&] { loop.run_sync([] { std::this_thread::sleep_for(std::chrono::milliseconds(1000)); }); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    CHECK_EQ(::write(p[1], "x", 1), 1);
+    busy.join();
+    CHECK(res.wait());
+    for (int i = 0; i < 200 && readies.load() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK_EQ(readies.load(), 1);
+    CHECK(done_at_ready.load());
+    CHECK_EQ(res.resp.status, 200L);
+    loop.detach();
+    ::close(p[0]);
+    ::close(p[1]);
+}
+
 TEST(uuid_v4_is_a_random_rfc4122_version_4_uuid) {
     const std::string a = copilot::uuid_v4(), b = copilot::uuid_v4();
     CHECK(a != b);

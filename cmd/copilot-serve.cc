@@ -3,6 +3,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
+#include <memory>
+#include <mutex>
 #include <pthread.h>
 #include <string>
 #include <unistd.h>
@@ -157,15 +159,43 @@ std::string plural(uint64_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+// Log lines held back to be written together (see body()).
+class HeldLines {
+public:
+    void add(const std::string& m) {
+        std::lock_guard<std::mutex> lk(mu_);
+        text_ += tool::said(m);
+    }
+    void flush() {
+        std::string out;
+        {
+            std::lock_guard<std::mutex> lk(mu_);
+            out.swap(text_);
+        }
+        tool::say_lines(out);
+    }
+
+private:
+    std::mutex mu_;
+    std::string text_;
+};
+
 int body(int argc, char** argv) {
     Flags f = parse_flags(argc, argv);
 
     const bool quiet = f.quiet;
-    copilot::ServeLog log = [quiet](copilot::LogKind kind, const std::string& m) {
+    // Request lines wait for the end of the server's turn (log_turn_end) and
+    // go out together: one write for all the requests that ended in it.
+    // Any other line first writes those, so the order stays.
+    auto held = std::make_shared<HeldLines>();
+    copilot::ServeLog log = [quiet, held](copilot::LogKind kind, const std::string& m) {
+        if (kind == copilot::LogKind::request) {
+            if (!quiet) held->add(m);
+            return;
+        }
+        held->flush();
         switch (kind) {
-        case copilot::LogKind::request:
-            if (!quiet) tool::say(m);
-            break;
+        case copilot::LogKind::request: break;
         case copilot::LogKind::notice: tool::say(m); break;
         case copilot::LogKind::note: tool::debug(m); break;
         case copilot::LogKind::warning:
@@ -193,6 +223,7 @@ int body(int argc, char** argv) {
     so.admission.allow_origins = f.allow_origins;
     so.host = f.keeper.host;
     so.log = log;
+    so.log_turn_end = [held] { held->flush(); };
     if (f.api_key_file) {
         so.admission.api_key = copilot::read_api_key_file(*f.api_key_file);
     }
@@ -240,6 +271,7 @@ int body(int argc, char** argv) {
     }
     server.quiesce();
     const uint64_t pending = server.in_flight();
+    held->flush();
     tool::say(std::string(sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM") + ": not accepting connections" +
               (pending ? "; waiting up to " + std::to_string(f.grace) + " s for " +
                              plural(pending, "request", "requests") + " in flight"
@@ -251,10 +283,12 @@ int body(int argc, char** argv) {
         if (std::chrono::steady_clock::now() >= deadline || sigtimedwait(&stop_signals, nullptr, &no_wait) > 0)
             break;
     }
+    held->flush();
     if (const uint64_t left = server.in_flight())
         tool::warn("stopping with " + plural(left, "request", "requests") + " unfinished");
     server.stop();
     keeper->stop();
+    held->flush();
     if (!proxy->wait_idle(std::chrono::seconds(2))) {
         // Cancelled transfers end within a second or so; one that still
         // has not (a libcurl call that does not return) is not waited for,

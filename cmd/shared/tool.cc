@@ -92,9 +92,14 @@ void out(std::string_view text) {
     write_fd(1, text);
 }
 
-void say(std::string_view message) {
-    std::string line = std::string(prog) + ": " + std::string(message) + "\n";
-    write_fd(2, line);
+std::string said(std::string_view message) {
+    return std::string(prog) + ": " + std::string(message) + "\n";
+}
+
+void say(std::string_view message) { write_fd(2, said(message)); }
+
+void say_lines(std::string_view lines) {
+    if (!lines.empty()) write_fd(2, lines);
 }
 
 void show(std::string_view line) { write_fd(2, std::string(line) + "\n"); }

@@ -32,6 +32,10 @@ void out(std::string_view text);
 
 // "prog: message" on stderr.
 void say(std::string_view message);
+// say()'s line ("prog: message\n"), not written: a caller that gathers
+// several writes them with say_lines() in one write.
+std::string said(std::string_view message);
+void say_lines(std::string_view lines);
 // A line for people on stderr without the "prog:" prefix, for displays that
 // must stand out (the device code).
 void show(std::string_view line);

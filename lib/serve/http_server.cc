@@ -514,8 +514,13 @@ int HttpServer::start() {
     impl_->parking.start([&loop] { loop.kick(); });
     const MHD_DaemonInfo* ep = MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     MHD_Daemon* d = impl_->daemon;
+    std::function<void()> turn_end = impl_->opts.log_turn_end;
     loop.attach(
-        ep ? ep->epoll_fd : -1, [d] { MHD_run(d); },
+        ep ? ep->epoll_fd : -1,
+        [d, turn_end] {
+            MHD_run(d);
+            if (turn_end) turn_end();
+        },
         [d]() -> long {
             MHD_UNSIGNED_LONG_LONG ms = 0;
             if (MHD_get_timeout(d, &ms) != MHD_YES) return -1;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,9 @@ struct ServeOptions {
     unsigned max_connections_per_client = 32;
     std::string host = "github.com";
     ServeLog log;
+    // Called on the loop after each turn of the server's: a log that holds
+    // the turn's request lines back writes them now, all in one write.
+    std::function<void()> log_turn_end;
     // What requests cost: /usage, /healthz's quota, the ledger (none: not kept).
     std::shared_ptr<ServeUsage> usage;
 };

@@ -1,6 +1,5 @@
 #include "net/endpoints.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <random>
 

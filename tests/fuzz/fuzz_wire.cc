@@ -8,7 +8,9 @@
 //   - a stream translator never throws, whatever the events; after end() or
 //     fail() what it wrote is a well-formed event stream whose every data is
 //     JSON (or Chat's "[DONE]"), and nothing follows a fail();
-//   - the request facts and count_tokens never fail but with copilot::Error.
+//   - the request facts and count_tokens never fail but with copilot::Error;
+//   - the usage read from text (a SAX handler) is the usage read from the
+//     document, for every API, whenever the strict parser takes the text.
 #include <memory>
 #include <string>
 
@@ -18,6 +20,7 @@
 #include "wire/messages.h"
 #include "wire/responses.h"
 #include "wire/tokens.h"
+#include "wire/usage.h"
 
 using namespace copilot;
 
@@ -64,6 +67,29 @@ void run_stream(wire::StreamTranslator& t, std::string_view input, uint8_t mode)
         t.end();
 }
 
+// The two usage readers agree where the document reader has a document.
+void check_usage_readers(std::string_view text) {
+    rapidjson::Document doc;
+    try {
+        doc = json_parse(text, kOut, false);
+    } catch (const Error&) {
+        for (wire::Api api : {wire::Api::chat, wire::Api::responses, wire::Api::messages}) {
+            wire::Usage u;
+            (void)wire::read_usage(api, text, &u);  // anything but a crash
+        }
+        return;
+    }
+    for (wire::Api api : {wire::Api::chat, wire::Api::responses, wire::Api::messages}) {
+        wire::Usage from_doc{1, 2, 3, 4}, from_text{1, 2, 3, 4};  // what stays must stay
+        const bool d = wire::read_usage(api, doc, &from_doc);
+        const bool t = wire::read_usage(api, text, &from_text);
+        FUZZ_CHECK(d == t, "the usage readers disagree on whether there is a usage");
+        FUZZ_CHECK(from_doc.input == from_text.input && from_doc.output == from_text.output &&
+                       from_doc.cached == from_text.cached && from_doc.reasoning == from_text.reasoning,
+                   "the usage readers disagree on the counts");
+    }
+}
+
 template <typename F>
 void expect_error_only(F&& f) {
     try {
@@ -106,6 +132,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         expect_error_only([&] { check_json(wire::chat_answer_to_responses(text, ctx), "chat->responses answer"); });
         expect_error_only([&] { check_json(wire::responses_answer_to_chat(text, ctx), "responses->chat answer"); });
         expect_error_only([&] { check_json(wire::chat_to_messages_answer(text, ctx), "chat->messages answer"); });
+        check_usage_readers(text);
         break;
     case 4: {
         std::string out;

@@ -1060,6 +1060,83 @@ TEST(loop_runs_the_attached_set_after_the_transfers_that_ended_in_the_same_turn)
     ::close(p[1]);
 }
 
+// A server on loopback that answers the first request of each of
+// `connections` connections, keep-alive, then closes it `hold_ms` later.
+struct ClosingServer {
+    int fd = -1;
+    int port = 0;
+    std::atomic<int> accepted{0};
+    std::thread th;
+    ClosingServer(int connections, int hold_ms) {
+        fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        CHECK(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        CHECK(::listen(fd, 8) == 0);
+        socklen_t len = sizeof a;
+        CHECK(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+        port = ntohs(a.sin_port);
+        th = std::thread([this, connections, hold_ms] {
+            for (int i = 0; i < connections; ++i) {
+                const int c = ::accept(fd, nullptr, nullptr);
+                if (c < 0) return;
+                ++accepted;
+                std::string in;
+                char buf[4096];
+                while (in.find("\r\n\r\n") == std::string::npos) {
+                    const ssize_t n = ::read(c, buf, sizeof buf);
+                    if (n <= 0) break;
+                    in.append(buf, static_cast<size_t>(n));
+                }
+                const std::string out = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                [[maybe_unused]] ssize_t w = ::write(c, out.data(), out.size());
+                std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms));
+                ::close(c);
+            }
+        });
+    }
+    ~ClosingServer() {
+        ::shutdown(fd, SHUT_RDWR);
+        th.join();
+        ::close(fd);
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/x"; }
+};
+
+double process_cpu_ms() {
+    timespec t{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+}
+
+TEST(loop_lets_go_of_a_kept_connection_the_server_closed) {
+    // The loop keeps a connection's socket in its epoll set between
+    // requests; the server's close then wakes it once (not on every turn:
+    // a spinning loop would burn the whole wait), and the next request
+    // goes on a new connection.
+    ClosingServer server(2, 100);
+    copilot::HttpLoop loop;
+    HttpRequest r;
+    r.url = server.url();
+    r.timeout_ms = 5000;
+    LoopResult first;
+    loop.start(r, first.calls(false));
+    CHECK(first.wait());
+    CHECK_EQ(first.resp.status, 200L);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // closed at ~100 ms
+    const double cpu0 = process_cpu_ms();
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    const double idle_cpu = process_cpu_ms() - cpu0;
+    CHECK(idle_cpu < 100.0);
+    LoopResult second;
+    loop.start(r, second.calls(false));
+    CHECK(second.wait());
+    CHECK_EQ(second.resp.status, 200L);
+    CHECK_EQ(second.resp.body, "ok");
+    CHECK_EQ(server.accepted.load(), 2);
+}
+
 TEST(uuid_v4_is_a_random_rfc4122_version_4_uuid) {
     const std::string a = copilot::uuid_v4(), b = copilot::uuid_v4();
     CHECK(a != b);

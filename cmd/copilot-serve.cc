@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <ctime>
 #include <memory>
-#include <mutex>
 #include <pthread.h>
 #include <string>
 #include <unistd.h>
@@ -159,27 +158,6 @@ std::string plural(uint64_t n, const char* one, const char* many) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-// Log lines held back to be written together (see body()).
-class HeldLines {
-public:
-    void add(const std::string& m) {
-        std::lock_guard<std::mutex> lk(mu_);
-        text_ += tool::said(m);
-    }
-    void flush() {
-        std::string out;
-        {
-            std::lock_guard<std::mutex> lk(mu_);
-            out.swap(text_);
-        }
-        tool::say_lines(out);
-    }
-
-private:
-    std::mutex mu_;
-    std::string text_;
-};
-
 int body(int argc, char** argv) {
     Flags f = parse_flags(argc, argv);
 
@@ -187,7 +165,7 @@ int body(int argc, char** argv) {
     // Request lines wait for the end of the server's turn (log_turn_end) and
     // go out together: one write for all the requests that ended in it.
     // Any other line first writes those, so the order stays.
-    auto held = std::make_shared<HeldLines>();
+    auto held = std::make_shared<tool::HeldLines>();
     copilot::ServeLog log = [quiet, held](copilot::LogKind kind, const std::string& m) {
         if (kind == copilot::LogKind::request) {
             if (!quiet) held->add(m);

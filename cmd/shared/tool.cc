@@ -92,14 +92,26 @@ void out(std::string_view text) {
     write_fd(1, text);
 }
 
+namespace {
 std::string said(std::string_view message) {
     return std::string(prog) + ": " + std::string(message) + "\n";
 }
+}  // namespace
 
 void say(std::string_view message) { write_fd(2, said(message)); }
 
-void say_lines(std::string_view lines) {
-    if (!lines.empty()) write_fd(2, lines);
+void HeldLines::add(std::string_view message) {
+    std::lock_guard<std::mutex> lk(mu_);
+    text_ += said(message);
+}
+
+void HeldLines::flush() {
+    std::string out;
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        out.swap(text_);
+    }
+    if (!out.empty()) write_fd(2, out);
 }
 
 void show(std::string_view line) { write_fd(2, std::string(line) + "\n"); }

@@ -3,6 +3,7 @@
 // Only cmd/ prints; lib/ throws copilot::Error.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -32,10 +33,17 @@ void out(std::string_view text);
 
 // "prog: message" on stderr.
 void say(std::string_view message);
-// say()'s line ("prog: message\n"), not written: a caller that gathers
-// several writes them with say_lines() in one write.
-std::string said(std::string_view message);
-void say_lines(std::string_view lines);
+// say()'s lines held back, then written together in one write (e.g.
+// copilot-serve's request lines of one server turn). Any thread.
+class HeldLines {
+public:
+    void add(std::string_view message);
+    void flush();
+
+private:
+    std::mutex mu_;
+    std::string text_;
+};
 // A line for people on stderr without the "prog:" prefix, for displays that
 // must stand out (the device code).
 void show(std::string_view line);

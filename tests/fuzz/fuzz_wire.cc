@@ -67,19 +67,21 @@ void run_stream(wire::StreamTranslator& t, std::string_view input, uint8_t mode)
         t.end();
 }
 
+constexpr wire::Api kApis[] = {wire::Api::chat, wire::Api::responses, wire::Api::messages};
+
 // The two usage readers agree where the document reader has a document.
 void check_usage_readers(std::string_view text) {
     rapidjson::Document doc;
     try {
         doc = json_parse(text, kOut, false);
     } catch (const Error&) {
-        for (wire::Api api : {wire::Api::chat, wire::Api::responses, wire::Api::messages}) {
+        for (wire::Api api : kApis) {
             wire::Usage u;
             (void)wire::read_usage(api, text, &u);  // anything but a crash
         }
         return;
     }
-    for (wire::Api api : {wire::Api::chat, wire::Api::responses, wire::Api::messages}) {
+    for (wire::Api api : kApis) {
         wire::Usage from_doc{1, 2, 3, 4}, from_text{1, 2, 3, 4};  // what stays must stay
         const bool d = wire::read_usage(api, doc, &from_doc);
         const bool t = wire::read_usage(api, text, &from_text);

@@ -76,20 +76,22 @@ bool is_trusted_copilot_api_url(const std::string& url, const std::string& host)
     return host != "github.com" && ends_with(h, "." + host);
 }
 
-HeaderList editor_headers() {
-    return {
+const HeaderList& editor_headers() {
+    static const HeaderList h = {
         {"Editor-Version", "vscode/1.104.3"},
         {"Editor-Plugin-Version", "copilot-chat/0.26.7"},
         {"User-Agent", "GitHubCopilotChat/0.26.7"},
     };
+    return h;
 }
 
 HeaderList copilot_api_headers(const std::string& copilot_token) {
     HeaderList h;
+    h.reserve(12);  // these and the few a request adds, without regrowing
     // No token, no Authorization: an empty COPILOT_TOKEN means "no key".
     if (!copilot_token.empty()) h.push_back({"Authorization", "Bearer " + copilot_token});
     h.push_back({"Copilot-Integration-Id", "vscode-chat"});
-    for (auto& kv : editor_headers()) h.push_back(kv);
+    h.insert(h.end(), editor_headers().begin(), editor_headers().end());
     h.push_back({"Openai-Intent", "conversation-panel"});
     h.push_back({"X-GitHub-Api-Version", "2025-04-01"});
     h.push_back({"X-Request-Id", uuid_v4()});

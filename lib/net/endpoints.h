@@ -37,7 +37,7 @@ bool is_trusted_copilot_api_url(const std::string& url, const std::string& host)
 
 // Editor-Version, Editor-Plugin-Version, User-Agent (what GitHub expects
 // from a Copilot client), for the device flow and the token exchange.
-HeaderList editor_headers();
+const HeaderList& editor_headers();
 
 // Every header of a Copilot API request (ARCHITECTURE.md, protocol 4) with
 // Authorization: Bearer <copilot_token> (none when it is "") and a fresh

@@ -302,6 +302,7 @@ void configure_transfer(const CurlApi& api, CURL* h, curl_slist** headers, char*
             return c == '\r' || c == '\n' || (colon && c == ':');
         });
     };
+    std::string line;  // one buffer for every line: libcurl copies each
     for (const auto& [name, value] : req.headers) {
         if (name.empty() || has(name, true) || has(value, false))
             throw Error(Exit::usage, "invalid HTTP header name or value (header '" +
@@ -310,7 +311,9 @@ void configure_transfer(const CurlApi& api, CURL* h, curl_slist** headers, char*
                                               : std::string("?")) +
                                          "')");
         // "Name:" would make curl drop the header; "Name;" sends it empty.
-        std::string line = value.empty() ? name + ";" : name + ": " + value;
+        line.assign(name);
+        if (value.empty()) line += ';';
+        else line.append(": ").append(value);
         curl_slist* n = api.slist_append(*headers, line.c_str());
         if (!n) setup_failed("out of memory");
         *headers = n;

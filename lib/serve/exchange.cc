@@ -145,9 +145,9 @@ bool Exchange::wait_head(std::chrono::milliseconds wait) {
     return cv_.wait_for(lk, wait, [this] { return has_head_; });
 }
 
-ProxyResponse Exchange::head() const {
+ProxyResponse Exchange::take_head() {
     std::lock_guard<std::mutex> lk(mu_);
-    return head_;
+    return std::move(head_);
 }
 
 void Exchange::cancel() {

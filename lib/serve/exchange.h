@@ -117,7 +117,8 @@ public:
     explicit Exchange(std::function<void()> notify = {}) : notify_(std::move(notify)) {}
     // Waits up to `wait` (0: looks only); true once the head is known.
     bool wait_head(std::chrono::milliseconds wait);
-    ProxyResponse head() const;  // after wait_head returned true
+    // The head, moved out: once, after wait_head returned true.
+    ProxyResponse take_head();
     // The client is gone or the server stops: the upstream is let go (the
     // relay looks at least five times a second, even when the upstream
     // sends nothing).

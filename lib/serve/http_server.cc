@@ -150,8 +150,8 @@ HeaderList forwarded_client_headers(MHD_Connection* c) {
 }
 
 // What the exchange says about its wire route, for the log line.
-void take_wire_log(RequestCtx* ctx, const ProxyResponse& r) {
-    ctx->log.wire = r.wire;
+void take_wire_log(RequestCtx* ctx, ProxyResponse& r) {
+    ctx->log.wire = std::move(r.wire);
     if (!r.wire.asked.empty()) ctx->log.model = r.model;
 }
 
@@ -221,7 +221,7 @@ MHD_Result await_head(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
                                false))
             return MHD_YES;
     }
-    ProxyResponse head = ex->head();
+    ProxyResponse head = ex->take_head();
     if (head.note == "cancelled") {  // an answer that came in time is still given
         if (impl->stopping.load()) return refuse(c, ctx, refuse_shutting_down());
         if (parked->peer_left) return MHD_NO;  // nobody to answer
@@ -235,7 +235,7 @@ MHD_Result await_head(Impl* impl, MHD_Connection* c, RequestCtx* ctx) {
         if (ascii_iequals(name, "Content-Type"))
             sse = ascii_iequals(value.substr(0, value.find(';')), "text/event-stream");
     // Proxies in front of us must not buffer an event stream either.
-    HeaderList headers = head.headers;
+    HeaderList headers = std::move(head.headers);
     headers.push_back({"X-Accel-Buffering", "no"});
     // A stream that came whole before its head went out is sent in one
     // write, as nginx would: libmicrohttpd sends a callback's head alone,

@@ -131,7 +131,7 @@ struct Proxy::Call {
 
     void finish_head(ProxyResponse r) {
         const auto usage = r.wire.usage;
-        r.wire = wlog;
+        r.wire = std::move(wlog);  // the head is this try's last use of it
         r.wire.usage = usage;
         if (plan) r.model = plan->model;
         ex->set_head(std::move(r));

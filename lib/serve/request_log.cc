@@ -4,16 +4,26 @@
 
 namespace copilot {
 
-std::string client_text(std::string_view s, size_t max) {
-    std::string out;
+namespace {
+
+// client_text's bytes, appended to `out`.
+void append_client_text(std::string& out, std::string_view s, size_t max) {
+    const size_t start = out.size();
     for (char c : s) {
-        if (out.size() >= max) {
+        if (out.size() - start >= max) {
             out += "...";
             break;
         }
         const unsigned char u = static_cast<unsigned char>(c);
         out += (u <= 0x20 || u >= 0x7f || c == '"') ? '?' : c;
     }
+}
+
+}  // namespace
+
+std::string client_text(std::string_view s, size_t max) {
+    std::string out;
+    append_client_text(out, s, max);
     return out;
 }
 
@@ -33,36 +43,52 @@ std::string log_number(double v) {
 }  // namespace
 
 std::string format_request_log(const RequestLog& r) {
-    char ms[32];
-    std::snprintf(ms, sizeof ms, "%.1f", r.ms);
-    std::string line = client_text(r.client.empty() ? "-" : r.client, 64) + " " +
-                       client_text(r.method, 16) + " " + client_text(r.path, 200) +
-                       " model=" + (r.model.empty() ? "-" : client_text(r.model, 80));
+    // Appended in place: a line a request, built without temporaries.
+    std::string line;
+    line.reserve(256);
+    auto text = [&line](std::string_view s, size_t max) { append_client_text(line, s, max); };
+    text(r.client.empty() ? "-" : r.client, 64);
+    line += ' ';
+    text(r.method, 16);
+    line += ' ';
+    text(r.path, 200);
+    line += " model=";
+    if (r.model.empty()) line += '-';
+    else text(r.model, 80);
     const WireLog& w = r.wire;
-    if (!w.asked.empty()) line += " asked=" + client_text(w.asked, 80);
+    if (!w.asked.empty()) {
+        line += " asked=";
+        text(w.asked, 80);
+    }
     if (r.stream) line += " stream";
     if (!w.api.empty()) {
-        line += " api=" + w.api;
+        line.append(" api=").append(w.api);
         if (!w.upstream.empty())
-            line += " upstream=" + w.upstream + (w.translated ? " translated" : " passthrough");
-        if (!w.initiator.empty()) line += " initiator=" + w.initiator;
+            line.append(" upstream=").append(w.upstream).append(w.translated ? " translated"
+                                                                             : " passthrough");
+        if (!w.initiator.empty()) line.append(" initiator=").append(w.initiator);
     }
-    line += " status=" + std::to_string(r.status) + " bytes=" + std::to_string(r.bytes) +
-            " ms=" + ms;
-    if (w.usage)
-        line += " input_tokens=" + std::to_string(w.usage->input) +
-                " output_tokens=" + std::to_string(w.usage->output);
-    if (w.multiplier) line += " multiplier=" + log_number(*w.multiplier);
-    if (w.premium) line += " premium=" + log_number(*w.premium);
+    char num[96];
+    std::snprintf(num, sizeof num, " status=%ld bytes=%llu ms=%.1f", static_cast<long>(r.status),
+                  static_cast<unsigned long long>(r.bytes), r.ms);
+    line += num;
+    if (w.usage) {
+        std::snprintf(num, sizeof num, " input_tokens=%lld output_tokens=%lld",
+                      static_cast<long long>(w.usage->input), static_cast<long long>(w.usage->output));
+        line += num;
+    }
+    if (w.multiplier) line.append(" multiplier=").append(log_number(*w.multiplier));
+    if (w.premium) line.append(" premium=").append(log_number(*w.premium));
     if (!w.dropped.empty()) {
         std::string d;
-        for (const std::string& f : w.dropped) d += (d.empty() ? "" : ",") + f;
-        line += " dropped=" + client_text(d, 200);
+        for (const std::string& f : w.dropped) d.append(d.empty() ? "" : ",").append(f);
+        line += " dropped=";
+        text(d, 200);
     }
     if (!r.note.empty()) {
-        std::string note;
-        for (char c : r.note) note += (c == '"' || static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
-        line += " note=\"" + note + "\"";
+        line += " note=\"";
+        for (char c : r.note) line += (c == '"' || static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
+        line += '"';
     }
     return line;
 }

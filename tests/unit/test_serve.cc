@@ -701,7 +701,7 @@ TEST(requests_wait_with_503_while_the_login_is_pending) {
     req.body = R"({"model":"gpt-4.1","messages":[]})";
     auto ex = proxy->start(req);
     CHECK(ex->wait_head(10s));
-    auto head = ex->head();
+    auto head = ex->take_head();
     CHECK_EQ(head.status, 503L);
     CHECK(!head.stream);
     auto d = parse(head.body);
@@ -730,7 +730,7 @@ TEST(an_unreachable_upstream_is_a_502_without_the_token) {
         req.body = R"({"model":"gpt-4.1","messages":[]})";
         auto ex = proxy->start(req);
         CHECK(ex->wait_head(30s));
-        auto head = ex->head();
+        auto head = ex->take_head();
         CHECK_EQ(head.status, 502L);
         CHECK(head.body.find("cannot reach the Copilot API") != std::string::npos);
         CHECK(head.body.find("never-shown") == std::string::npos);
@@ -758,7 +758,7 @@ TEST(many_exchanges_at_once_all_get_their_answer_and_the_workers_end) {
     }
     for (auto& ex : all) {
         CHECK(ex->wait_head(10s));
-        CHECK_EQ(ex->head().status, 503L);
+        CHECK_EQ(ex->take_head().status, 503L);
         CHECK(ex->done());
     }
     CHECK_EQ(proxy->running(), size_t{0});

@@ -3,8 +3,8 @@
 #
 #   make bench                       every goal, full rounds; table on stdout
 #   make bench BENCH_QUICK=1         10 rounds each (the minimum), for a quick look
-#   make bench BENCH_GOALS="token chat"   some goals: token exchange chat login parallel proxy chatcost
-#   make bench-deps                  install hyperfine, gh, time, jq, curl, nginx-light, wrk, nodejs
+#   make bench BENCH_GOALS="token chat"   some goals: token exchange chat login parallel proxy proxycost chatcost
+#   make bench-deps                  install hyperfine, gh, time, jq, curl, nginx-light, wrk, nodejs, valgrind
 #                                    (apt-get) and copilot-api (npm ci --prefix bench)
 #
 # Results go to $(BENCH_OUT): table.md, log.txt, results.jsonl and every raw
@@ -20,7 +20,7 @@ BENCH_QUICK ?=
 BENCH_GOALS ?=
 # nginx-light and wrk: issue 14's proxy floor and load generator; nodejs runs
 # bench/serve/upstream.js and copilot-api (bench/package-lock.json).
-BENCH_DEB_PACKAGES = hyperfine gh time jq curl python3 binutils nginx-light wrk nodejs
+BENCH_DEB_PACKAGES = hyperfine gh time jq curl python3 binutils nginx-light wrk nodejs valgrind
 
 bench: bench-deps all
 	BENCH_BIN="$(CURDIR)/$(BIN)" BENCH_OUT="$(BENCH_OUT)" BENCH_QUICK="$(BENCH_QUICK)" \

@@ -3,7 +3,7 @@
 # otherwise use, each measured against its baseline in the same run. See
 # bench/README.md for the method. `make bench` runs it.
 #
-#   bench/run.sh [GOAL...]      GOAL: token exchange chat login parallel proxy chatcost (default: all)
+#   bench/run.sh [GOAL...]      GOAL: token exchange chat login parallel proxy proxycost chatcost (default: all)
 #
 # Environment: BENCH_BIN (the tools; default: the repository's bin/),
 # BENCH_OUT (results; default build/bench), BENCH_QUICK=1 (10 rounds each).
@@ -21,7 +21,7 @@ export BENCH_DIR BENCH_BIN BENCH_OUT BENCH_QUICK="${BENCH_QUICK:-}"
 # shellcheck source=bench/lib.sh
 . "$BENCH_DIR/lib.sh"
 
-all_goals=(token exchange chat login parallel proxy chatcost)
+all_goals=(token exchange chat login parallel proxy proxycost chatcost)
 goals=("$@")
 [[ ${#goals[@]} -gt 0 ]] || goals=("${all_goals[@]}")
 for g in "${goals[@]}"; do
@@ -30,8 +30,9 @@ done
 
 needs=(python3 curl jq /usr/bin/time)
 [[ " ${goals[*]} " == *" token "* || " ${goals[*]} " == *" exchange "* ]] && needs+=(gh hyperfine)
-[[ " ${goals[*]} " == *" proxy "* || " ${goals[*]} " == *" chatcost "* ]] && needs+=(node)
-[[ " ${goals[*]} " == *" proxy "* ]] && needs+=(nginx wrk)
+[[ " ${goals[*]} " == *" proxy"* || " ${goals[*]} " == *" chatcost "* ]] && needs+=(node)
+[[ " ${goals[*]} " == *" proxy"* ]] && needs+=(nginx wrk)
+[[ " ${goals[*]} " == *" proxycost "* ]] && needs+=(valgrind)
 for cmd in "${needs[@]}"; do
   command -v "$cmd" >/dev/null || die "needs $cmd: run make bench-deps"
 done
@@ -99,6 +100,7 @@ for g in "${goals[@]}"; do
   fake_reset
   case "$g" in
     proxy) bash "$BENCH_DIR/serve/proxy.sh" ;;  # issue 14: copilot-serve vs nginx, copilot-api
+    proxycost) bash "$BENCH_DIR/serve/cost.sh" ;;  # issue 14: instructions and system calls a request
     *) bash "$BENCH_DIR/$g.sh" ;;
   esac
 done

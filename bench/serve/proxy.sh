@@ -32,80 +32,20 @@ DURATION=3 ROUNDS=3
 read -ra CONNS <<<"${BENCH_PROXY_CONNS:-8 64 256}"
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-wait_file() { for _ in $(seq 200); do [[ -s "$1" ]] && return 0; sleep 0.05; done; return 1; }
-wait_port() { for _ in $(seq 200); do curl -s -o /dev/null --noproxy '*' -m 1 "http://127.0.0.1:$1/" && return 0; sleep 0.05; done; return 1; }
-
-# --- the upstream
-# Not in a $(…): PIDS and UP_PID must be set in this shell.
-start_upstream() {  # DIR ARGS...: sets UP_PORT and UP_PID
-  local d="$1"; shift
-  mkdir -p "$d"
-  node "$HERE/upstream.js" --port-file "$d/port" --watch-pid $$ "$@" </dev/null >"$d/out" 2>&1 &
-  UP_PID=$!
-  PIDS+=("$UP_PID")
-  wait_file "$d/port" || die "upstream.js did not start: $(cat "$d/out")"
-  UP_PORT="$(cat "$d/port")"
-}
+# shellcheck source=bench/serve/common.sh
+. "$HERE/common.sh"
 start_upstream "$T/up"
 MAIN_UP_PID=$UP_PID
 UP="http://127.0.0.1:$UP_PORT"
 
-# --- nginx: its own prefix, config, pid and logs in $T/nginx; not a daemon.
-mkdir -p "$T/nginx/logs" "$T/nginx/tmp"
-cat >"$T/nginx/nginx.conf" <<EOF
-daemon off;
-master_process on;
-worker_processes auto;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/logs/error.log warn;
-worker_rlimit_nofile 8192;
-events { worker_connections 4096; }
-http {
-  access_log $T/nginx/logs/access.log;
-  client_body_temp_path $T/nginx/tmp/body;
-  proxy_temp_path $T/nginx/tmp/proxy;
-  fastcgi_temp_path $T/nginx/tmp/fastcgi;
-  uwsgi_temp_path $T/nginx/tmp/uwsgi;
-  scgi_temp_path $T/nginx/tmp/scgi;
-  keepalive_requests 1000000;
-  upstream fake { server 127.0.0.1:$UP_PORT; keepalive 64; }
-  server {
-    listen 127.0.0.1:0;
-    location / {
-      proxy_pass http://fake;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_buffering off;
-      proxy_request_buffering off;
-    }
-  }
-}
-EOF
-# nginx cannot listen on port 0 and report it: take a free port from the kernel.
-NGINX_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-sed -i "s/listen 127.0.0.1:0;/listen 127.0.0.1:$NGINX_PORT;/" "$T/nginx/nginx.conf"
+# --- nginx
+NGINX_PORT="$(free_port)"
+nginx_conf "$T/nginx" "$UP_PORT" "$NGINX_PORT"
 "$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/logs/error.log" </dev/null >/dev/null 2>&1 &
 PIDS+=($!)
 NGINX_PID=$!
 wait_port "$NGINX_PORT" || die "nginx did not start: $(cat "$T/nginx/logs/error.log")"
 
-# --- copilot-serve: the GitHub token from the environment, its hosts the upstream.
-serve_start() {  # DIR ARGS...
-  local d="$1"; shift
-  mkdir -p "$d/home"
-  HOME="$d/home" XDG_CONFIG_HOME="$d/home/.config" XDG_CACHE_HOME="$d/home/.cache" \
-    GITHUB_COPILOT_TOKEN=ghu_bench COPILOT_GITHUB_API_URL="$UP" COPILOT_API_URL="$UP" \
-    "$BENCH_BIN/copilot-serve" --listen 127.0.0.1:0 --max-connections 1100 --max-connections-per-client 1100 "$@" </dev/null 2>"$d/err" &
-  PIDS+=($!)
-  SERVE_PID=$!
-  SERVE_URL=""
-  for _ in $(seq 200); do
-    SERVE_URL="$(sed -n 's|^copilot-serve: listening on \(http://.*\)$|\1|p' "$d/err")"
-    [[ -n "$SERVE_URL" ]] && break
-    sleep 0.05
-  done
-  [[ -n "$SERVE_URL" ]] || die "copilot-serve did not start: $(cat "$d/err")"
-}
 serve_start "$T/serve"
 MAIN_SERVE_PID=$SERVE_PID MAIN_SERVE_URL=$SERVE_URL
 
@@ -113,7 +53,7 @@ MAIN_SERVE_PID=$SERVE_PID MAIN_SERVE_URL=$SERVE_URL
 CAPI_URL=""
 if [[ -f "$BENCH_DIR/node_modules/copilot-api/dist/main.js" ]]; then
   bash "$HERE/copilot-api.sh" "$UP" "$T/capi"
-  CAPI_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  CAPI_PORT="$(free_port)"
   HOME="$T/capi/home" NO_PROXY='*' no_proxy='*' node "$T/capi/main.mjs" start --port "$CAPI_PORT" \
     </dev/null >"$T/capi/out" 2>&1 &
   PIDS+=($!)

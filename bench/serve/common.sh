@@ -1,6 +1,15 @@
 # What bench/serve/proxy.sh and bench/serve/cost.sh share: the fake
 # upstream, nginx's configuration, copilot-serve started on the upstream.
-# Sourced; uses HERE, BENCH_BIN, UP and the caller's PIDS array.
+# Sourced; uses HERE, BENCH_BIN and UP.
+
+# Every process a goal starts goes in PIDS and is stopped when it exits.
+PIDS=()
+stop_pids() {
+  local p
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap stop_pids EXIT
 
 wait_file() { for _ in $(seq 200); do [[ -s "$1" ]] && return 0; sleep 0.05; done; return 1; }
 wait_port() { for _ in $(seq 200); do curl -s -o /dev/null --noproxy '*' -m 1 "http://127.0.0.1:$1/" && return 0; sleep 0.05; done; return 1; }

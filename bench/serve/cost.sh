@@ -18,18 +18,11 @@ done
 NGINX="$(command -v nginx)"
 T="$BENCH_TMP/cost"
 mkdir -p "$T"
-PIDS=()
-cleanup_cost() {
-  local p
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup_cost EXIT
+# shellcheck source=bench/serve/common.sh
+. "$HERE/common.sh"  # PIDS: every process started here, stopped on exit
 LOAD_S=5
 [[ -n "${BENCH_QUICK:-}" ]] && LOAD_S=3
 
-# shellcheck source=bench/serve/common.sh
-. "$HERE/common.sh"
 start_upstream "$T/up"
 UP="http://127.0.0.1:$UP_PORT"
 

@@ -19,21 +19,14 @@ NGINX="$(command -v nginx)"
 
 T="$BENCH_TMP/proxy"
 mkdir -p "$T"
-PIDS=()
-cleanup_proxy() {
-  local p
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup_proxy EXIT
+# shellcheck source=bench/serve/common.sh
+. "$HERE/common.sh"  # PIDS: every process started here, stopped on exit
 
 DURATION=3 ROUNDS=3
 [[ -n "${BENCH_QUICK:-}" ]] && DURATION=2 ROUNDS=1
 read -ra CONNS <<<"${BENCH_PROXY_CONNS:-8 64 256}"
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-# shellcheck source=bench/serve/common.sh
-. "$HERE/common.sh"
 start_upstream "$T/up"
 MAIN_UP_PID=$UP_PID
 UP="http://127.0.0.1:$UP_PORT"

@@ -152,7 +152,7 @@ HeaderList forwarded_client_headers(MHD_Connection* c) {
 // What the exchange says about its wire route, for the log line.
 void take_wire_log(RequestCtx* ctx, ProxyResponse& r) {
     ctx->log.wire = std::move(r.wire);
-    if (!r.wire.asked.empty()) ctx->log.model = r.model;
+    if (!ctx->log.wire.asked.empty()) ctx->log.model = r.model;
 }
 
 // Starts the exchange; its answer is queued once its head (the upstream's

@@ -47,10 +47,13 @@ if [[ -n "${BENCH_CHAT_BEFORE:-}" ]]; then
   before=("before=$T/copilot-chat-before --api-url $UP bench")
 fi
 runs="$(rounds 20)"
+# "chat" is the default, which saves the exchange (the 500 KB answer) in
+# SQLite; "nosave" (--no-save) is the stream alone, what curl does.
+nosave="nosave=copilot-chat --api-url $UP --no-save bench"
 paired chatcost-time --runs "$runs" --warmup 1 --ok "pipeline=0,$pipe_status" \
-  "curl=$curl_cmd" "chat=copilot-chat --api-url $UP bench" "pipeline=$pipeline" "${before[@]}"
+  "curl=$curl_cmd" "chat=copilot-chat --api-url $UP bench" "$nosave" "pipeline=$pipeline" "${before[@]}"
 paired chatcost-rss --rss --runs "$(rounds 10)" --warmup 1 --ok "pipeline=0,$pipe_status" \
-  "curl=$curl_cmd" "chat=copilot-chat --api-url $UP bench" "pipeline=$pipeline"
+  "curl=$curl_cmd" "chat=copilot-chat --api-url $UP bench" "$nosave" "pipeline=$pipeline"
 c_chat="$(get chatcost-time chat median_cpu_ms)" c_curl="$(get chatcost-time curl median_cpu_ms)"
 c_pipe="$(get chatcost-time pipeline median_cpu_ms)"
 if [[ ${#before[@]} -gt 0 ]]; then
@@ -69,6 +72,10 @@ result 14 "$mb MB stream: curl | sed | jq CPU / copilot-chat CPU" \
 result 14 "$mb MB stream: peak RSS of copilot-chat" \
   "$(fmt "$(calc "$r_chat / 1024")" 1) MiB (curl $(fmt "$(calc "$r_curl / 1024")" 1) MiB)" "≤ 16 MiB" \
   "$(verdict "$r_chat <= 16384")"
+c_nosave="$(get chatcost-time nosave median_cpu_ms)" r_nosave="$(get chatcost-rss nosave median_rss_kib)"
+result 14 "$mb MB stream with --no-save (no SQLite write): copilot-chat CPU / curl -sN CPU, peak RSS" \
+  "$(fmt "$(calc "$c_nosave / $c_curl")")× ($(fmt "$c_nosave" 1) ms), $(fmt "$(calc "$r_nosave / 1024")" 1) MiB" \
+  "reported" "-"
 
 say "-- first token: one event, 200 ms, the rest ($(rounds 20) rotated rounds)"
 python3 "$BENCH_DIR/firsttoken.py" --rounds "$(rounds 20)" \

@@ -58,7 +58,7 @@ callgrind_cost() {
   rm -f "$f"
 }
 
-CG=(valgrind --tool=callgrind --dump-instr=no --collect-atstart=yes)
+CG=(valgrind --tool=callgrind)
 : >"$T/cost.jsonl"
 
 # --- copilot-serve under callgrind
